@@ -1,0 +1,42 @@
+# Entry points for a newcomer: `make demo` (set up + run the whole pipeline) and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+# The client must also run on current Python without TensorFlow: its tests run in a second venv.
+CLIENT_PYTHON ?= python3
+CLIENT_VENV := .venv-client
+CLIENT_PY := $(CLIENT_VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: setup setup-client test test-py37 test-client clean-venv
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml scripts/find_python37.sh
+	@py37=$$(scripts/find_python37.sh) && \
+	  echo "==> creating $(VENV) with $$py37" && \
+	  $$py37 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip<24"
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip check
+	@touch $@
+
+setup-client: $(CLIENT_VENV)/.installed
+
+# A plain (non-editable) install of the client package proves it installs without TensorFlow.
+$(CLIENT_VENV)/.installed: pyproject.toml $(shell find serving_client featurizer -name '*.py' 2>/dev/null)
+	$(CLIENT_PYTHON) -m venv $(CLIENT_VENV)
+	$(CLIENT_PY) -m pip install --quiet ".[test]"
+	@touch $@
+
+test: test-py37 test-client
+
+test-py37: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-client: setup-client
+	cd tests && ../$(CLIENT_PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS) -m "not needs_tf" client featurizer
+
+clean-venv:
+	rm -rf $(VENV) $(CLIENT_VENV)

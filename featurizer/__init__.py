@@ -1,0 +1,22 @@
+"""Text -> BERT inputs, shared by training, export warm-up and the client.
+
+Pure Python (no TensorFlow); the Rust `tokenizers` package, when installed,
+speeds up ASCII text with identical ids.
+"""
+
+from featurizer.errors import FeaturizerError
+from featurizer.features import EncodedInput, Featurizer, pad_batch, truncate_pair
+from featurizer.model_info import FEATURIZER_VERSION, ModelInfo
+from featurizer.vocab import load_vocab, vocab_sha256
+
+__all__ = [
+    "EncodedInput",
+    "FEATURIZER_VERSION",
+    "Featurizer",
+    "FeaturizerError",
+    "ModelInfo",
+    "load_vocab",
+    "pad_batch",
+    "truncate_pair",
+    "vocab_sha256",
+]

@@ -1,0 +1,144 @@
+"""Text -> BERT classifier inputs: `[CLS] a [SEP] (b [SEP])` ids and segment ids.
+
+This is the one featurizer of the project. Training, the export's warm-up
+requests and the client all call it, so a served model always sees the ids it
+was trained on. Output equals `bert.tokenization.FullTokenizer` followed by the
+reference `run_classifier.convert_single_example` (before padding).
+"""
+
+from typing import Dict, List, NamedTuple, Optional, Sequence
+
+from featurizer import fast
+from featurizer.errors import FeaturizerError
+from featurizer.vocab import load_vocab, vocab_sha256
+from featurizer.wordpiece import WordpieceTokenizer
+
+
+class EncodedInput(NamedTuple):
+    """One example, unpadded: the mask is 1 for each id and 0 for padding."""
+
+    input_ids: List[int]
+    segment_ids: List[int]
+
+
+def truncate_pair(tokens_a: List, tokens_b: List, max_length: int) -> None:
+    """Trims the longer list one token at a time until both fit (in place).
+
+    The reference's heuristic: a token of a short text carries more information
+    than one of a long text, so the long one loses tokens first.
+    """
+    while len(tokens_a) + len(tokens_b) > max_length:
+        if len(tokens_a) > len(tokens_b):
+            tokens_a.pop()
+        else:
+            tokens_b.pop()
+
+
+class Featurizer:
+    """Tokenizes with one vocab and casing and builds fixed-size BERT inputs."""
+
+    def __init__(
+        self,
+        vocab_file: str,
+        do_lower_case: bool = True,
+        max_seq_length: int = 128,
+        use_fast: bool = True,
+    ):
+        if max_seq_length < 2:
+            raise FeaturizerError(
+                "max_seq_length=%d is too small: [CLS] and [SEP] need 2 positions" % max_seq_length
+            )
+        self.vocab_file = vocab_file
+        self.vocab = load_vocab(vocab_file)
+        self.vocab_sha256 = vocab_sha256(vocab_file)
+        self.do_lower_case = bool(do_lower_case)
+        self.max_seq_length = int(max_seq_length)
+        self._wordpiece = WordpieceTokenizer(self.vocab, self.do_lower_case)
+        self._fast = fast.make(self.vocab, self.do_lower_case) if use_fast else None
+        self._cls_id = self.vocab["[CLS]"]
+        self._sep_id = self.vocab["[SEP]"]
+
+    @property
+    def uses_fast_path(self) -> bool:
+        return self._fast is not None
+
+    def tokenize(self, text: str) -> List[str]:
+        """WordPiece tokens of one text (for display and debugging)."""
+        return self._wordpiece.tokenize(text)
+
+    def token_ids(self, texts: Sequence[str]) -> List[List[int]]:
+        """WordPiece ids of each text; ASCII texts take the fast path when there is one."""
+        result = [None] * len(texts)  # type: List
+        ascii_positions = []
+        if self._fast is not None:
+            ascii_positions = [i for i, text in enumerate(texts) if text.isascii()]
+            if ascii_positions:
+                fast_ids = self._fast.ids([texts[i] for i in ascii_positions])
+                for i, ids in zip(ascii_positions, fast_ids):
+                    result[i] = ids
+        vocab = self.vocab
+        for i, text in enumerate(texts):
+            if result[i] is None:
+                result[i] = [vocab[token] for token in self._wordpiece.tokenize(text)]
+        return result
+
+    def encode(self, text_a: str, text_b: Optional[str] = None) -> EncodedInput:
+        """One example; `text_b` makes it a sentence pair."""
+        return self.encode_batch([text_a], None if text_b is None else [text_b])[0]
+
+    def encode_batch(
+        self, texts_a: Sequence[str], texts_b: Optional[Sequence[Optional[str]]] = None
+    ) -> List[EncodedInput]:
+        """Many examples at once (the fast path tokenizes a batch in parallel)."""
+        if texts_b is not None and len(texts_b) != len(texts_a):
+            raise FeaturizerError(
+                "got %d first texts but %d second texts" % (len(texts_a), len(texts_b))
+            )
+        ids_a = self.token_ids(texts_a)
+        ids_b = [None] * len(ids_a)  # type: List
+        if texts_b is not None:
+            # The reference treats an empty second text as no second text.
+            present = [i for i, text in enumerate(texts_b) if text]
+            for i, ids in zip(present, self.token_ids([texts_b[i] for i in present])):
+                ids_b[i] = ids
+        return [self._assemble(a, b) for a, b in zip(ids_a, ids_b)]
+
+    def _assemble(self, ids_a: List[int], ids_b: Optional[List[int]]) -> EncodedInput:
+        # The convention in BERT (from the reference):
+        #  pair:   [CLS] is this jack ##son ##ville ? [SEP] no it is not . [SEP]
+        #  types:  0     0  0    0    0     0       0 0     1  1  1  1   1 1
+        #  single: [CLS] the dog is hairy . [SEP]
+        #  types:  0     0   0   0  0     0 0
+        # An empty token list (e.g. a text of only control characters) counts
+        # as "no second text", as in the reference.
+        if ids_b:
+            if self.max_seq_length < 3:
+                raise FeaturizerError(
+                    "max_seq_length=%d is too small for a text pair (needs 3 or more)"
+                    % self.max_seq_length
+                )
+            ids_a, ids_b = list(ids_a), list(ids_b)
+            truncate_pair(ids_a, ids_b, self.max_seq_length - 3)
+            input_ids = [self._cls_id] + ids_a + [self._sep_id] + ids_b + [self._sep_id]
+            segment_ids = [0] * (len(ids_a) + 2) + [1] * (len(ids_b) + 1)
+        else:
+            ids_a = ids_a[: self.max_seq_length - 2]
+            input_ids = [self._cls_id] + ids_a + [self._sep_id]
+            segment_ids = [0] * len(input_ids)
+        return EncodedInput(input_ids, segment_ids)
+
+
+def pad_batch(encoded: Sequence[EncodedInput], length: Optional[int] = None) -> Dict[str, List[List[int]]]:
+    """Zero-pads a batch to `length` (default: its longest example) and adds the mask."""
+    longest = max((len(e.input_ids) for e in encoded), default=0)
+    if length is None:
+        length = longest
+    elif longest > length:
+        raise FeaturizerError("an example has %d tokens, more than length=%d" % (longest, length))
+    batch = {"input_ids": [], "input_mask": [], "segment_ids": []}  # type: Dict[str, List[List[int]]]
+    for example in encoded:
+        padding = [0] * (length - len(example.input_ids))
+        batch["input_ids"].append(list(example.input_ids) + padding)
+        batch["input_mask"].append([1] * len(example.input_ids) + padding)
+        batch["segment_ids"].append(list(example.segment_ids) + padding)
+    return batch

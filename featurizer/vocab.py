@@ -1,0 +1,53 @@
+"""WordPiece vocabulary loading, with the exact id assignment of BERT's reference code."""
+
+import hashlib
+from typing import Dict
+
+from featurizer.errors import FeaturizerError
+
+# Tokens every BERT classifier input needs; a vocab without them cannot be used.
+REQUIRED_TOKENS = ("[CLS]", "[SEP]", "[UNK]")
+
+
+def load_vocab(vocab_file: str) -> Dict[str, int]:
+    """Maps token -> id like `bert.tokenization.load_vocab`.
+
+    Each line is stripped; a repeated token keeps its first id and the next new
+    token takes `len(vocab)`, so ids are not always line numbers. Reading the
+    file the same way is what makes our ids identical to the reference's.
+    """
+    try:
+        with open(vocab_file, "rb") as f:
+            raw = f.read()
+    except OSError as e:
+        raise FeaturizerError("cannot read vocab file %s: %s" % (vocab_file, e.strerror or e))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise FeaturizerError("%s:%d: vocab file is not valid UTF-8" % (vocab_file, line))
+    vocab = {}  # type: Dict[str, int]
+    # Split on "\n" only, as readline() does; a blank line inside the file is
+    # a token (""), the empty string after a final newline is not.
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    for line in lines:
+        token = line.strip()
+        if token not in vocab:
+            vocab[token] = len(vocab)
+    missing = [t for t in REQUIRED_TOKENS if t not in vocab]
+    if missing:
+        raise FeaturizerError(
+            "vocab file %s lacks the special token(s) %s" % (vocab_file, ", ".join(missing))
+        )
+    return vocab
+
+
+def vocab_sha256(vocab_file: str) -> str:
+    """Checksum that ties an export to the exact vocab file it was trained with."""
+    digest = hashlib.sha256()
+    with open(vocab_file, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,50 @@
+"""Fixtures shared by every test: a tiny BERT vocab/config and the ../shared data."""
+
+import os
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "helpers"))
+
+import tiny_bert  # noqa: E402  (tests/helpers)
+
+SHARED_DIR = os.path.abspath(os.path.join(HERE, "..", "..", "shared"))
+SMS_DIR = os.path.join(SHARED_DIR, "data", "sms_spam")
+
+
+def _tensorflow_importable():
+    try:
+        import tensorflow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def pytest_collection_modifyitems(config, items):
+    skip_tf = None if _tensorflow_importable() else pytest.mark.skip(reason="needs TensorFlow 1.15 (Python 3.7 venv)")
+    for item in items:
+        if skip_tf is not None and "needs_tf" in item.keywords:
+            item.add_marker(skip_tf)
+
+
+@pytest.fixture(scope="session")
+def sms_dir():
+    """The SMS spam split from ../shared; tests using it skip cleanly without it."""
+    if not os.path.isfile(os.path.join(SMS_DIR, "train.tsv")):
+        pytest.skip("../shared/data/sms_spam is not available")
+    return SMS_DIR
+
+
+@pytest.fixture(scope="session")
+def sms_texts(sms_dir):
+    return tiny_bert.read_sms_texts(sms_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_vocab_file(tmp_path_factory):
+    """A small WordPiece vocab written by the test (no pretrained model needed)."""
+    path = tmp_path_factory.mktemp("tiny_vocab") / "vocab.txt"
+    tiny_bert.write_vocab(str(path))
+    return str(path)

@@ -1,0 +1,87 @@
+"""Behaviour of the featurizer that needs no reference (runs without TensorFlow too)."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from featurizer import Featurizer, FeaturizerError, ModelInfo, load_vocab, pad_batch
+from featurizer import fast
+
+
+def test_wordpiece_cases_from_the_reference_tests(tiny_vocab_file):
+    featurizer = Featurizer(tiny_vocab_file, do_lower_case=True)
+    assert featurizer.tokenize("UNwant\u00e9d,running") == ["un", "##want", "##ed", ",", "runn", "##ing"]
+    assert featurizer.tokenize("unwantedX running") == ["un", "##want", "##ed", "##x", "runn", "##ing"]
+    assert featurizer.tokenize("\u4e2d\u6587") == ["\u4e2d", "\u6587"]
+    assert featurizer.tokenize("b" * 201) == ["[UNK]"]
+
+
+def test_single_text_layout_and_truncation(tiny_vocab_file):
+    featurizer = Featurizer(tiny_vocab_file, max_seq_length=5)
+    vocab = featurizer.vocab
+    encoded = featurizer.encode("the movie is good today")
+    assert encoded.input_ids == [vocab["[CLS]"], vocab["the"], vocab["movie"], vocab["is"], vocab["[SEP]"]]
+    assert encoded.segment_ids == [0] * 5
+
+
+def test_pair_layout_truncates_the_longer_text_first(tiny_vocab_file):
+    featurizer = Featurizer(tiny_vocab_file, max_seq_length=8)
+    v = featurizer.vocab
+    encoded = featurizer.encode("the movie is good today", "bad")
+    # 8 - 3 = 5 tokens: the first text keeps 4, the second its 1.
+    assert encoded.input_ids == [v["[CLS]"], v["the"], v["movie"], v["is"], v["good"], v["[SEP]"], v["bad"], v["[SEP]"]]
+    assert encoded.segment_ids == [0, 0, 0, 0, 0, 0, 1, 1]
+
+
+def test_pad_batch_to_longest_and_to_fixed_length(tiny_vocab_file):
+    featurizer = Featurizer(tiny_vocab_file, max_seq_length=16)
+    encoded = featurizer.encode_batch(["good", "the movie is good"])
+    dynamic = pad_batch(encoded)
+    assert [len(row) for row in dynamic["input_ids"]] == [6, 6]
+    assert dynamic["input_mask"][0] == [1, 1, 1, 0, 0, 0]
+    fixed = pad_batch(encoded, 16)
+    assert {len(row) for rows in fixed.values() for row in rows} == {16}
+    with pytest.raises(FeaturizerError, match="more than length=3"):
+        pad_batch(encoded, 3)
+
+
+def test_vocab_ids_follow_the_reference_for_duplicates_and_blank_lines(tmp_path):
+    path = tmp_path / "vocab.txt"
+    path.write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n\nhello\r\n  world  \n")
+    vocab = load_vocab(str(path))
+    assert vocab == {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "hello": 4, "": 5, "world": 6}
+
+
+def test_vocab_errors_name_the_file(tmp_path):
+    with pytest.raises(FeaturizerError, match="cannot read vocab file .*missing.txt"):
+        load_vocab(str(tmp_path / "missing.txt"))
+    bad = tmp_path / "latin1.txt"
+    bad.write_bytes(b"[CLS]\n[SEP]\n[UNK]\ncaf\xe9\n")
+    with pytest.raises(FeaturizerError, match="latin1.txt:4: vocab file is not valid UTF-8"):
+        load_vocab(str(bad))
+    no_cls = tmp_path / "nocls.txt"
+    no_cls.write_text("[SEP]\n[UNK]\n")
+    with pytest.raises(FeaturizerError, match=r"nocls.txt lacks the special token\(s\) \[CLS\]"):
+        load_vocab(str(no_cls))
+
+
+def test_model_info_round_trip_and_mismatch(tiny_vocab_file):
+    featurizer = Featurizer(tiny_vocab_file, do_lower_case=True, max_seq_length=32)
+    info = ModelInfo(["neg", "pos"], featurizer.vocab_sha256, True, 32, "sentiment")
+    assert ModelInfo.from_json(info.to_json()) == info
+    info.check_featurizer(featurizer.vocab_sha256, True, 32)
+    with pytest.raises(FeaturizerError, match="do_lower_case=False but the model was trained with do_lower_case=True"):
+        info.check_featurizer(featurizer.vocab_sha256, False)
+    with pytest.raises(FeaturizerError, match="vocab sha256"):
+        info.check_featurizer("0" * 64, True)
+    with pytest.raises(FeaturizerError, match="not valid"):
+        ModelInfo.from_json('{"labels": 3}')
+
+
+@pytest.mark.skipif(not fast.available(), reason="tokenizers not installed")
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=60), st.booleans())
+def test_fast_path_equals_python_path_on_ascii(tiny_vocab_file, text, do_lower_case):
+    python = Featurizer(tiny_vocab_file, do_lower_case, use_fast=False)
+    rust = Featurizer(tiny_vocab_file, do_lower_case, use_fast=True)
+    assert rust.token_ids([text]) == python.token_ids([text])

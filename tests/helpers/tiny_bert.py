@@ -1,0 +1,120 @@
+"""Builders for a tiny BERT the tests make themselves: vocab, config, data, checkpoint.
+
+Random weights and a few hundred tokens keep train -> export -> serve in seconds.
+"""
+
+import csv
+import json
+import os
+import random
+import string
+
+SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+WORDS = (
+    "the a is it this that and or not no yes i you he she we they me my your "
+    "good great fine lovely happy best nice love like win free prize call now "
+    "bad awful terrible sad worst hate angry poor text stop reply urgent cash "
+    "movie film food day night home work time today tomorrow txt msg ok lol "
+    "run runn ##ing ##ed ##s ##ly ##er ##est un ##want want ##able able"
+).split()
+CHARS = string.ascii_lowercase + string.digits + string.punctuation + "£éüñßø中文字"
+
+POSITIVE = ["good", "great", "lovely", "happy", "best", "nice", "love"]
+NEGATIVE = ["bad", "awful", "terrible", "sad", "worst", "hate", "angry"]
+FILLER = ["the", "movie", "film", "food", "day", "is", "was", "it", "this", "today", "very"]
+
+
+def vocab_tokens():
+    tokens = list(SPECIAL)
+    for word in WORDS:
+        if word not in tokens:
+            tokens.append(word)
+    for char in CHARS:
+        for token in (char, "##" + char):
+            if token not in tokens:
+                tokens.append(token)
+    return tokens
+
+
+def write_vocab(path):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(vocab_tokens()) + "\n")
+    return path
+
+
+def bert_config(vocab_size, hidden_size=32, num_layers=2, max_position_embeddings=64):
+    return {
+        "attention_probs_dropout_prob": 0.1,
+        "hidden_act": "gelu",
+        "hidden_dropout_prob": 0.1,
+        "hidden_size": hidden_size,
+        "initializer_range": 0.02,
+        "intermediate_size": hidden_size * 2,
+        "max_position_embeddings": max_position_embeddings,
+        "num_attention_heads": 2,
+        "num_hidden_layers": num_layers,
+        "type_vocab_size": 2,
+        "vocab_size": vocab_size,
+    }
+
+
+def write_config(path, vocab_size, **overrides):
+    with open(path, "w") as f:
+        json.dump(bert_config(vocab_size, **overrides), f, indent=2)
+    return path
+
+
+def sentiment_rows(count, seed):
+    """(label, text) rows a tiny model learns within a few steps."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(count):
+        label = "pos" if i % 2 == 0 else "neg"
+        key = rng.choice(POSITIVE if label == "pos" else NEGATIVE)
+        words = [rng.choice(FILLER) for _ in range(rng.randint(2, 8))]
+        words.insert(rng.randint(0, len(words)), key)
+        rows.append((label, " ".join(words)))
+    return rows
+
+
+def write_tsv(path, rows, header=("label", "text")):
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, delimiter="\t", quoting=csv.QUOTE_NONE, lineterminator="\n")
+        if header:
+            writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def write_sentiment_dataset(data_dir, train=64, dev=16, test=16):
+    """train/dev/test.tsv with a `label<TAB>text` header, like ../shared/data/sms_spam."""
+    os.makedirs(data_dir, exist_ok=True)
+    write_tsv(os.path.join(data_dir, "train.tsv"), sentiment_rows(train, seed=1))
+    write_tsv(os.path.join(data_dir, "dev.tsv"), sentiment_rows(dev, seed=2))
+    write_tsv(os.path.join(data_dir, "test.tsv"), sentiment_rows(test, seed=3))
+    return data_dir
+
+
+def read_sms_texts(sms_dir):
+    texts = []
+    for split in ("train", "dev", "test"):
+        with open(os.path.join(sms_dir, split + ".tsv"), encoding="utf-8") as f:
+            reader = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+            next(reader)
+            texts.extend(row[1] for row in reader)
+    return texts
+
+
+def write_random_checkpoint(checkpoint_dir, bert_config_file):
+    """A `bert_model.ckpt` with random weights, as a pretrained model would ship."""
+    import tensorflow.compat.v1 as tf
+    from bert import modeling
+
+    config = modeling.BertConfig.from_json_file(bert_config_file)
+    with tf.Graph().as_default():
+        input_ids = tf.zeros([1, 4], tf.int32)
+        modeling.BertModel(config=config, is_training=False, input_ids=input_ids)
+        with tf.Session() as session:
+            session.run(tf.global_variables_initializer())
+            os.makedirs(checkpoint_dir, exist_ok=True)
+            return tf.train.Saver().save(session, os.path.join(checkpoint_dir, "bert_model.ckpt"))
