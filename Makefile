@@ -40,3 +40,4 @@ test-client: setup-client
 
 clean-venv:
 	rm -rf $(VENV) $(CLIENT_VENV)
+-include mk/*.mk
