@@ -1,0 +1,80 @@
+"""Command-line flags of `run_classifier.py`.
+
+Every flag of Google's reference `run_classifier.py` keeps its name and default
+(so existing command lines keep working); the project's additions follow.
+"""
+
+from absl import flags
+
+REFERENCE_FLAGS = (
+    "data_dir bert_config_file task_name vocab_file output_dir init_checkpoint do_lower_case "
+    "max_seq_length do_train do_eval do_predict train_batch_size eval_batch_size predict_batch_size "
+    "learning_rate num_train_epochs warmup_proportion save_checkpoints_steps iterations_per_loop "
+    "use_tpu tpu_name tpu_zone gcp_project master num_tpu_cores tpu_job_name preserve_unused_tokens"
+).split()
+
+
+def define_flags():
+    """Defines the flags once (safe to call again)."""
+    if "data_dir" in flags.FLAGS:
+        return
+    _reference_flags()
+    _project_flags()
+
+
+def _reference_flags():
+    f = flags
+    f.DEFINE_string("data_dir", None, "The input data dir. Should contain the .tsv files (or other data files) for the task.")
+    f.DEFINE_string("bert_config_file", None, "The config json file corresponding to the pre-trained BERT model. This specifies the model architecture.")
+    f.DEFINE_string("task_name", None, "The name of the task to train: cola, mnli, mrpc, xnli, or generic (your own TSV/CSV).")
+    f.DEFINE_string("vocab_file", None, "The vocabulary file that the BERT model was trained on.")
+    f.DEFINE_string("output_dir", None, "The output directory where the model checkpoints will be written.")
+    f.DEFINE_string("init_checkpoint", None, "Initial checkpoint (usually from a pre-trained BERT model).")
+    f.DEFINE_bool("do_lower_case", True, "Whether to lower case the input text. Should be True for uncased models and False for cased models.")
+    f.DEFINE_integer("max_seq_length", 128, "The maximum total input sequence length after WordPiece tokenization. Sequences longer than this will be truncated, and sequences shorter than this will be padded.")
+    f.DEFINE_bool("do_train", False, "Whether to run training.")
+    f.DEFINE_bool("do_eval", False, "Whether to run eval on the dev set.")
+    f.DEFINE_bool("do_predict", False, "Whether to run the model in inference mode on the test set.")
+    f.DEFINE_integer("train_batch_size", 32, "Total batch size for training.")
+    f.DEFINE_integer("eval_batch_size", 8, "Total batch size for eval.")
+    f.DEFINE_integer("predict_batch_size", 8, "Total batch size for predict.")
+    f.DEFINE_float("learning_rate", 5e-5, "The initial learning rate for Adam.")
+    f.DEFINE_float("num_train_epochs", 3.0, "Total number of training epochs to perform.")
+    f.DEFINE_float("warmup_proportion", 0.1, "Proportion of training to perform linear learning rate warmup for. E.g., 0.1 = 10% of training.")
+    f.DEFINE_integer("save_checkpoints_steps", 1000, "How often to save the model checkpoint.")
+    f.DEFINE_integer("iterations_per_loop", 1000, "How many steps to make in each estimator call.")
+    f.DEFINE_bool("use_tpu", False, "Whether to use TPU or GPU/CPU.")
+    f.DEFINE_string("tpu_name", None, "The Cloud TPU to use for training. This should be either the name used when creating the Cloud TPU, or a grpc://ip.address.of.tpu:8470 url.")
+    f.DEFINE_string("tpu_zone", None, "[Optional] GCE zone where the Cloud TPU is located in.")
+    f.DEFINE_string("gcp_project", None, "[Optional] Project name for the Cloud TPU-enabled project.")
+    f.DEFINE_string("master", None, "[Optional] TensorFlow master URL.")
+    f.DEFINE_integer("num_tpu_cores", 8, "Only used if `use_tpu` is True. Total number of TPU cores to use.")
+    f.DEFINE_string("tpu_job_name", None, "Name of TPU worker, if anything other than 'tpu_worker'")
+    # `preserve_unused_tokens` is defined by the reference tokenization module
+    # itself (which imports TensorFlow); the featurizer rejects True.
+    import bert.tokenization  # noqa: F401
+
+
+def _project_flags():
+    f = flags
+    # Export for TF Serving.
+    f.DEFINE_bool("do_export", False, "Export a SavedModel for TF Serving. Alone, it exports the latest checkpoint in --output_dir.")
+    f.DEFINE_string("export_dir", None, "Where numbered SavedModel versions are written (default: <output_dir>/export).")
+    f.DEFINE_string("export_checkpoint", None, "Checkpoint to export instead of the latest one in --output_dir.")
+    f.DEFINE_bool("export_dynamic_seq_length", False, "Export with sequence dimension -1, so clients pad only to their longest text (default: fixed [-1, max_seq_length]).")
+    # The generic task: your own TSV/CSV.
+    f.DEFINE_string("text_column", "text", "generic task: header name of the text column.")
+    f.DEFINE_string("text_b_column", "", "generic task: header name of the second text column, for sentence pairs.")
+    f.DEFINE_string("label_column", "label", "generic task: header name of the label column.")
+    f.DEFINE_list("labels", [], "generic task: the label list in id order (default: --labels_file, else the training labels, sorted).")
+    f.DEFINE_string("labels_file", None, "generic task: a file with one label per line, in id order.")
+    f.DEFINE_string("train_file", None, "generic task: training file (default: train.tsv or train.csv in --data_dir).")
+    f.DEFINE_string("dev_file", None, "generic task: evaluation file (default: dev.tsv or dev.csv in --data_dir).")
+    f.DEFINE_string("test_file", None, "generic task: prediction file (default: test.tsv or test.csv in --data_dir).")
+    # Speed and bookkeeping.
+    f.DEFINE_bool("dynamic_padding", True, "Pad each batch only to its longest example and train on length-bucketed batches (off on TPU, which needs fixed shapes).")
+    f.DEFINE_bool("cache_features", True, "Reuse featurized TFRecords in <output_dir>/features while data and settings are unchanged.")
+    f.DEFINE_integer("log_every_steps", 50, "How often training logs loss and examples/sec.")
+    f.DEFINE_integer("keep_checkpoint_max", 5, "How many recent checkpoints to keep.")
+    f.DEFINE_integer("seed", None, "Random seed for initialisation and shuffling (default: random).")
+    f.DEFINE_bool("fast_tokenizer", False, "Tokenize ASCII text with the Rust `tokenizers` WordPiece (identical ids).")

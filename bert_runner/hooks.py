@@ -1,0 +1,71 @@
+"""Training progress in the logs: step, loss, examples/sec and time left."""
+
+import logging
+import time
+
+import tensorflow.compat.v1 as tf
+
+log = logging.getLogger("bert_runner")
+
+# model_fn puts its training loss here for the hook to log.
+LOSS_COLLECTION = "bert_runner_training_loss"
+
+
+class ProgressHook(tf.train.SessionRunHook):
+    """Logs throughput every `every_steps` steps (and at the end of training)."""
+
+    def __init__(self, batch_size: int, total_steps: int, every_steps: int = 50):
+        self.batch_size = batch_size
+        self.total_steps = total_steps
+        self.every_steps = max(1, every_steps)
+
+    def begin(self):
+        self._global_step = tf.train.get_or_create_global_step()
+        self._loss = tf.get_collection(LOSS_COLLECTION)
+        self._start_time = None
+        self._start_step = None
+        self._last_time = None
+        self._last_step = None
+
+    def before_run(self, run_context):
+        return tf.train.SessionRunArgs({"loss": self._loss[0]} if self._loss else {})
+
+    def after_run(self, run_context, run_values):
+        # Read after the step: a fetch in the same run may see either value.
+        step = int(run_context.session.run(self._global_step))
+        now = time.time()
+        if self._last_step is None:
+            # The first step includes graph warm-up; measure from here on.
+            self._start_time = self._last_time = now
+            self._start_step = self._last_step = step
+            return
+        if step - self._last_step >= self.every_steps or step >= self.total_steps:
+            recent = (step - self._last_step) * self.batch_size / max(now - self._last_time, 1e-9)
+            overall = (step - self._start_step) * self.batch_size / max(now - self._start_time, 1e-9)
+            remaining = (self.total_steps - step) * self.batch_size / max(overall, 1e-9)
+            loss = run_values.results.get("loss")
+            log.info(
+                "step %d/%d (%.0f%%)%s  %.1f examples/sec (%.1f overall)  ~%s left",
+                step,
+                self.total_steps,
+                100.0 * step / max(self.total_steps, 1),
+                "  loss %.4f" % loss if loss is not None else "",
+                recent,
+                overall,
+                _duration(remaining),
+            )
+            self._last_time, self._last_step = now, step
+
+    def overall_examples_per_sec(self):
+        if self._start_time is None or self._last_time == self._start_time:
+            return None
+        return (self._last_step - self._start_step) * self.batch_size / (self._last_time - self._start_time)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds >= 3600:
+        return "%dh%02dm" % (seconds // 3600, seconds % 3600 // 60)
+    if seconds >= 60:
+        return "%dm%02ds" % (seconds // 60, seconds % 60)
+    return "%ds" % seconds

@@ -1,0 +1,60 @@
+"""Plain settings of one run, decoupled from absl flags so library code and tests take arguments."""
+
+import dataclasses
+from typing import List, Optional
+
+
+@dataclasses.dataclass
+class RunOptions:
+    # Reference flags (same names and defaults as Google's run_classifier.py).
+    data_dir: Optional[str] = None
+    bert_config_file: Optional[str] = None
+    task_name: Optional[str] = None
+    vocab_file: Optional[str] = None
+    output_dir: Optional[str] = None
+    init_checkpoint: Optional[str] = None
+    do_lower_case: bool = True
+    max_seq_length: int = 128
+    do_train: bool = False
+    do_eval: bool = False
+    do_predict: bool = False
+    train_batch_size: int = 32
+    eval_batch_size: int = 8
+    predict_batch_size: int = 8
+    learning_rate: float = 5e-5
+    num_train_epochs: float = 3.0
+    warmup_proportion: float = 0.1
+    save_checkpoints_steps: int = 1000
+    iterations_per_loop: int = 1000
+    use_tpu: bool = False
+    tpu_name: Optional[str] = None
+    tpu_zone: Optional[str] = None
+    gcp_project: Optional[str] = None
+    master: Optional[str] = None
+    num_tpu_cores: int = 8
+    tpu_job_name: Optional[str] = None
+    preserve_unused_tokens: bool = False
+    # Project additions.
+    do_export: bool = False
+    export_dir: Optional[str] = None
+    export_checkpoint: Optional[str] = None
+    export_dynamic_seq_length: bool = False
+    text_column: str = "text"
+    text_b_column: str = ""
+    label_column: str = "label"
+    labels: List[str] = dataclasses.field(default_factory=list)
+    labels_file: Optional[str] = None
+    train_file: Optional[str] = None
+    dev_file: Optional[str] = None
+    test_file: Optional[str] = None
+    dynamic_padding: bool = True
+    cache_features: bool = True
+    log_every_steps: int = 50
+    keep_checkpoint_max: int = 5
+    seed: Optional[int] = None
+    fast_tokenizer: bool = False
+
+    @classmethod
+    def from_flags(cls, flag_values) -> "RunOptions":
+        values = flag_values.flag_values_dict()
+        return cls(**{field.name: values[field.name] for field in dataclasses.fields(cls) if field.name in values})

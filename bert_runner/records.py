@@ -1,0 +1,227 @@
+"""Examples -> TFRecord features (cached) -> batched `tf.data` input for the estimator.
+
+Records hold *unpadded* ids, so one file serves every padding strategy: fixed
+`max_seq_length` (the reference's, and the TPU's), padding each batch to its
+longest example, or length buckets for training. A record file is reused only
+when everything that made it (data bytes, vocab, casing, length, labels,
+featurizer and record format) is unchanged, and is written under a temporary
+name first so a half-written cache is never picked up.
+"""
+
+import hashlib
+import json
+import logging
+import os
+import time
+from typing import Dict, List, NamedTuple, Optional, Sequence
+
+import tensorflow.compat.v1 as tf
+from tqdm import tqdm
+
+from bert_runner.errors import RunnerError
+from bert_runner.tasks import InputExample
+from featurizer import FEATURIZER_VERSION, Featurizer
+
+log = logging.getLogger("bert_runner")
+
+# Bumped whenever the record layout changes, so old caches are not reused.
+RECORDS_FORMAT_VERSION = 1
+_ENCODE_CHUNK = 2048
+
+
+class RecordFile(NamedTuple):
+    path: str
+    num_examples: int
+    # Number of examples added only to fill a fixed-size TPU batch.
+    num_padding: int = 0
+
+
+def _sha256_file(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def cache_key(data_file: str, featurizer: Featurizer, label_list: Sequence[str], extra: Dict) -> str:
+    """Content hash of everything that determines a record file's bytes."""
+    parts = {
+        "data_sha256": _sha256_file(data_file) if os.path.isfile(data_file) else data_file,
+        "vocab_sha256": featurizer.vocab_sha256,
+        "do_lower_case": featurizer.do_lower_case,
+        "max_seq_length": featurizer.max_seq_length,
+        "labels": list(label_list),
+        "featurizer_version": FEATURIZER_VERSION,
+        "records_format": RECORDS_FORMAT_VERSION,
+        "extra": extra,
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def label_ids(examples: Sequence[InputExample], label_list: Sequence[str]) -> List[int]:
+    """Label ids; an unknown label is an error naming its file and line."""
+    label_map = {label: i for i, label in enumerate(label_list)}
+    ids = []
+    for example in examples:
+        if example.label is None:
+            ids.append(0)  # unlabelled test data: a placeholder, as in the reference
+            continue
+        if example.label not in label_map:
+            raise RunnerError(
+                "%s: label %r is not in the label list [%s]"
+                % (example.source or example.guid, example.label, ", ".join(label_list))
+            )
+        ids.append(label_map[example.label])
+    return ids
+
+
+def _int_feature(values):
+    return tf.train.Feature(int64_list=tf.train.Int64List(value=list(values)))
+
+
+def write_records(
+    examples: Sequence[InputExample],
+    featurizer: Featurizer,
+    label_list: Sequence[str],
+    path: str,
+    num_padding: int = 0,
+) -> RecordFile:
+    """Featurizes `examples` into `path` (atomically), plus `num_padding` dummy rows."""
+    labels = label_ids(examples, label_list)
+    tmp_path = "%s.tmp-%d" % (path, os.getpid())
+    start = time.time()
+    with tf.io.TFRecordWriter(tmp_path) as writer, tqdm(
+        total=len(examples), desc="featurize %s" % os.path.basename(path), unit="ex", disable=None
+    ) as progress:
+        for begin in range(0, len(examples), _ENCODE_CHUNK):
+            chunk = examples[begin : begin + _ENCODE_CHUNK]
+            encoded = featurizer.encode_batch([e.text_a for e in chunk], [e.text_b for e in chunk])
+            for example, label in zip(encoded, labels[begin : begin + _ENCODE_CHUNK]):
+                writer.write(_serialize(example.input_ids, example.segment_ids, label, True))
+            progress.update(len(chunk))
+        for _ in range(num_padding):
+            # Fake examples fill the last fixed-size batch; weight 0 in metrics.
+            writer.write(_serialize([0], [0], 0, False))
+    os.replace(tmp_path, path)
+    elapsed = max(time.time() - start, 1e-9)
+    log.info("featurized %d examples into %s (%.0f examples/sec)", len(examples), path, len(examples) / elapsed)
+    return RecordFile(path, len(examples), num_padding)
+
+
+def _serialize(input_ids, segment_ids, label_id, is_real):
+    features = {
+        "input_ids": _int_feature(input_ids),
+        "segment_ids": _int_feature(segment_ids),
+        "label_ids": _int_feature([label_id]),
+        "is_real_example": _int_feature([int(is_real)]),
+    }
+    return tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString()
+
+
+def cached_records(
+    split: str,
+    examples: Sequence[InputExample],
+    data_file: str,
+    featurizer: Featurizer,
+    label_list: Sequence[str],
+    cache_dir: str,
+    task_options: Dict,
+    num_padding: int = 0,
+) -> RecordFile:
+    """The record file for a split, written once and reused while its inputs are unchanged."""
+    key = cache_key(data_file, featurizer, label_list, dict(task_options, split=split, padding=num_padding))
+    os.makedirs(cache_dir, exist_ok=True)
+    path = os.path.join(cache_dir, "%s-%s.tf_record" % (split, key[:16]))
+    marker = path + ".json"
+    if os.path.exists(path) and os.path.exists(marker):
+        with open(marker) as f:
+            meta = json.load(f)
+        if meta.get("key") == key:
+            log.info("reusing cached features %s (%d examples)", path, meta["num_examples"])
+            return RecordFile(path, meta["num_examples"], meta.get("num_padding", 0))
+    record = write_records(examples, featurizer, label_list, path, num_padding)
+    # The marker is written last: a record file without it is never reused.
+    tmp_marker = marker + ".tmp-%d" % os.getpid()
+    with open(tmp_marker, "w") as f:
+        json.dump({"key": key, "num_examples": record.num_examples, "num_padding": num_padding}, f)
+    os.replace(tmp_marker, marker)
+    return record
+
+
+def bucket_boundaries(max_seq_length: int) -> List[int]:
+    """Length buckets for training batches: fine for short texts, coarse for long."""
+    boundaries, length = [], 8
+    while length < max_seq_length:
+        boundaries.append(length)
+        length += 8 if length < 64 else 16 if length < 128 else 64
+    return boundaries
+
+
+def input_fn_builder(
+    record_file: RecordFile,
+    max_seq_length: int,
+    is_training: bool,
+    batch_size: Optional[int] = None,
+    drop_remainder: bool = False,
+    dynamic_padding: bool = False,
+    shuffle_buffer: int = 10000,
+    seed: Optional[int] = None,
+):
+    """An estimator `input_fn` over a record file.
+
+    `dynamic_padding` pads each batch only to its longest example (and, when
+    training, draws batches from length buckets); otherwise every batch is
+    padded to `max_seq_length` as in the reference (required on TPU).
+    """
+
+    def decode(serialized):
+        parsed = tf.io.parse_single_example(
+            serialized,
+            {
+                "input_ids": tf.io.VarLenFeature(tf.int64),
+                "segment_ids": tf.io.VarLenFeature(tf.int64),
+                "label_ids": tf.io.FixedLenFeature([], tf.int64),
+                "is_real_example": tf.io.FixedLenFeature([], tf.int64),
+            },
+        )
+        input_ids = tf.cast(tf.sparse.to_dense(parsed["input_ids"]), tf.int32)
+        return {
+            "input_ids": input_ids,
+            "input_mask": tf.ones_like(input_ids),
+            "segment_ids": tf.cast(tf.sparse.to_dense(parsed["segment_ids"]), tf.int32),
+            "label_ids": tf.cast(parsed["label_ids"], tf.int32),
+            "is_real_example": tf.cast(parsed["is_real_example"], tf.int32),
+        }
+
+    def input_fn(params):
+        size = batch_size or params["batch_size"]
+        length = None if dynamic_padding else max_seq_length
+        padded_shapes = {
+            "input_ids": [length],
+            "input_mask": [length],
+            "segment_ids": [length],
+            "label_ids": [],
+            "is_real_example": [],
+        }
+        dataset = tf.data.TFRecordDataset(record_file.path)
+        if is_training:
+            dataset = dataset.shuffle(min(shuffle_buffer, max(record_file.num_examples, 1)), seed=seed)
+            dataset = dataset.repeat()
+        dataset = dataset.map(decode, num_parallel_calls=tf.data.experimental.AUTOTUNE)
+        if is_training and dynamic_padding:
+            boundaries = bucket_boundaries(max_seq_length)
+            dataset = dataset.apply(
+                tf.data.experimental.bucket_by_sequence_length(
+                    element_length_func=lambda features: tf.shape(features["input_ids"])[0],
+                    bucket_boundaries=boundaries,
+                    bucket_batch_sizes=[size] * (len(boundaries) + 1),
+                    padded_shapes=padded_shapes,
+                    drop_remainder=drop_remainder,
+                )
+            )
+        else:
+            dataset = dataset.padded_batch(size, padded_shapes=padded_shapes, drop_remainder=drop_remainder)
+        return dataset.prefetch(tf.data.experimental.AUTOTUNE)
+
+    return input_fn

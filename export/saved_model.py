@@ -1,0 +1,50 @@
+"""Writing a versioned SavedModel from an estimator checkpoint.
+
+The estimator builds the export in `<export_dir>/temp-<timestamp>` and renames
+it to `<export_dir>/<timestamp>` when complete, so a server polling the
+directory never sees a half-written numeric version.
+"""
+
+import logging
+import os
+import shutil
+import tempfile
+from typing import Optional, Sequence
+
+from export.serving_input import serving_input_fn_builder
+from export.warmup import warmup_requests, write_warmup_file
+from featurizer import Featurizer
+
+log = logging.getLogger("bert_runner")
+
+WARMUP_FILE = "tf_serving_warmup_requests"
+
+
+def export_saved_model(
+    estimator,
+    export_dir: str,
+    featurizer: Featurizer,
+    dynamic_seq_length: bool = False,
+    checkpoint_path: Optional[str] = None,
+    warmup_texts: Sequence[str] = (),
+) -> str:
+    """Exports the latest (or given) checkpoint; returns the new version directory."""
+    os.makedirs(export_dir, exist_ok=True)
+    serving_input_fn = serving_input_fn_builder(featurizer.max_seq_length, dynamic_seq_length)
+    scratch = tempfile.mkdtemp(prefix="warmup-")
+    try:
+        warmup_file = write_warmup_file(
+            os.path.join(scratch, WARMUP_FILE),
+            warmup_requests(featurizer, list(warmup_texts), dynamic_seq_length=dynamic_seq_length),
+        )
+        path = estimator.export_saved_model(
+            export_dir,
+            serving_input_fn,
+            assets_extra={WARMUP_FILE: warmup_file},
+            checkpoint_path=checkpoint_path,
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    path = path.decode("utf-8") if isinstance(path, bytes) else path
+    log.info("exported SavedModel version %s", path)
+    return path
