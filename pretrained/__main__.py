@@ -1,0 +1,7 @@
+"""`python -m pretrained ...`; see pretrained/cli.py."""
+
+import sys
+
+from pretrained.cli import main
+
+sys.exit(main())

@@ -1,0 +1,72 @@
+"""`python -m pretrained fetch|convert`: progress on stderr, run_classifier flags on stdout.
+
+stdout carries only `--flag=value` lines, so `run_classifier.py $(python -m pretrained fetch) ...`
+works; failures are one `error: ...` line and exit status 1.
+"""
+
+import argparse
+import logging
+import os
+import sys
+from typing import List, Optional
+
+from pretrained.errors import PretrainedError
+from pretrained.fetch import ALL_MINILM_L6_V2, CACHE_ENV
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pretrained", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command")
+    commands.required = True
+    fetch = commands.add_parser(
+        "fetch", help="download, verify and convert %s (once)" % ALL_MINILM_L6_V2.name)
+    fetch.add_argument("--cache_dir", help="where the converted model goes (default: $%s, else "
+                       "cache/pretrained/%s in the repository)" % (CACHE_ENV, ALL_MINILM_L6_V2.name))
+    fetch.add_argument("--force", action="store_true", help="convert again even if the cache is complete")
+    convert = commands.add_parser("convert", help="convert a local Hugging Face BERT directory")
+    convert.add_argument("--hf_dir", required=True,
+                         help="directory with config.json, model.safetensors, vocab.txt")
+    convert.add_argument("--output_dir", required=True, help="where bert_config.json, vocab.txt "
+                         "and bert_model.ckpt.* are written")
+    convert.add_argument("--strict", action="store_true",
+                         help="fail on tensors that have no bert/modeling.py variable")
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    _quiet_tensorflow_python_logs()
+    try:
+        if args.command == "fetch":
+            from pretrained.fetch import fetch
+
+            manifest = fetch(cache_dir=args.cache_dir, force=args.force)
+        else:
+            from pretrained.convert_hf import convert
+
+            manifest = convert(args.hf_dir, args.output_dir, strict=args.strict)
+    except PretrainedError as e:
+        print("error: %s" % e, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; the next run redoes the unfinished steps", file=sys.stderr)
+        return 130
+    for line in run_classifier_flags(manifest):
+        print(line)
+    return 0
+
+
+def run_classifier_flags(manifest) -> List[str]:
+    """The flags that point run_classifier.py at a converted checkpoint."""
+    lines = ["--%s=%s" % (flag, manifest[flag])
+             for flag in ("bert_config_file", "vocab_file", "init_checkpoint")]
+    if manifest.get("do_lower_case") is not None:
+        lines.append("--do_lower_case=%s" % str(manifest["do_lower_case"]).lower())
+    return lines
+
+
+def _quiet_tensorflow_python_logs() -> None:
+    """TF 1.15 logs deprecation notices for Saver/Variable; they drown the progress lines."""
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)

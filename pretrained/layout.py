@@ -1,0 +1,92 @@
+"""The variable names and shapes bert/modeling.py creates, and which Hugging Face tensor feeds each.
+
+Kept apart from the conversion so a test can hold the layout against a real `BertModel` graph.
+"""
+
+import collections
+from typing import Dict, Optional, Tuple
+
+Shape = Tuple[int, ...]
+
+POOLER_KERNEL = "bert/pooler/dense/kernel"
+POOLER_BIAS = "bert/pooler/dense/bias"
+
+# Hugging Face prefixes for the encoder: `BertModel` saves none, `BertFor*` heads save "bert.".
+HF_PREFIXES = ("bert.",)
+# Buffers Hugging Face saves next to the weights; they hold no learned values.
+HF_BUFFERS = ("embeddings.position_ids", "embeddings.token_type_ids")
+_LAYER_NORM_LEAVES = {"weight": "gamma", "gamma": "gamma", "bias": "beta", "beta": "beta"}
+_DENSE_LEAVES = {"weight": "kernel", "bias": "bias"}
+
+
+def expected_variables(config: Dict[str, object]) -> "collections.OrderedDict[str, Shape]":
+    """Every variable `modeling.BertModel` makes for this bert_config, in graph order."""
+    hidden = config["hidden_size"]
+    inner = config["intermediate_size"]
+    shapes = collections.OrderedDict()  # type: collections.OrderedDict[str, Shape]
+    embeddings = "bert/embeddings/"
+    shapes[embeddings + "word_embeddings"] = (config["vocab_size"], hidden)
+    shapes[embeddings + "token_type_embeddings"] = (config["type_vocab_size"], hidden)
+    shapes[embeddings + "position_embeddings"] = (config["max_position_embeddings"], hidden)
+    _layer_norm(shapes, embeddings + "LayerNorm", hidden)
+    for index in range(config["num_hidden_layers"]):
+        layer = "bert/encoder/layer_%d/" % index
+        for name in ("query", "key", "value"):
+            _dense(shapes, layer + "attention/self/" + name, hidden, hidden)
+        _dense(shapes, layer + "attention/output/dense", hidden, hidden)
+        _layer_norm(shapes, layer + "attention/output/LayerNorm", hidden)
+        _dense(shapes, layer + "intermediate/dense", hidden, inner)
+        _dense(shapes, layer + "output/dense", inner, hidden)
+        _layer_norm(shapes, layer + "output/LayerNorm", hidden)
+    _dense(shapes, "bert/pooler/dense", hidden, hidden)
+    return shapes
+
+
+def _dense(shapes, scope, fan_in, fan_out):
+    shapes[scope + "/kernel"] = (fan_in, fan_out)
+    shapes[scope + "/bias"] = (fan_out,)
+
+
+def _layer_norm(shapes, scope, width):
+    shapes[scope + "/beta"] = (width,)
+    shapes[scope + "/gamma"] = (width,)
+
+
+def is_buffer(hf_name: str) -> bool:
+    return strip_prefix(hf_name) in HF_BUFFERS
+
+
+def strip_prefix(hf_name: str) -> str:
+    for prefix in HF_PREFIXES:
+        if hf_name.startswith(prefix):
+            return hf_name[len(prefix):]
+    return hf_name
+
+
+def tf_name_for(hf_name: str) -> Optional[Tuple[str, bool]]:
+    """(bert/modeling.py variable name, transpose?) for a Hugging Face tensor name.
+
+    The name is derived structurally (dots -> slashes, `layer.N` -> `layer_N`, Linear
+    `weight` -> `kernel`, LayerNorm `weight/bias` or `gamma/beta` -> `gamma/beta`); the
+    caller checks it against `expected_variables`, so heads such as `cls.*` stay unmapped.
+    Linear weights are [out, in] in PyTorch and [in, out] in TF, hence the transpose.
+    """
+    parts = strip_prefix(hf_name).split(".")
+    if len(parts) > 3 and parts[:2] == ["encoder", "layer"] and parts[2].isdigit():
+        parts = ["encoder", "layer_" + parts[2]] + parts[3:]
+    if len(parts) < 2:
+        return None
+    scope, leaf = parts[:-1], parts[-1]
+    if scope[-1] == "LayerNorm":
+        if leaf not in _LAYER_NORM_LEAVES:
+            return None
+        return _tf_name(scope + [_LAYER_NORM_LEAVES[leaf]]), False
+    if scope[-1].endswith("_embeddings"):
+        return (_tf_name(scope), False) if leaf == "weight" else None
+    if leaf not in _DENSE_LEAVES:
+        return None
+    return _tf_name(scope + [_DENSE_LEAVES[leaf]]), leaf == "weight"
+
+
+def _tf_name(parts):
+    return "bert/" + "/".join(parts)

@@ -1,0 +1,36 @@
+"""Fixtures for the pretrained tests: tiny Hugging Face checkpoints and the real converted model."""
+
+import os
+
+import pytest
+
+import hf_reference
+from featurizer import load_vocab
+
+
+@pytest.fixture
+def tiny_hf(tmp_path, tiny_vocab_file):
+    """Factory: writes a tiny HF BERT directory; returns (dir, config, weights as written)."""
+
+    def make(name="hf", weights=None, edit=None, **config_overrides):
+        config = hf_reference.tiny_hf_config(len(load_vocab(tiny_vocab_file)), **config_overrides)
+        weights = hf_reference.tiny_hf_weights(config) if weights is None else weights
+        if edit:
+            weights = edit(weights)
+        directory = hf_reference.write_hf_dir(str(tmp_path / name), tiny_vocab_file, config, weights)
+        return directory, config, weights
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def real_minilm():
+    """The converted all-MiniLM-L6-v2 from `python -m pretrained fetch`; skips when absent."""
+    from pretrained.fetch import ALL_MINILM_L6_V2, HF_SUBDIR, default_cache_dir, is_complete
+    from pretrained.convert_hf import read_manifest
+
+    cache_dir = default_cache_dir()
+    manifest = read_manifest(cache_dir)
+    if not is_complete(manifest, cache_dir, ALL_MINILM_L6_V2):
+        pytest.skip("all-MiniLM-L6-v2 is not converted in %s (run `python -m pretrained fetch`)" % cache_dir)
+    return dict(manifest, hf_dir=os.path.join(cache_dir, HF_SUBDIR))

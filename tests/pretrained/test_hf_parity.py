@@ -1,0 +1,100 @@
+"""`modeling.BertModel` on a converted checkpoint computes what the Hugging Face weights define."""
+
+import os
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file
+
+import hf_reference
+from featurizer import Featurizer, pad_batch
+from pretrained import convert
+from pretrained.hf_config import read_json
+
+pytestmark = pytest.mark.needs_tf
+
+TOLERANCE = 1e-4
+SENTENCES = [
+    ("the movie was great", None),
+    ("i hate this film , it is the worst", "no it is not"),
+    ("free prize ! call now", None),
+    ("ok", "you are my best friend and i love you"),
+]
+
+
+def run_bert(manifest, inputs):
+    """Sequence output of modeling.BertModel, initialised the way run_classifier does it."""
+    import tensorflow.compat.v1 as tf
+    from bert import modeling
+
+    config = modeling.BertConfig.from_json_file(manifest["bert_config_file"])
+    with tf.Graph().as_default():
+        tensors = {key: tf.constant(np.asarray(value, np.int32)) for key, value in inputs.items()}
+        model = modeling.BertModel(config=config, is_training=False, input_ids=tensors["input_ids"],
+                                   input_mask=tensors["input_mask"], token_type_ids=tensors["segment_ids"])
+        tvars = tf.trainable_variables()
+        assignment, initialised = modeling.get_assignment_map_from_checkpoint(tvars, manifest["init_checkpoint"])
+        assert sorted(v.name for v in tvars if v.name not in initialised) == []
+        tf.train.init_from_checkpoint(manifest["init_checkpoint"], assignment)
+        with tf.Session() as session:
+            session.run(tf.global_variables_initializer())
+            return session.run(model.get_sequence_output())
+
+
+def encode(vocab_file, pairs, do_lower_case=True, max_seq_length=32):
+    featurizer = Featurizer(vocab_file, do_lower_case=do_lower_case, max_seq_length=max_seq_length)
+    encoded = featurizer.encode_batch([a for a, _ in pairs], [b for _, b in pairs])
+    return pad_batch(encoded)
+
+
+def assert_parity(manifest, weights, hf_config, inputs):
+    got = run_bert(manifest, inputs)
+    want = hf_reference.numpy_bert(weights, hf_config, inputs["input_ids"], inputs["input_mask"],
+                                   inputs["segment_ids"])
+    real = np.asarray(inputs["input_mask"], bool)  # padded positions are not used downstream
+    difference = np.abs(got[real] - want[real]).max()
+    assert difference < TOLERANCE, "max abs difference %g" % difference
+    return difference
+
+
+@pytest.mark.parametrize("prefix,gamma_beta", [("", False), ("bert.", True)])
+def test_tiny_random_checkpoint_matches_numpy(tiny_hf, tmp_path, prefix, gamma_beta):
+    hf_dir, hf_config, weights = tiny_hf(edit=lambda w: hf_reference.rename(w, prefix, gamma_beta))
+    manifest = convert(hf_dir, str(tmp_path / "tf"))
+    assert_parity(manifest, weights, hf_config, encode(manifest["vocab_file"], SENTENCES))
+
+
+def test_real_minilm_matches_numpy(real_minilm):
+    weights = load_file(os.path.join(real_minilm["hf_dir"], "model.safetensors"))
+    hf_config = read_json(os.path.join(real_minilm["hf_dir"], "config.json"))
+    inputs = encode(real_minilm["vocab_file"], [
+        ("A man is playing a guitar on stage.", None),
+        ("How do I reset my password?", "Click 'forgot password' on the login page."),
+        ("Congratulations! You've WON a £1000 prize. Call 09061701461 now.", None),
+    ])
+    assert_parity(real_minilm, weights, hf_config, inputs)
+
+
+def _cosine(a, b):
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def test_real_minilm_ranks_paraphrase_above_unrelated(real_minilm):
+    """Mean-pooled embeddings (the model's sentence-transformers pooling) carry meaning."""
+    triplets = [
+        ("A man is playing a guitar.", "Someone is playing an acoustic guitar.",
+         "The stock market fell sharply on Monday."),
+        ("How do I reset my password?", "I forgot my password, how can I change it?",
+         "The cat is sleeping on the sofa."),
+        ("You have won a free prize, call now to claim it!",
+         "Congratulations, you were selected for a cash award. Phone us today.",
+         "Are we still meeting for lunch tomorrow?"),
+    ]
+    texts = [text for triplet in triplets for text in triplet]
+    inputs = encode(real_minilm["vocab_file"], [(text, None) for text in texts], max_seq_length=64)
+    hidden = run_bert(real_minilm, inputs)
+    mask = np.asarray(inputs["input_mask"], np.float32)[:, :, None]
+    embeddings = (hidden * mask).sum(axis=1) / mask.sum(axis=1)
+    for index, (anchor, paraphrase, unrelated) in enumerate(triplets):
+        a, p, u = embeddings[3 * index: 3 * index + 3]
+        assert _cosine(a, p) > _cosine(a, u) + 0.1, (anchor, _cosine(a, p), _cosine(a, u))
