@@ -1,0 +1,43 @@
+"""TensorFlow-free client for BERT classifiers served by TF Serving or the local server.
+
+    from serving_client import ServingClient
+    with ServingClient("http://localhost:8501", "sms_spam", "vocab.txt") as client:
+        print(client.predict("Win a free prize now").label)
+
+Texts become features with the shared `featurizer`, checked against the
+metadata the export carries. REST needs only `requests`; `grpc://` URLs need
+the `grpc` extra. Tests swap the network for `MockTransport`.
+"""
+
+from serving_client._client import Prediction, ServingClient
+from serving_client._errors import (
+    ConnectError,
+    InputError,
+    ModelMismatchError,
+    ProtocolError,
+    ReadTimeout,
+    ServerError,
+    ServingClientError,
+    TransportError,
+)
+from serving_client._retry import Retry
+from serving_client._transport import HTTPTransport, MockTransport, Request, Response, Transport
+
+__all__ = [
+    "ConnectError",
+    "HTTPTransport",
+    "InputError",
+    "MockTransport",
+    "ModelMismatchError",
+    "Prediction",
+    "ProtocolError",
+    "ReadTimeout",
+    "Request",
+    "Response",
+    "Retry",
+    "ServerError",
+    "ServingClient",
+    "ServingClientError",
+    "Transport",
+    "TransportError",
+]

@@ -1,0 +1,395 @@
+"""Raw text in, class names and probabilities out, via TensorFlow Serving's API.
+
+On first use the client reads the model's metadata once: the signature gives
+the input dtypes and sequence length, the export's `metadata` signature gives
+labels and the tokenizer settings the model was trained with. Local settings
+that would produce different ids are refused before anything is sent.
+Predictions go to the version that was checked, never to "whatever is latest".
+"""
+
+import base64
+import collections
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+from urllib.parse import quote, urlsplit
+
+from featurizer import Featurizer, FeaturizerError, ModelInfo, pad_batch
+from serving_client._errors import InputError, ModelMismatchError, ProtocolError, ServerError
+from serving_client._metadata import LABEL_INPUT, BertLayout, bert_layout, dummy_inputs, parse_metadata
+from serving_client._retry import Retry, RetryTransport
+from serving_client._transport import HTTPTransport, Request, Response, Transport
+
+logger = logging.getLogger("serving_client")
+
+DEFAULT_SIGNATURE = "serving_default"
+METADATA_SIGNATURE = "metadata"
+# Without a `metadata` signature nor --max-seq-length, a dynamic export gets
+# BERT's usual position-embedding limit.
+FALLBACK_MAX_SEQ_LENGTH = 512
+
+# One text, or a (text, second text or None) pair.
+Example = Union[str, Tuple[str, Optional[str]]]
+
+
+class Prediction(NamedTuple):
+    label: str
+    probabilities: Dict[str, float]  # in the model's label order
+    text: str
+    text_b: Optional[str] = None
+
+    @property
+    def score(self) -> float:
+        return self.probabilities[self.label]
+
+
+class _Model(NamedTuple):
+    """Everything learned from the metadata, swapped in as one object."""
+
+    version: Optional[int]
+    predict_url: str
+    layout: BertLayout
+    featurizer: Featurizer
+    labels: Optional[List[str]]  # None: foreign export without --labels, use indices
+    info: Optional[ModelInfo]
+
+
+class ServingClient:
+    """Classifies texts with a BERT model served by TF Serving or the local server.
+
+    `url` is `http(s)://host:port` (REST) or `grpc://host:port` (needs the
+    `grpc` extra). Batches of `batch_size` texts are sent with up to
+    `max_in_flight` requests at once; results keep the input order.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        model: str,
+        vocab_file: str,
+        version: Optional[int] = None,
+        signature: str = DEFAULT_SIGNATURE,
+        do_lower_case: Optional[bool] = None,
+        max_seq_length: Optional[int] = None,
+        labels: Optional[Sequence[str]] = None,
+        batch_size: int = 32,
+        max_in_flight: int = 4,
+        timeout: float = 30.0,
+        connect_timeout: float = 3.05,
+        retry: Optional[Retry] = None,
+        transport: Optional[Transport] = None,
+        use_fast: bool = False,
+    ):
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1, got %d" % batch_size)
+        if max_in_flight < 1:
+            raise ValueError("max_in_flight must be >= 1, got %d" % max_in_flight)
+        self.url = url.rstrip("/")
+        self.model_name = model
+        self.vocab_file = vocab_file
+        self.version = version
+        self.signature = signature
+        self.do_lower_case = do_lower_case
+        self.max_seq_length = max_seq_length
+        self.user_labels = list(labels) if labels else None
+        self.batch_size = batch_size
+        self.max_in_flight = max_in_flight
+        self.use_fast = use_fast
+        if transport is None:
+            transport = _default_transport(self.url, connect_timeout, timeout, max_in_flight)
+        self._transport = RetryTransport(transport, retry if retry is not None else Retry())
+        self._model = None  # type: Optional[_Model]
+        self._lock = threading.Lock()
+        self._executor = None  # type: Optional[ThreadPoolExecutor]
+
+    # -- public API -----------------------------------------------------------
+
+    def predict(self, text: str, text_b: Optional[str] = None) -> Prediction:
+        """One text, or a sentence pair."""
+        return next(self.iter_predict([(text, text_b)]))
+
+    def predict_batch(self, texts: Sequence[str], texts_b: Optional[Sequence[Optional[str]]] = None) -> List[Prediction]:
+        if texts_b is not None and len(texts_b) != len(texts):
+            raise ValueError("got %d texts but %d second texts" % (len(texts), len(texts_b)))
+        pairs = zip(texts, texts_b) if texts_b is not None else ((t, None) for t in texts)
+        return list(self.iter_predict(pairs))
+
+    def iter_predict(
+        self, examples: Iterable[Example], progress: Optional[Callable[[int], None]] = None
+    ) -> Iterator[Prediction]:
+        """Streams predictions in input order; `progress(n)` is called as n more are done.
+
+        Texts are featurized here while earlier batches are in flight, so a file
+        is never held in memory as a whole.
+        """
+        model = self._loaded()
+        pending = collections.deque()  # type: Deque[Tuple[List[Tuple[str, Optional[str]]], Future]]
+        executor = self._pool()
+        try:
+            for chunk in _chunks(examples, self.batch_size):
+                request = Request("POST", model.predict_url, self._predict_body(model, chunk))
+                pending.append((chunk, executor.submit(self._post_predict, request)))
+                if len(pending) >= self.max_in_flight:
+                    for prediction in self._finish(model, pending.popleft(), progress):
+                        yield prediction
+            while pending:
+                for prediction in self._finish(model, pending.popleft(), progress):
+                    yield prediction
+        finally:
+            for _, future in pending:
+                future.cancel()
+
+    @property
+    def labels(self) -> Optional[List[str]]:
+        """Class names (None for a foreign export without user labels)."""
+        return self._loaded().labels
+
+    @property
+    def model_info(self) -> Optional[ModelInfo]:
+        """What the export's `metadata` signature said (None for a foreign export)."""
+        return self._loaded().info
+
+    @property
+    def model_version(self) -> Optional[int]:
+        return self._loaded().version
+
+    @property
+    def sequence_length(self) -> Optional[int]:
+        """Padded length of every request (None: each batch pads to its longest text)."""
+        return self._loaded().layout.sequence_length
+
+    def load(self) -> None:
+        """Reads and checks the model's metadata now instead of on first use."""
+        self._loaded()
+
+    def _loaded(self) -> _Model:
+        """The checked model, fetched once (thread-safe)."""
+        model = self._model
+        if model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._fetch_model()
+                model = self._model
+        return model
+
+    def reload(self) -> None:
+        """Forgets the model's metadata, e.g. after the server rolled out a new version."""
+        with self._lock:
+            self._model = None
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+        self._transport.close()
+
+    def __enter__(self) -> "ServingClient":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    # -- metadata ---------------------------------------------------------------
+
+    def _model_url(self, version: Optional[int]) -> str:
+        url = "%s/v1/models/%s" % (self.url, quote(self.model_name, safe=""))
+        return url if version is None else "%s/versions/%d" % (url, version)
+
+    def _fetch_model(self) -> _Model:
+        request = Request("GET", self._model_url(self.version) + "/metadata")
+        try:
+            metadata = parse_metadata(self._call(request))
+        except ValueError as e:
+            raise ProtocolError("unexpected metadata from %s: %s" % (request.url, e), request)
+        where = "model '%s' version %s" % (self.model_name, metadata.version or self.version or "latest")
+        signature = metadata.signatures.get(self.signature)
+        if signature is None:
+            raise ModelMismatchError(
+                "%s has no signature '%s'; it has: %s"
+                % (where, self.signature, ", ".join(sorted(metadata.signatures)) or "none"),
+                request,
+            )
+        try:
+            layout = bert_layout(signature, self.signature)
+        except ValueError as e:
+            raise ModelMismatchError("%s: %s" % (where, e), request)
+        version = metadata.version if metadata.version is not None else self.version
+        info = None
+        meta_signature = metadata.signatures.get(METADATA_SIGNATURE)
+        if meta_signature is not None:
+            info = self._fetch_model_info(version, meta_signature)
+        else:
+            logger.warning(
+                "%s has no '%s' signature (not exported by this project): vocab and casing cannot be checked; "
+                "class names %s",
+                where,
+                METADATA_SIGNATURE,
+                "from the labels given" if self.user_labels else "are class indices",
+            )
+        featurizer, labels = self._configure(layout, info, where, request)
+        return _Model(version, self._model_url(version) + ":predict", layout, featurizer, labels, info)
+
+    def _fetch_model_info(self, version: Optional[int], signature: Any) -> ModelInfo:
+        request = Request(
+            "POST",
+            self._model_url(version) + ":predict",
+            {"signature_name": METADATA_SIGNATURE, "inputs": dummy_inputs(signature)},
+        )
+        outputs = self._call(request).get("outputs")
+        if isinstance(outputs, dict):
+            outputs = outputs.get("metadata_json")
+        if not isinstance(outputs, list) or not outputs:
+            raise ProtocolError("the '%s' signature at %s returned no metadata_json rows" % (METADATA_SIGNATURE, request.url), request)
+        row = outputs[0]
+        try:
+            if isinstance(row, dict) and "b64" in row:
+                row = base64.b64decode(row["b64"]).decode("utf-8")
+            return ModelInfo.from_json(row)
+        except (FeaturizerError, TypeError, ValueError) as e:
+            raise ProtocolError("bad metadata_json from %s: %s" % (request.url, e), request)
+
+    def _configure(
+        self, layout: BertLayout, info: Optional[ModelInfo], where: str, request: Request
+    ) -> Tuple[Featurizer, Optional[List[str]]]:
+        """Local featurizer and labels for the model; refuses settings that would give other ids."""
+        length = self.max_seq_length
+        if layout.sequence_length is not None:
+            if length is not None and length > layout.sequence_length:
+                raise ModelMismatchError(
+                    "%s: max_seq_length=%d exceeds the signature's sequence length %d"
+                    % (where, length, layout.sequence_length),
+                    request,
+                )
+            length = length or layout.sequence_length
+        elif length is None:
+            length = info.max_seq_length if info is not None else FALLBACK_MAX_SEQ_LENGTH
+        lower = self.do_lower_case
+        if lower is None:
+            lower = info.do_lower_case if info is not None else True
+        try:
+            featurizer = Featurizer(self.vocab_file, lower, length, use_fast=self.use_fast)
+        except FeaturizerError as e:
+            raise InputError(str(e))
+        if info is None:
+            return featurizer, self.user_labels
+        try:
+            info.check_featurizer(featurizer.vocab_sha256, lower, length)
+        except FeaturizerError as e:
+            raise ModelMismatchError("%s: %s (vocab %s); nothing was sent" % (where, e, self.vocab_file), request)
+        if self.user_labels is not None and self.user_labels != info.labels:
+            raise ModelMismatchError(
+                "%s: labels %s differ from the model's %s" % (where, ",".join(self.user_labels), ",".join(info.labels)),
+                request,
+            )
+        return featurizer, list(info.labels)
+
+    # -- predict ----------------------------------------------------------------
+
+    def _predict_body(self, model: _Model, chunk: List[Tuple[str, Optional[str]]]) -> Dict[str, Any]:
+        texts_b = [b for _, b in chunk]
+        encoded = model.featurizer.encode_batch(
+            [a for a, _ in chunk], texts_b if any(b is not None for b in texts_b) else None
+        )
+        inputs = pad_batch(encoded, model.layout.sequence_length)  # type: Dict[str, Any]
+        if LABEL_INPUT in model.layout.input_names:
+            inputs[LABEL_INPUT] = [0] * len(chunk)
+        return {"signature_name": self.signature, "inputs": inputs}
+
+    def _post_predict(self, request: Request) -> Tuple[Request, Dict[str, Any]]:
+        return request, self._call(request)
+
+    def _finish(
+        self,
+        model: _Model,
+        item: Tuple[List[Tuple[str, Optional[str]]], Future],
+        progress: Optional[Callable[[int], None]],
+    ) -> List[Prediction]:
+        chunk, future = item
+        request, body = future.result()
+        rows = _probability_rows(body, model, len(chunk), request)
+        labels = model.labels or [str(i) for i in range(len(rows[0]))]
+        predictions = []
+        for (text, text_b), row in zip(chunk, rows):
+            best = max(range(len(row)), key=row.__getitem__)
+            predictions.append(Prediction(labels[best], dict(zip(labels, row)), text, text_b))
+        if progress is not None:
+            progress(len(chunk))
+        return predictions
+
+    # -- plumbing ---------------------------------------------------------------
+
+    def _call(self, request: Request) -> Dict[str, Any]:
+        """Sends one request; a JSON object on 200, ServerError/ProtocolError otherwise."""
+        response = self._transport.send(request)
+        if response.status_code != 200:
+            raise ServerError(response.status_code, _error_message(response), request, response.grpc_code)
+        try:
+            body = response.json()
+        except ValueError as e:
+            raise ProtocolError("the answer from %s is not JSON: %s" % (request.url, e), request)
+        if not isinstance(body, dict):
+            raise ProtocolError("the answer from %s is not a JSON object" % request.url, request)
+        return body
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="serving-client")
+            return self._executor
+
+
+def _default_transport(url: str, connect_timeout: float, timeout: float, max_in_flight: int) -> Transport:
+    scheme = urlsplit(url).scheme.lower()
+    if scheme in ("http", "https"):
+        return HTTPTransport(timeout=(connect_timeout, timeout), pool_maxsize=max_in_flight)
+    if scheme == "grpc":
+        from serving_client._grpc import GrpcTransport  # imports grpc and the TF protos
+
+        return GrpcTransport(url, timeout=timeout, connect_timeout=connect_timeout)
+    raise ValueError("server URL %r must start with http://, https:// or grpc://" % url)
+
+
+def _chunks(examples: Iterable[Example], size: int) -> Iterator[List[Tuple[str, Optional[str]]]]:
+    chunk = []  # type: List[Tuple[str, Optional[str]]]
+    for example in examples:
+        chunk.append((example, None) if isinstance(example, str) else (example[0], example[1]))
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _probability_rows(body: Dict[str, Any], model: _Model, count: int, request: Request) -> List[List[float]]:
+    """The [count, num_labels] probabilities of a columnar predict answer, checked."""
+    outputs = body.get("outputs")
+    if isinstance(outputs, dict):
+        outputs = outputs.get(model.layout.output_name)
+    where = "the answer from %s" % model.predict_url
+    if not isinstance(outputs, list) or len(outputs) != count:
+        got = "%d rows" % len(outputs) if isinstance(outputs, list) else "no 'outputs'"
+        raise ProtocolError("%s has %s for %d texts" % (where, got, count), request)
+    width = len(model.labels) if model.labels is not None else len(outputs[0]) if isinstance(outputs[0], list) else 0
+    for row in outputs:
+        if not isinstance(row, list) or not row or len(row) != width or not all(isinstance(p, (int, float)) for p in row):
+            if model.labels is not None and isinstance(row, list) and len(row) != width:
+                raise ModelMismatchError(
+                    "%s has %d probabilities per text but the model has %d labels (%s)"
+                    % (where, len(row), width, ",".join(model.labels)),
+                    request,
+                )
+            raise ProtocolError("%s is not a [texts, labels] list of numbers" % where, request)
+    return outputs
+
+
+def _error_message(response: Response) -> str:
+    """The server's `{"error": ...}` text, or the raw body when it is not that."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        return body["error"]
+    text = response.content.decode("utf-8", "replace").strip()
+    return text[:500] or "(empty body)"

@@ -1,0 +1,185 @@
+"""`bert-classify` / `python -m serving_client`: classify texts with a served BERT model.
+
+    bert-classify --model sms_spam --vocab vocab.txt "Win a free prize now"
+    bert-classify --model qnli --vocab vocab.txt "question?" "candidate answer"
+    bert-classify --server grpc://localhost:8500 --model m --vocab v.txt --file texts.tsv --format jsonl
+
+Errors are one line on stderr and a non-zero exit: 1 for serving and input
+errors, 2 for bad arguments.
+"""
+
+import argparse
+import logging
+import os
+import sys
+from typing import Iterator, List, Optional, Tuple
+
+from serving_client._client import DEFAULT_SIGNATURE, ServingClient
+from serving_client._errors import ServingClientError
+from serving_client._inputs import FORMATS, count_examples, read_examples
+from serving_client._output import OUTPUT_FORMATS, make_writer
+from serving_client._retry import Retry
+
+PROG = "bert-classify"
+DEFAULT_SERVER = "http://localhost:8501"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Classify texts with a BERT model served by TensorFlow Serving or the local model server.",
+    )
+    parser.add_argument("text", nargs="?", help="the text to classify")
+    parser.add_argument("text_b", nargs="?", help="second text of a sentence pair")
+    parser.add_argument("-f", "--file", help="classify every text of this file (- for stdin) instead")
+
+    server = parser.add_argument_group("model")
+    server.add_argument("--server", default=os.environ.get("BERT_SERVER", DEFAULT_SERVER),
+                        help="http(s)://host:port for REST or grpc://host:port (default: $BERT_SERVER or %(default)s)")
+    server.add_argument("-m", "--model", required=True, help="model name on the server")
+    server.add_argument("--model-version", type=int, help="model version (default: the latest)")
+    server.add_argument("--signature", default=DEFAULT_SIGNATURE, help="signature name (default: %(default)s)")
+    server.add_argument("--vocab", required=True, help="WordPiece vocab.txt the model was trained with")
+    case = server.add_mutually_exclusive_group()
+    case.add_argument("--uncased", dest="do_lower_case", action="store_const", const=True,
+                      help="lowercase texts (default: what the model's metadata says, else lowercase)")
+    case.add_argument("--cased", dest="do_lower_case", action="store_const", const=False, help="keep case")
+    server.add_argument("--max-seq-length", type=int,
+                        help="truncate to this many tokens (default: the model's sequence length)")
+    server.add_argument("--labels", type=_labels,
+                        help="comma-separated class names, for models exported without a 'metadata' signature")
+    server.add_argument("--fast", action="store_true",
+                        help="tokenize ASCII text with the Rust 'tokenizers' package (same ids)")
+
+    inputs = parser.add_argument_group("input file")
+    inputs.add_argument("--input-format", choices=("auto",) + FORMATS, default="auto",
+                        help="default: by suffix (.tsv, .jsonl/.ndjson), else one text per line")
+    inputs.add_argument("--text-column", default="text", help="TSV column / JSON field of the text (default: text)")
+    inputs.add_argument("--text-b-column", help="TSV column / JSON field of the second text of a pair")
+
+    output = parser.add_argument_group("output and network")
+    output.add_argument("-o", "--format", choices=OUTPUT_FORMATS, default="table", help="default: %(default)s")
+    output.add_argument("--batch-size", type=_positive, default=32, help="texts per request (default: %(default)s)")
+    output.add_argument("--in-flight", type=_positive, default=4, help="requests at once (default: %(default)s)")
+    output.add_argument("--timeout", type=float, default=30.0, help="read timeout in seconds (default: %(default)s)")
+    output.add_argument("--connect-timeout", type=float, default=3.05, help="default: %(default)s s")
+    output.add_argument("--retries", type=int, default=3,
+                        help="resends on connection errors and 503, with exponential backoff (default: %(default)s)")
+    output.add_argument("--no-progress", action="store_true", help="no progress bar for files")
+    output.add_argument("-v", "--verbose", action="store_true", help="log retries and requests")
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if (args.file is None) == (args.text is None):
+        parser.error("give either TEXT [TEXT_B] or --file")
+    if args.file is not None and args.text_b is not None:
+        parser.error("TEXT_B cannot be combined with --file (use --text-b-column)")
+    if args.retries < 0:
+        parser.error("--retries must be >= 0")
+    _setup_logging(args.verbose)
+    try:
+        with _client(args) as client:
+            _run(client, args)
+    except ServingClientError as e:
+        print("%s: error: %s" % (PROG, e), file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # Output piped into e.g. `head`: stop quietly, and keep Python from complaining at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        print("%s: interrupted" % PROG, file=sys.stderr)
+        return 130
+    return 0
+
+
+def _client(args: argparse.Namespace) -> ServingClient:
+    try:
+        return ServingClient(
+            args.server,
+            args.model,
+            args.vocab,
+            version=args.model_version,
+            signature=args.signature,
+            do_lower_case=args.do_lower_case,
+            max_seq_length=args.max_seq_length,
+            labels=args.labels,
+            batch_size=args.batch_size,
+            max_in_flight=args.in_flight,
+            timeout=args.timeout,
+            connect_timeout=args.connect_timeout,
+            retry=Retry(max_retries=args.retries),
+            use_fast=args.fast,
+        )
+    except ValueError as e:  # e.g. an unsupported URL scheme
+        raise SystemExit("%s: error: %s" % (PROG, e))
+    except ImportError as e:
+        raise SystemExit("%s: error: the gRPC transport needs `pip install 'bert-tf1-pipeline[grpc]'` (%s)" % (PROG, e))
+
+
+def _run(client: ServingClient, args: argparse.Namespace) -> None:
+    writer = make_writer(args.format, sys.stdout, single=args.file is None)
+    if args.file is None:
+        examples = iter([(args.text, args.text_b)])  # type: Iterator[Tuple[str, Optional[str]]]
+        progress = None
+    else:
+        client.load()  # metadata errors before the progress bar appears
+        examples = read_examples(args.file, args.input_format, args.text_column, args.text_b_column)
+        progress = _progress_bar(args)
+    try:
+        for prediction in client.iter_predict(examples, progress.update if progress is not None else None):
+            writer.write(prediction)
+    finally:
+        if progress is not None:
+            progress.close()
+    writer.close()
+
+
+def _progress_bar(args: argparse.Namespace):
+    from tqdm import tqdm
+
+    # disable=None: only when stderr is a terminal, so pipes and logs stay clean.
+    return tqdm(
+        total=count_examples(args.file, args.input_format),
+        unit="text",
+        disable=True if args.no_progress else None,
+        file=sys.stderr,
+    )
+
+
+def _setup_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLineFormatter())
+    logger = logging.getLogger("serving_client")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    logger.propagate = False
+
+
+class _OneLineFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return "%s: %s: %s" % (PROG, record.levelname.lower(), record.getMessage())
+
+
+def _labels(text: str) -> List[str]:
+    labels = [label.strip() for label in text.split(",")]
+    if not all(labels) or len(set(labels)) != len(labels):
+        raise argparse.ArgumentTypeError("expected distinct, non-empty, comma-separated names, got %r" % text)
+    return labels
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a whole number, got %r" % text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be >= 1, got %d" % value)
+    return value
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""A TF Serving stand-in for `MockTransport`: one BERT classifier, REST JSON shapes.
+
+It checks every predict body the way the real server would (inputs present,
+int values, shapes equal to the signature's) and answers with probabilities
+that depend on each row's token count, so a test can tell rows apart and
+check order. Knobs inject failures, delays and foreign exports.
+"""
+
+import json
+import threading
+import time
+from typing import Callable, Dict, List, Optional
+
+from featurizer import ModelInfo, vocab_sha256
+from serving_client import Request, Response
+
+FEATURES = ("input_ids", "input_mask", "segment_ids")
+
+
+def tensor(dtype, *dims):
+    return {"dtype": dtype, "name": "x:0", "tensor_shape": {"dim": [{"size": str(d), "name": ""} for d in dims], "unknown_rank": False}}
+
+
+def bert_signature(seq_length, outputs=None):
+    inputs = {name: tensor("DT_INT32", -1, seq_length) for name in FEATURES}
+    inputs["label_ids"] = tensor("DT_INT32", -1)
+    return {
+        "inputs": inputs,
+        "outputs": outputs or {"output": tensor("DT_FLOAT", -1, 2)},
+        "method_name": "tensorflow/serving/predict",
+    }
+
+
+def metadata_body(model, version, signatures):
+    return {
+        "model_spec": {"name": model, "signature_name": "", "version": str(version)},
+        "metadata": {"signature_def": {"signature_def": signatures}},
+    }
+
+
+def token_count_probabilities(mask_row, num_labels):
+    """Probabilities that encode the row's token count n: last class n/(n+1)."""
+    n = sum(mask_row)
+    last = n / (n + 1.0)
+    rest = (1.0 - last) / (num_labels - 1)
+    return [rest] * (num_labels - 1) + [last]
+
+
+class FakeServing:
+    def __init__(
+        self,
+        vocab_file: str,
+        model: str = "sms",
+        version: int = 7,
+        labels=("ham", "spam"),
+        seq_length: int = 16,
+        do_lower_case: bool = True,
+        with_metadata: bool = True,
+        num_outputs: Optional[int] = None,
+        info_overrides: Optional[Dict] = None,
+    ):
+        self.model = model
+        self.version = version
+        self.labels = list(labels)
+        self.seq_length = seq_length  # -1: dynamic
+        self.num_outputs = num_outputs or len(self.labels)
+        info = ModelInfo(
+            labels=self.labels,
+            vocab_sha256=vocab_sha256(vocab_file),
+            do_lower_case=do_lower_case,
+            max_seq_length=seq_length if seq_length > 0 else 32,
+            task_name="sms",
+            dynamic_seq_length=seq_length < 0,
+        )
+        self.info = info._replace(**(info_overrides or {}))
+        self.with_metadata = with_metadata
+        self.requests = []  # type: List[Request]
+        # Called before answering; may raise (e.g. ConnectError) or return a Response to send instead.
+        self.before = None  # type: Optional[Callable[[Request], Optional[Response]]]
+        # Seconds to wait before answering the n-th predict (by arrival).
+        self.delay = None  # type: Optional[Callable[[int], float]]
+        self._lock = threading.Lock()
+        self._predicts = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    # -- what a test inspects ---------------------------------------------------
+
+    def predict_bodies(self, signature="serving_default"):
+        return [
+            r.json for r in self.requests
+            if r.method == "POST" and r.json.get("signature_name", "serving_default") == signature
+        ]
+
+    def metadata_requests(self):
+        return [r for r in self.requests if r.method == "GET"]
+
+    # -- the handler ------------------------------------------------------------
+
+    def handler(self, request: Request) -> Response:
+        with self._lock:
+            self.requests.append(request)
+        if self.before is not None:
+            replacement = self.before(request)
+            if replacement is not None:
+                return replacement
+        base = "http://serving/v1/models/%s" % self.model
+        if request.method == "GET" and request.url in (base + "/metadata", "%s/versions/%d/metadata" % (base, self.version)):
+            return Response(200, json=metadata_body(self.model, self.version, self.signatures()))
+        if request.method == "POST" and request.url in (base + ":predict", "%s/versions/%d:predict" % (base, self.version)):
+            return self._predict(request)
+        name = request.url.split("/v1/models/", 1)[-1].split("/")[0].split(":")[0]
+        return Response(404, json={"error": "Servable not found for request: Latest(%s)" % name})
+
+    def signatures(self):
+        signatures = {"serving_default": bert_signature(self.seq_length)}
+        if self.with_metadata:
+            meta = bert_signature(self.seq_length, {"metadata_json": tensor("DT_STRING", -1)})
+            signatures["metadata"] = meta
+        return signatures
+
+    def _predict(self, request: Request) -> Response:
+        body = request.json
+        # Round-trip through JSON text, as the wire would.
+        body = json.loads(json.dumps(body))
+        inputs = body["inputs"]
+        rows = len(inputs["input_ids"])
+        if body.get("signature_name") == "metadata":
+            return Response(200, json={"outputs": [self.info.to_json()] * rows})
+        for name in FEATURES + ("label_ids",):
+            if name not in inputs:
+                return Response(400, json={"error": "Missing named input: %s in 'inputs' object." % name})
+        widths = {len(row) for name in FEATURES for row in inputs[name]}
+        if len(widths) != 1 or (self.seq_length > 0 and widths != {self.seq_length}):
+            return Response(400, json={"error": "Expecting shape [-1,%d] but got rows of %s" % (self.seq_length, sorted(widths))})
+        with self._lock:
+            index = self._predicts
+            self._predicts += 1
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.delay is not None:
+                time.sleep(self.delay(index))
+            outputs = [token_count_probabilities(mask, self.num_outputs) for mask in inputs["input_mask"]]
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+        return Response(200, json={"outputs": outputs})
