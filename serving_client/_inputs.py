@@ -123,7 +123,8 @@ def _field(record: dict, name: str, path: str, number: int, required: bool) -> O
     value = record.get(name)
     if value is None and not required:
         return None
+    if value is None:
+        raise InputError("%s:%d: no field %r" % (path, number, name))
     if not isinstance(value, str):
-        what = "missing" if value is None else "a %s, not a string" % type(value).__name__
-        raise InputError("%s:%d: field %r is %s" % (path, number, name, what))
+        raise InputError("%s:%d: field %r must be a string, got %s" % (path, number, name, type(value).__name__))
     return value

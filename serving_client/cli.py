@@ -12,7 +12,7 @@ import argparse
 import logging
 import os
 import sys
-from typing import Iterator, List, Optional, Tuple
+from typing import Callable, Iterator, List, Optional, Tuple
 
 from serving_client._client import DEFAULT_SIGNATURE, ServingClient
 from serving_client._errors import ServingClientError
@@ -79,7 +79,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.error("TEXT_B cannot be combined with --file (use --text-b-column)")
     if args.retries < 0:
         parser.error("--retries must be >= 0")
-    _setup_logging(args.verbose)
+    restore_logging = _setup_logging(args.verbose)
     try:
         with _client(args) as client:
             _run(client, args)
@@ -93,6 +93,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:
         print("%s: interrupted" % PROG, file=sys.stderr)
         return 130
+    finally:
+        restore_logging()
     return 0
 
 
@@ -150,13 +152,22 @@ def _progress_bar(args: argparse.Namespace):
     )
 
 
-def _setup_logging(verbose: bool) -> None:
+def _setup_logging(verbose: bool) -> Callable[[], None]:
+    """Client warnings as `bert-classify: warning: ...` lines; returns the undo (main may run in-process)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_OneLineFormatter())
     logger = logging.getLogger("serving_client")
-    logger.handlers[:] = [handler]
+    saved = (logger.level, logger.propagate)
+    logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if verbose else logging.WARNING)
     logger.propagate = False
+
+    def restore() -> None:
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+
+    return restore
 
 
 class _OneLineFormatter(logging.Formatter):
