@@ -110,7 +110,7 @@ def _check_vocab(vocab_file: str, vocab_size: int) -> None:
     try:
         size = len(load_vocab(vocab_file))
     except FeaturizerError as e:
-        raise ConversionError(str(e))
+        raise ConversionError(str(e)) from None
     if size > vocab_size:
         raise ConversionError("%s has %d tokens but the config's vocab_size is %d: ids would run "
                               "past the embedding table" % (vocab_file, size, vocab_size))
@@ -125,7 +125,7 @@ def _load_safetensors(path: str) -> Dict[str, np.ndarray]:
     try:
         return load_file(path)
     except Exception as e:  # the Rust reader raises its own types, e.g. SafetensorError
-        raise ConversionError("cannot read %s with safetensors.numpy: %s" % (path, e))
+        raise ConversionError("cannot read %s with safetensors.numpy: %s" % (path, e)) from e
 
 
 def _map_tensors(tensors, expected, source):

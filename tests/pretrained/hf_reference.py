@@ -11,7 +11,6 @@ import os
 import shutil
 
 import numpy as np
-
 import tiny_bert  # tests/helpers, put on sys.path by tests/conftest.py
 
 
@@ -125,7 +124,8 @@ def rename(weights, prefix="", gamma_beta=False):
     out = {}
     for name, value in weights.items():
         if gamma_beta and ".LayerNorm." in name:
-            name = name.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta")
+            name = name.replace("LayerNorm.weight", "LayerNorm.gamma")
+            name = name.replace("LayerNorm.bias", "LayerNorm.beta")
         out[prefix + name] = value
     return out
 

@@ -4,12 +4,11 @@ import json
 import logging
 import os
 
+import hf_reference
 import numpy as np
 import pytest
 
-import hf_reference
-from pretrained import ConversionError, convert, read_manifest
-from pretrained import layout
+from pretrained import ConversionError, convert, layout, read_manifest
 from pretrained.convert_hf import MANIFEST
 from pretrained.hf_config import GELU_NOTE, bert_config_from_hf
 
@@ -181,7 +180,8 @@ def test_config_translation_notes_what_changes():
     config, notes = bert_config_from_hf(hf_reference.tiny_hf_config(100, hidden_act="gelu_new"), "c")
     assert config["hidden_act"] == "gelu" and notes == []
     _, notes = bert_config_from_hf(hf_reference.tiny_hf_config(100, layer_norm_eps=1e-5), "c")
-    assert notes == [GELU_NOTE, "layer_norm_eps: the checkpoint used 1e-05, bert/modeling.py always uses 1e-12"]
+    eps_note = "layer_norm_eps: the checkpoint used 1e-05, bert/modeling.py always uses 1e-12"
+    assert notes == [GELU_NOTE, eps_note]
     hf_config = hf_reference.tiny_hf_config(100)
     del hf_config["num_hidden_layers"], hf_config["vocab_size"]
     with pytest.raises(ConversionError, match="lacks the field\\(s\\) vocab_size, num_hidden_layers"):

@@ -2,11 +2,11 @@
 
 import os
 
+import hf_reference
 import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
-import hf_reference
 from featurizer import Featurizer, pad_batch
 from pretrained import convert
 from pretrained.hf_config import read_json
@@ -33,9 +33,10 @@ def run_bert(manifest, inputs):
         model = modeling.BertModel(config=config, is_training=False, input_ids=tensors["input_ids"],
                                    input_mask=tensors["input_mask"], token_type_ids=tensors["segment_ids"])
         tvars = tf.trainable_variables()
-        assignment, initialised = modeling.get_assignment_map_from_checkpoint(tvars, manifest["init_checkpoint"])
+        checkpoint = manifest["init_checkpoint"]
+        assignment, initialised = modeling.get_assignment_map_from_checkpoint(tvars, checkpoint)
         assert sorted(v.name for v in tvars if v.name not in initialised) == []
-        tf.train.init_from_checkpoint(manifest["init_checkpoint"], assignment)
+        tf.train.init_from_checkpoint(checkpoint, assignment)
         with tf.Session() as session:
             session.run(tf.global_variables_initializer())
             return session.run(model.get_sequence_output())
@@ -95,6 +96,6 @@ def test_real_minilm_ranks_paraphrase_above_unrelated(real_minilm):
     hidden = run_bert(real_minilm, inputs)
     mask = np.asarray(inputs["input_mask"], np.float32)[:, :, None]
     embeddings = (hidden * mask).sum(axis=1) / mask.sum(axis=1)
-    for index, (anchor, paraphrase, unrelated) in enumerate(triplets):
+    for index, (anchor, _, _) in enumerate(triplets):
         a, p, u = embeddings[3 * index: 3 * index + 3]
         assert _cosine(a, p) > _cosine(a, u) + 0.1, (anchor, _cosine(a, p), _cosine(a, u))
