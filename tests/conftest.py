@@ -48,3 +48,25 @@ def tiny_vocab_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("tiny_vocab") / "vocab.txt"
     tiny_bert.write_vocab(str(path))
     return str(path)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_files(tmp_path_factory, tiny_vocab_file):
+    """vocab.txt, bert_config.json and a small labelled data set for a tiny BERT."""
+    import featurizer
+
+    root = tmp_path_factory.mktemp("tiny_model")
+    config = tiny_bert.write_config(str(root / "bert_config.json"), len(featurizer.load_vocab(tiny_vocab_file)))
+    data_dir = tiny_bert.write_sentiment_dataset(str(root / "data"))
+    return {"vocab_file": tiny_vocab_file, "bert_config_file": config, "data_dir": data_dir, "root": str(root)}
+
+
+@pytest.fixture(scope="session")
+def trained_tiny_model(tmp_path_factory, tiny_model_files):
+    """A tiny BERT fine-tuned, evaluated and exported once per test session."""
+    from bert_runner.run import run
+
+    output_dir = tmp_path_factory.mktemp("tiny_run")
+    options = tiny_bert.run_options(tiny_model_files, output_dir, do_train=True, do_eval=True, do_predict=True, do_export=True)
+    summary = run(options)
+    return {"options": options, "summary": summary, "export_path": summary["export"]["path"], **tiny_model_files}

@@ -118,3 +118,27 @@ def write_random_checkpoint(checkpoint_dir, bert_config_file):
             session.run(tf.global_variables_initializer())
             os.makedirs(checkpoint_dir, exist_ok=True)
             return tf.train.Saver().save(session, os.path.join(checkpoint_dir, "bert_model.ckpt"))
+
+
+def run_options(files, output_dir, **overrides):
+    """RunOptions for a fast fine-tune of the tiny BERT on the sentiment data."""
+    from bert_runner.options import RunOptions
+
+    settings = dict(
+        task_name="generic",
+        data_dir=files["data_dir"],
+        vocab_file=files["vocab_file"],
+        bert_config_file=files["bert_config_file"],
+        output_dir=str(output_dir),
+        max_seq_length=24,
+        train_batch_size=8,
+        eval_batch_size=8,
+        predict_batch_size=8,
+        learning_rate=2e-3,
+        num_train_epochs=40.0,  # 320 steps: enough for the tiny model to learn the keywords
+        save_checkpoints_steps=1000,
+        log_every_steps=1000,
+        seed=7,
+    )
+    settings.update(overrides)
+    return RunOptions(**settings)
