@@ -1,0 +1,224 @@
+"""Dynamic batching of concurrent runs, after TFS's BasicBatchScheduler + BatchingSession.
+
+Tasks (one request's inputs) join the open batch of their *group*; a batch is
+handed to a batch thread when full, or once `batch_timeout_micros` passed since
+it opened and a thread is free (timeout 0: as soon as a thread is free, so
+batches grow while threads are busy). One session run per batch; outputs are
+split back to the tasks in order.
+
+Groups keep incompatible tasks apart instead of failing the whole batch: same
+signature/outputs and, without padding, equal non-batch dimensions. With
+`pad_variable_length_inputs`, inputs are padded (with each tensor's first
+element, as TFS does) to the longest in the batch; `length_buckets` then also
+groups tasks by the bucket of their longest dimension, so short requests are
+not padded to the length of a long one (length-aware batching).
+"""
+
+import bisect
+import collections
+import logging
+import threading
+import time
+from concurrent.futures import Future
+
+import numpy as np
+
+from model_server.errors import ServingError, from_exception, invalid_argument
+
+log = logging.getLogger(__name__)
+
+
+class _Task(object):
+    __slots__ = ("signature_name", "inputs", "output_aliases", "size", "future", "enqueued")
+
+    def __init__(self, signature_name, inputs, output_aliases, size):
+        self.signature_name = signature_name
+        self.inputs = inputs
+        self.output_aliases = output_aliases
+        self.size = size
+        self.future = Future()
+        self.enqueued = time.monotonic()
+
+
+class _Batch(object):
+    __slots__ = ("key", "tasks", "size", "opened", "closed")
+
+    def __init__(self, key):
+        self.key = key
+        self.tasks = []
+        self.size = 0
+        self.opened = time.monotonic()
+        self.closed = False
+
+
+def task_size(inputs):
+    """The shared 0th dimension of a request's inputs (TFS: ComputeTensorBatchSize)."""
+    if not inputs:
+        raise invalid_argument("Batching Run() must have at least one input tensor")
+    sizes = set()
+    for array in inputs.values():
+        if array.ndim == 0:
+            raise invalid_argument("Batching Run() input tensors must have at least one dimension")
+        sizes.add(array.shape[0])
+    if len(sizes) != 1:
+        raise invalid_argument("Batching Run() input tensors must have equal 0th-dimension size")
+    return sizes.pop()
+
+
+def pad_to(array, dims):
+    """Pad every non-batch dimension up to `dims` with the tensor's first element."""
+    if array.shape[1:] == tuple(dims):
+        return array
+    fill = array.flat[0] if array.size else np.zeros((), array.dtype)
+    padded = np.full((array.shape[0],) + tuple(dims), fill, dtype=array.dtype)
+    padded[tuple(slice(0, n) for n in array.shape)] = array
+    return padded
+
+
+class Batcher(object):
+    """Batches `submit` calls of one servable and runs them with `run_fn`.
+
+    run_fn(signature_name, inputs, output_aliases) -> {alias: ndarray}
+    on_batch(batch_size, padding) is called for every processed batch (metrics).
+    """
+
+    def __init__(self, run_fn, options, on_batch=None, name="batch"):
+        self._run_fn = run_fn
+        self._options = options
+        self._on_batch = on_batch or (lambda size, padding: None)
+        self._cond = threading.Condition()
+        self._queue = collections.deque()  # batches not yet taken by a thread, oldest first
+        self._open = {}  # group key -> open batch
+        self._stopping = False
+        self._threads = [threading.Thread(target=self._work, name="%s-%d" % (name, i), daemon=True)
+                         for i in range(options.num_batch_threads)]
+        for thread in self._threads:
+            thread.start()
+
+    # ------------------------------------------------------------ enqueue side
+
+    def submit(self, signature_name, inputs, output_aliases):
+        """Queue one request; returns a Future of {alias: ndarray}."""
+        size = task_size(inputs)
+        limit = self._options.max_batch_size
+        if size > limit:
+            raise invalid_argument("Task size %d is larger than maximum input batch size %d" % (size, limit))
+        task = _Task(signature_name, inputs, tuple(output_aliases), size)
+        key = self._group_key(task)
+        with self._cond:
+            if self._stopping:
+                raise ServingError("UNAVAILABLE", "The model version is unloading; retry the request")
+            batch = self._open.get(key)
+            if batch is None or batch.size + size > limit:
+                if batch is not None:
+                    self._close(batch)
+                if len(self._queue) >= self._options.max_enqueued_batches:
+                    raise ServingError("UNAVAILABLE",
+                                       "The batch scheduling queue to which this task was submitted is full")
+                batch = _Batch(key)
+                self._queue.append(batch)
+                self._open[key] = batch
+            batch.tasks.append(task)
+            batch.size += size
+            if batch.size >= limit:
+                self._close(batch)
+            self._cond.notify()
+        return task.future
+
+    def _close(self, batch):
+        batch.closed = True
+        if self._open.get(batch.key) is batch:
+            del self._open[batch.key]
+
+    def _group_key(self, task):
+        inputs = task.inputs
+        if self._options.pad_variable_length_inputs:
+            shapes = tuple((alias, inputs[alias].ndim, inputs[alias].dtype.str) for alias in sorted(inputs))
+            buckets = self._options.length_buckets
+            longest = max([max(a.shape[1:], default=0) for a in inputs.values()])
+            bucket = bisect.bisect_left(buckets, longest) if buckets else 0
+            return (task.signature_name, task.output_aliases, shapes, bucket)
+        shapes = tuple((alias, inputs[alias].shape[1:], inputs[alias].dtype.str) for alias in sorted(inputs))
+        return (task.signature_name, task.output_aliases, shapes)
+
+    # ------------------------------------------------------------ batch threads
+
+    def _next_batch(self):
+        timeout = self._options.batch_timeout_micros / 1e6
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                wait = None
+                for batch in self._queue:
+                    if batch.closed or self._stopping or now - batch.opened >= timeout:
+                        self._queue.remove(batch)
+                        self._close(batch)
+                        return batch
+                    left = batch.opened + timeout - now
+                    wait = left if wait is None else min(wait, left)
+                if self._stopping:
+                    return None
+                self._cond.wait(wait)
+
+    def _work(self):
+        while True:
+            batch = self._next_batch()
+            if batch is None:
+                return
+            self._process(batch)
+
+    def _process(self, batch):
+        tasks = [task for task in batch.tasks if task.future.set_running_or_notify_cancel()]
+        if not tasks:
+            return
+        try:
+            sizes = [task.size for task in tasks]
+            total = sum(sizes)
+            padded_total = self._allowed_size(total)
+            merged = self._merge(tasks, padded_total - total)
+            first = tasks[0]
+            outputs = self._run_fn(first.signature_name, merged, first.output_aliases)
+            self._on_batch(padded_total, padded_total - total)
+            bounds = np.cumsum(sizes)[:-1]
+            split = {}
+            for alias, array in outputs.items():
+                if array.ndim == 0 or array.shape[0] != padded_total:
+                    raise ServingError("FAILED_PRECONDITION",
+                                       "Batched output tensor's 0th dimension does not equal the sum of "
+                                       "the 0th dimension sizes of the input tensors")
+                split[alias] = np.split(array[:total], bounds)
+            for index, task in enumerate(tasks):
+                task.future.set_result({alias: parts[index] for alias, parts in split.items()})
+        except Exception as exc:  # every task of the batch gets the run's error
+            error = from_exception(exc)
+            for task in tasks:
+                if not task.future.done():
+                    task.future.set_exception(error)
+
+    def _allowed_size(self, total):
+        sizes = self._options.allowed_batch_sizes
+        if not sizes:
+            return total
+        return sizes[bisect.bisect_left(sizes, total)]
+
+    def _merge(self, tasks, padding):
+        merged = {}
+        for alias in tasks[0].inputs:
+            arrays = [task.inputs[alias] for task in tasks]
+            if self._options.pad_variable_length_inputs:
+                dims = np.max([array.shape[1:] for array in arrays], axis=0) if arrays[0].ndim > 1 else ()
+                arrays = [pad_to(array, tuple(int(d) for d in dims)) for array in arrays]
+            if padding:
+                arrays.append(np.repeat(arrays[-1][:1], padding, axis=0))
+            merged[alias] = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+        return merged
+
+    # ------------------------------------------------------------ shutdown
+
+    def stop(self):
+        """Finish every queued batch, then end the batch threads."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        for thread in self._threads:
+            thread.join()

@@ -1,0 +1,80 @@
+"""Canonical error codes shared by the REST and gRPC front ends.
+
+Every failure inside the server is a `ServingError(code, message)`; each front
+end maps the code once (HTTP status / grpc.StatusCode), so a message reads the
+same over both transports, as it does with TensorFlow Serving.
+"""
+
+import grpc
+
+# Canonical code name -> HTTP status (contract section 8).
+HTTP_STATUS = {
+    "OK": 200,
+    "CANCELLED": 499,
+    "UNKNOWN": 500,
+    "INVALID_ARGUMENT": 400,
+    "DEADLINE_EXCEEDED": 504,
+    "NOT_FOUND": 404,
+    "ALREADY_EXISTS": 409,
+    "PERMISSION_DENIED": 403,
+    "RESOURCE_EXHAUSTED": 429,
+    "FAILED_PRECONDITION": 400,
+    "ABORTED": 409,
+    "OUT_OF_RANGE": 400,
+    "UNIMPLEMENTED": 501,
+    "INTERNAL": 500,
+    "UNAVAILABLE": 503,
+    "DATA_LOSS": 500,
+    "UNAUTHENTICATED": 401,
+}
+
+# tensorflow.error.Code numbers, as used by tf.errors.OpError.error_code.
+CODE_NUMBERS = {name: code.value[0] for name, code in grpc.StatusCode.__members__.items()}
+CODE_NAMES = {number: name for name, number in CODE_NUMBERS.items()}
+
+
+class ServingError(Exception):
+    """A request or load failure with a canonical code name and TFS-style text."""
+
+    def __init__(self, code, message):
+        if code not in HTTP_STATUS:
+            raise ValueError("unknown canonical code: %r" % (code,))
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    @property
+    def http_status(self):
+        return HTTP_STATUS[self.code]
+
+    @property
+    def grpc_code(self):
+        return grpc.StatusCode[self.code]
+
+    def __str__(self):
+        return self.message
+
+
+def invalid_argument(message):
+    return ServingError("INVALID_ARGUMENT", message)
+
+
+def not_found(message):
+    return ServingError("NOT_FOUND", message)
+
+
+def failed_precondition(message):
+    return ServingError("FAILED_PRECONDITION", message)
+
+
+def from_exception(exc):
+    """Turn any exception raised while serving into a ServingError."""
+    if isinstance(exc, ServingError):
+        return exc
+    code_number = getattr(exc, "error_code", None)  # tf.errors.OpError
+    if isinstance(code_number, int) and code_number in CODE_NAMES:
+        return ServingError(CODE_NAMES[code_number], getattr(exc, "message", str(exc)))
+    if isinstance(exc, (ValueError, TypeError)):
+        # Session.run rejects feeds of the wrong shape/dtype with these.
+        return ServingError("INVALID_ARGUMENT", str(exc))
+    return ServingError("INTERNAL", "%s: %s" % (type(exc).__name__, exc))

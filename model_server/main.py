@@ -1,0 +1,34 @@
+"""Entry point: `python -m model_server` / `local_model_server`, with TFS's flags."""
+
+import logging
+import os
+import sys
+import warnings
+
+from model_server import __version__
+from model_server.flags import parse_or_exit
+
+
+def main(argv=None):
+    options = parse_or_exit(sys.argv[1:] if argv is None else argv)
+    if options.version:
+        print("TensorFlow ModelServer: local-%s (drop-in for tensorflow_model_server)" % __version__)
+        print("TensorFlow Library: 1.15")
+        return 0
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname).1s %(name)s] %(message)s")
+    from model_server.server import Server, StartupError
+    try:
+        server = Server(options)
+        code = server.run()
+    except StartupError as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 1
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,349 @@
+"""Model and version lifecycle: polling, loading with retries, labels, lookups.
+
+States follow TFS (START, LOADING, AVAILABLE, UNLOADING, END). A new version
+loads (and warms up) while the old one serves; a version the policy no longer
+wants is unloaded only once an aspired version is AVAILABLE or its directory is
+gone, so a broken new version never takes the serving one down. Unloading
+waits for the requests holding the version, so a switch drops nothing.
+"""
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from model_server import versions as version_dirs
+from model_server.config import ConfigError, validate_model_server_config
+from model_server.errors import ServingError, from_exception, not_found
+
+log = logging.getLogger(__name__)
+
+START, LOADING, AVAILABLE, UNLOADING, END = "START", "LOADING", "AVAILABLE", "UNLOADING", "END"
+
+
+class Version(object):
+    def __init__(self, number, path):
+        self.number = number
+        self.path = path
+        self.state = START
+        self.error = None  # ServingError of a failed load
+        self.runner = None
+        self.inflight = 0
+        self.retry_allowed = False
+
+
+class Model(object):
+    def __init__(self, config):
+        self.config = config
+        self.versions = {}
+        self.labels = {}
+        self.removed = False
+        self.present = {}
+        self.aspired = set()
+
+    @property
+    def name(self):
+        return self.config.name
+
+    def available(self):
+        return sorted(v.number for v in self.versions.values() if v.state == AVAILABLE)
+
+
+class Handle(object):
+    """A version held for one request; unloading waits until it is released."""
+
+    def __init__(self, manager, model_name, version):
+        self._manager = manager
+        self.model_name = model_name
+        self.version = version
+        self.runner = version.runner
+        self.servable = version.runner.servable
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+
+    def release(self):
+        if self.version is not None:
+            self._manager._release(self.version)
+            self.version = None
+
+
+class Manager(object):
+    """Owns every model's versions. `load_version(model_name, path)` returns a Runner."""
+
+    def __init__(self, load_version, options, on_state=None):
+        self._load_version = load_version
+        self._options = options
+        self._on_state = on_state or (lambda model, version, state: None)
+        self._cond = threading.Condition(threading.RLock())
+        self._models = {}
+        self._loads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="load")
+        self._stopping = threading.Event()
+        self._poller = None
+        self._config_lock = threading.Lock()
+
+    # ------------------------------------------------------------ configuration
+
+    def apply_config(self, model_configs):
+        """Realise exactly this list of ModelConfigs (new, changed, removed models)."""
+        with self._cond:
+            wanted = {config.name: config for config in model_configs}
+            for name, config in wanted.items():
+                model = self._models.get(name)
+                if model is None:
+                    self._models[name] = Model(config)
+                else:
+                    model.config = config
+                    model.removed = False
+            for name, model in self._models.items():
+                if name not in wanted:
+                    model.removed = True
+                    model.labels = {}
+        self.poll()
+
+    def reload(self, config):
+        """gRPC HandleReloadConfigRequest / config-file poll: apply, wait, then labels."""
+        try:
+            model_configs = validate_model_server_config(config)
+        except ConfigError as exc:
+            raise ServingError("INVALID_ARGUMENT", str(exc)) from None
+        with self._config_lock:
+            with self._cond:
+                new = [c.name for c in model_configs
+                       if c.name not in self._models or self._models[c.name].removed]
+            self.apply_config(model_configs)
+            failures = self.wait_until_available(new)
+            if failures:
+                raise ServingError("UNKNOWN", failure_text(failures))
+            self.set_labels(model_configs)
+
+    def set_labels(self, model_configs):
+        """Version labels of the config; each must name an AVAILABLE version (contract 3)."""
+        allow_new = self._options.allow_version_labels_for_unavailable_models
+        with self._cond:
+            updates = {}
+            for config in model_configs:
+                model = self._models[config.name]
+                labels = dict(config.version_labels)
+                for label, number in sorted(labels.items()):
+                    entry = model.versions.get(number)
+                    if entry is not None and entry.state == AVAILABLE:
+                        continue
+                    if allow_new and label not in model.labels:
+                        continue
+                    raise ServingError("FAILED_PRECONDITION",
+                                       "Request to assign label to version %d of model %s, which is not "
+                                       "currently available for inference" % (number, config.name))
+                updates[config.name] = labels
+            for name, labels in updates.items():
+                self._models[name].labels = labels
+
+    # ------------------------------------------------------------ polling
+
+    def start_polling(self, period_seconds):
+        if period_seconds <= 0:
+            return
+        self._poller = threading.Thread(target=self._poll_loop, args=(period_seconds,),
+                                        name="version-poll", daemon=True)
+        self._poller.start()
+
+    def _poll_loop(self, period):
+        while not self._stopping.wait(period):
+            try:
+                self.poll()
+            except Exception:  # a poll must never kill the poller
+                log.exception("version poll failed")
+
+    def poll(self):
+        """Scan every base path once and start/stop versions accordingly."""
+        with self._cond:
+            models = list(self._models.values())
+        for model in models:
+            if model.removed:
+                present = {}
+            else:
+                try:
+                    present = version_dirs.scan(model.config.base_path)
+                except OSError as exc:
+                    log.error("File system poll of model %s abandoned: cannot read base path %s: %s",
+                              model.name, model.config.base_path, exc.strerror or exc)
+                    continue
+            with self._cond:
+                model.present = present
+                model.aspired = version_dirs.aspired(model.config.model_version_policy, present)
+                self._reconcile(model)
+
+    def _reconcile(self, model):
+        """Start loads of aspired versions; unload unwanted ones when that keeps availability."""
+        if self._stopping.is_set():
+            return
+        for number in sorted(model.aspired, reverse=True):
+            entry = model.versions.get(number)
+            if entry is None or (entry.state == END and (entry.error is None or entry.retry_allowed)):
+                entry = Version(number, model.present[number])
+                model.versions[number] = entry
+                self._set_state(model, entry, START)
+                self._loads.submit(self._load, model, entry)
+        for entry in model.versions.values():
+            if entry.number not in model.aspired and entry.state == END:
+                entry.retry_allowed = True
+        aspired_available = any(model.versions[n].state == AVAILABLE for n in model.aspired
+                                if n in model.versions)
+        for entry in list(model.versions.values()):
+            if entry.state != AVAILABLE or entry.number in model.aspired:
+                continue
+            if model.removed or entry.number not in model.present or aspired_available:
+                self._set_state(model, entry, UNLOADING)
+                threading.Thread(target=self._unload, args=(model, entry),
+                                 name="unload-%s-%d" % (model.name, entry.number), daemon=True).start()
+
+    def _set_state(self, model, entry, state):
+        entry.state = state
+        self._on_state(model.name, entry.number, state)
+        self._cond.notify_all()
+
+    # ------------------------------------------------------------ load / unload
+
+    def _load(self, model, entry):
+        attempts = 1 + self._options.max_num_load_retries
+        interval = self._options.load_retry_interval_micros / 1e6
+        with self._cond:
+            self._set_state(model, entry, LOADING)
+        error = None
+        for attempt in range(attempts):
+            if self._stopping.is_set():
+                error = ServingError("CANCELLED", "Server is shutting down")
+                break
+            try:
+                runner = self._load_version(model.name, entry.path)
+            except Exception as exc:
+                error = from_exception(exc)
+                log.error("Loading servable: {name: %s version: %d} failed (attempt %d of %d): %s",
+                          model.name, entry.number, attempt + 1, attempts, error)
+                with self._cond:
+                    still_wanted = entry.number in model.aspired and not model.removed
+                if attempt + 1 < attempts and still_wanted and not self._stopping.wait(interval):
+                    continue
+                break
+            with self._cond:
+                entry.runner = runner
+                entry.error = None
+                self._set_state(model, entry, AVAILABLE)
+                log.info("Successfully loaded servable version {name: %s version: %d}", model.name, entry.number)
+                self._reconcile(model)
+            if self._stopping.is_set():
+                self._unload(model, entry)
+            return
+        with self._cond:
+            entry.error = error
+            self._set_state(model, entry, END)
+            self._reconcile(model)
+
+    def _unload(self, model, entry):
+        with self._cond:
+            if entry.state not in (AVAILABLE, UNLOADING):
+                return
+            self._set_state(model, entry, UNLOADING)
+            while entry.inflight:
+                self._cond.wait()
+            runner, entry.runner = entry.runner, None
+        try:
+            runner.close()
+        except Exception:
+            log.exception("closing %s version %d failed", model.name, entry.number)
+        with self._cond:
+            self._set_state(model, entry, END)
+        log.info("Unloaded servable version {name: %s version: %d}", model.name, entry.number)
+
+    # ------------------------------------------------------------ lookups
+
+    def acquire(self, name, version=None, label=None):
+        """Hold the version a request asks for (latest AVAILABLE by default)."""
+        with self._cond:
+            model = self._models.get(name)
+            if label is not None:
+                if model is None or model.removed or label not in model.labels:
+                    raise ServingError("INVALID_ARGUMENT", "Unrecognized servable version label: %s" % label)
+                version = model.labels[label]
+            if version is None:
+                available = model.available() if model is not None and not model.removed else []
+                if not available:
+                    raise not_found("Servable not found for request: Latest(%s)" % name)
+                version = available[-1]
+            entry = model.versions.get(version) if model is not None and not model.removed else None
+            if entry is None or entry.state != AVAILABLE:
+                raise not_found("Servable not found for request: Specific(%s, %d)" % (name, version))
+            entry.inflight += 1
+            return Handle(self, name, entry)
+
+    def _release(self, entry):
+        with self._cond:
+            entry.inflight -= 1
+            if not entry.inflight:
+                self._cond.notify_all()
+
+    def status(self, name, version=None, label=None):
+        """[(version, state, ServingError|None)] highest first, as the status APIs report."""
+        with self._cond:
+            model = self._models.get(name)
+            if label is not None:
+                if model is None or label not in model.labels:
+                    raise ServingError("INVALID_ARGUMENT", "Unrecognized servable version label: %s" % label)
+                version = model.labels[label]
+            if model is None or not model.versions:
+                raise not_found("Could not find any versions of model %s" % name)
+            if version is not None:
+                entry = model.versions.get(version)
+                if entry is None:
+                    raise not_found("Could not find version %d of model %s" % (version, name))
+                return [(entry.number, entry.state, entry.error)]
+            return [(e.number, e.state, e.error) for e in
+                    sorted(model.versions.values(), key=lambda e: e.number, reverse=True)]
+
+    def model_names(self):
+        with self._cond:
+            return [name for name, model in self._models.items() if not model.removed]
+
+    # ------------------------------------------------------------ startup / shutdown
+
+    def wait_until_available(self, names, timeout=None):
+        """Block until each model has an AVAILABLE version; {name: error text} of failed ones.
+
+        A model fails when every version it aspires ended with an error; a model with
+        no version directory keeps the wait going (as TFS does).
+        """
+        with self._cond:
+            while True:
+                failed, waiting = {}, False
+                for name in names:
+                    model = self._models[name]
+                    if model.available():
+                        continue
+                    entries = [model.versions.get(n) for n in model.aspired]
+                    if entries and all(e is not None and e.state == END and e.error for e in entries):
+                        failed[name] = "; ".join("version %d: %s" % (e.number, e.error) for e in entries)
+                    else:
+                        waiting = True
+                if not waiting or self._stopping.is_set():
+                    return failed
+                if not self._cond.wait(timeout):
+                    return failed
+
+    def stop(self):
+        """Stop polling and loading, then unload every version (waiting for its requests)."""
+        self._stopping.set()
+        with self._cond:
+            self._cond.notify_all()
+        self._loads.shutdown(wait=True)
+        with self._cond:
+            entries = [(model, entry) for model in self._models.values()
+                       for entry in model.versions.values() if entry.state == AVAILABLE]
+        for model, entry in entries:
+            self._unload(model, entry)
+
+
+def failure_text(failures):
+    return "%d model(s) did not become available: {%s}" % (
+        len(failures), ", ".join("%s: %s" % item for item in sorted(failures.items())))

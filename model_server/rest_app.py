@@ -1,0 +1,188 @@
+"""The HTTP/REST front end (Starlette on uvicorn), TFS's REST API (contract 7, 8).
+
+Handlers are async; JSON decoding of large bodies, tensor conversion and the
+model run happen on worker threads (or the batcher's), never on the event
+loop. Every response is JSON, errors are {"error": ...} with TFS's codes.
+"""
+
+import asyncio
+import logging
+import time
+import zlib
+
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route as StarletteRoute
+
+from model_server import rest_routes, tensor_json
+from model_server.errors import ServingError, from_exception
+from model_server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from model_server.service import CLASSIFY, REGRESS, message_to_json
+
+log = logging.getLogger(__name__)
+
+JSON = "application/json"
+_INLINE_BODY_BYTES = 128 * 1024  # smaller bodies are decoded on the loop: a thread hop costs more
+_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
+_CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "POST, GET",
+         "Access-Control-Allow-Headers": "Content-Type"}
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class RestApi(object):
+    def __init__(self, service, pool, options, monitoring_path=None):
+        self._service = service
+        self._pool = pool
+        self._timeout = options.rest_api_timeout_in_ms / 1000.0
+        self._timeout_ms = options.rest_api_timeout_in_ms
+        self._max_body = options.rest_api_max_body_bytes
+        self._cors = options.rest_api_enable_cors_support
+        self._monitoring_path = monitoring_path
+        self.app = Starlette(routes=[StarletteRoute("/{path:path}", self.handle, methods=_METHODS)])
+
+    # ------------------------------------------------------------ plumbing
+
+    def _json(self, status, obj):
+        headers = dict(_CORS) if self._cors else None
+        return Response(tensor_json.encode(obj), status_code=status, media_type=JSON, headers=headers)
+
+    def _error(self, error):
+        error = from_exception(error)
+        return self._json(error.http_status, {"error": error.message})
+
+    async def _offload(self, size, fn, *args):
+        if size <= _INLINE_BODY_BYTES:
+            return fn(*args)
+        return await asyncio.get_event_loop().run_in_executor(self._pool, fn, *args)
+
+    async def _read_body(self, request):
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self._max_body:
+            raise BodyTooLarge(int(declared))
+        chunks, total = [], 0
+        async for chunk in request.stream():
+            total += len(chunk)
+            if total > self._max_body:
+                raise BodyTooLarge(total)
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        if request.headers.get("content-encoding", "").strip().lower() == "gzip":
+            body = self._gunzip(body)
+        return body
+
+    def _gunzip(self, body):
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            data = inflater.decompress(body, self._max_body + 1)
+        except zlib.error as exc:
+            raise ServingError("INVALID_ARGUMENT", "Failed to decompress gzip request body: %s" % exc)
+        if len(data) > self._max_body:
+            raise BodyTooLarge(len(data))
+        return data
+
+    # ------------------------------------------------------------ dispatch
+
+    async def handle(self, request):
+        raw_path = request.scope.get("raw_path") or request.url.path.encode()
+        raw_path = raw_path.decode("latin-1").split("?", 1)[0]
+        method = request.method
+        if self._monitoring_path and raw_path == self._monitoring_path and method in ("GET", "HEAD"):
+            return Response(self._service.metrics.exposition(), media_type=METRICS_CONTENT_TYPE)
+        if method == "OPTIONS" and self._cors:
+            return self._json(200, {})
+        try:
+            route = rest_routes.route(method, raw_path)
+        except rest_routes.NotV1:
+            return self._json(404, {"error": "Not found: %s %s (REST API paths start with /v1/)"
+                                    % (method, raw_path)})
+        except ServingError as exc:
+            return self._error(exc)
+        try:
+            if route.kind == "status":
+                response = self._service.status_response(route.model, route.version, route.label)
+                return self._json(200, message_to_json(response))
+            if route.kind == "metadata":
+                return await self._metadata(route)
+            body = await self._read_body(request)
+        except BodyTooLarge as exc:
+            return self._json(413, {"error": "Request body of %d bytes exceeds the limit of %d bytes "
+                                    "(--rest_api_max_body_bytes)" % (exc.args[0], self._max_body)})
+        except Exception as exc:  # noqa: BLE001  every failure becomes a JSON error
+            return self._error(exc)
+        if route.kind == "predict":
+            return await self._predict(route, body)
+        return await self._classify_regress(route, body)
+
+    async def _metadata(self, route):
+        started = time.monotonic()
+        error = None
+        try:
+            response, signature_map = self._service.metadata_response(route.model, route.version, route.label)
+            result = message_to_json(response)
+            result["metadata"] = {"signature_def": message_to_json(signature_map)}
+            return self._json(200, result)
+        except Exception as exc:  # noqa: BLE001
+            error = exc
+            return self._error(exc)
+        finally:
+            self._service.record(route.model, "GetModelMetadata", "REST", error, started)
+
+    async def _predict(self, route, body):
+        started = time.monotonic()
+        error = None
+        handle = None
+        try:
+            doc = await self._offload(len(body), tensor_json.parse_document, body)
+            signature_name = tensor_json.signature_name_of(doc)
+            handle = self._service.manager.acquire(route.model, route.version, route.label)
+            signature = handle.servable.signatures.get(signature_name or "serving_default")
+            if signature is None:
+                raise ServingError("INVALID_ARGUMENT", 'Serving signature name: "%s" not found in signature def'
+                                   % (signature_name or "serving_default"))
+            dtypes = {alias: info.dtype for alias, info in signature.inputs.items()}
+            fmt, inputs = await self._offload(len(body), tensor_json.parse_predict_inputs, doc, dtypes)
+            _, future = self._service.start_predict(handle, signature_name, inputs)
+            try:
+                outputs = await asyncio.wait_for(asyncio.wrap_future(future), self._timeout)
+            except asyncio.TimeoutError:
+                raise ServingError("DEADLINE_EXCEEDED", "Model run did not finish within %d ms "
+                                   "(--rest_api_timeout_in_ms)" % self._timeout_ms) from None
+            payload = await self._offload(
+                len(body), lambda: tensor_json.encode(tensor_json.predict_response(outputs, fmt)))
+            headers = dict(_CORS) if self._cors else None
+            return Response(payload, status_code=200, media_type=JSON, headers=headers)
+        except Exception as exc:  # noqa: BLE001
+            error = exc
+            return self._error(exc)
+        finally:
+            if handle is not None:
+                handle.release()
+            self._service.record(route.model, "predict", "REST", error, started)
+
+    async def _classify_regress(self, route, body):
+        started = time.monotonic()
+        error = None
+        method = CLASSIFY if route.kind == "classify" else REGRESS
+        try:
+            doc = await self._offload(len(body), tensor_json.parse_document, body)
+            signature_name = tensor_json.signature_name_of(doc)
+            examples = doc.get("examples")
+            if examples is None:
+                raise ServingError("INVALID_ARGUMENT", "JSON Value: %s When method is %s, key 'examples' is "
+                                   "expected and was not found" % (tensor_json.dump(doc), route.kind))
+            if not isinstance(examples, list):
+                raise ServingError("INVALID_ARGUMENT", "JSON Value: %s Expecting 'examples' value to be an "
+                                   "list/array" % tensor_json.dump(doc))
+            if not examples:
+                raise ServingError("INVALID_ARGUMENT", "JSON Value: %s 'examples' value is an empty array"
+                                   % tensor_json.dump(doc))
+            with self._service.manager.acquire(route.model, route.version, route.label) as handle:
+                self._service.check_example_method(handle, signature_name, method)
+        except Exception as exc:  # noqa: BLE001
+            error = exc
+            return self._error(exc)
+        finally:
+            self._service.record(route.model, route.kind, "REST", error, started)

@@ -1,0 +1,179 @@
+"""Startup, serving and graceful shutdown of the whole server (contract section 1).
+
+Order as in TFS: read every config, load every model until each has an
+AVAILABLE version, then open gRPC, then REST. SIGTERM/SIGINT stop accepting,
+let in-flight requests finish, then unload the models.
+"""
+
+import asyncio
+import logging
+import os
+import signal
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from model_server import config as config_module
+from model_server.errors import ServingError
+from model_server.grpc_service import start_grpc_server
+from model_server.loader import make_loader
+from model_server.manager import Manager, failure_text
+from model_server.metrics import Metrics
+from model_server.service import Service
+
+log = logging.getLogger("model_server")
+
+GRACE_SECONDS = 30
+
+
+class StartupError(Exception):
+    """A configuration or startup failure: one line on stderr, non-zero exit."""
+
+
+class Server(object):
+    def __init__(self, options):
+        self.options = options
+        try:
+            config_module.check_ports(options)
+            self.model_server_config = config_module.load_model_server_config(options)
+            self.batching = config_module.load_batching_options(options)
+            self.monitoring_path = config_module.load_monitoring_path(options)
+        except config_module.ConfigError as exc:
+            raise StartupError(str(exc)) from None
+        self.host = "0.0.0.0" if options.bind_all_interfaces else "127.0.0.1"
+        self.metrics = Metrics()
+        self.pool = ThreadPoolExecutor(max_workers=max(1, options.rest_api_num_threads),
+                                       thread_name_prefix="run")
+        self.manager = Manager(make_loader(options, self.batching, self.pool, self.metrics), options,
+                               on_state=self.metrics.state)
+        self.service = Service(self.manager, self.metrics)
+        self.shutdown = threading.Event()
+        self._grpc = None
+
+    # ------------------------------------------------------------ startup
+
+    def load_models(self):
+        model_configs = list(self.model_server_config.model_config_list.config)
+        self.manager.apply_config(model_configs)
+        names = [c.name for c in model_configs]
+        waiter = threading.Thread(target=self._wait_models, args=(names,), daemon=True)
+        self._failures = None
+        waiter.start()
+        while waiter.is_alive() and not self.shutdown.is_set():
+            waiter.join(0.2)
+        if self.shutdown.is_set():
+            return False
+        if self._failures:
+            raise StartupError(failure_text(self._failures))
+        try:
+            self.manager.set_labels(model_configs)
+        except ServingError as exc:
+            raise StartupError(exc.message) from None
+        self.manager.start_polling(self.options.file_system_poll_wait_seconds)
+        if self.options.model_config_file and self.options.model_config_file_poll_wait_seconds > 0:
+            threading.Thread(target=self._poll_config_file, name="config-poll", daemon=True).start()
+        return True
+
+    def _wait_models(self, names):
+        self._failures = self.manager.wait_until_available(names)
+
+    def _poll_config_file(self):
+        period = self.options.model_config_file_poll_wait_seconds
+        current = self.model_server_config
+        while not self.shutdown.wait(period):
+            try:
+                config = config_module.load_model_server_config(self.options)
+            except config_module.ConfigError as exc:
+                log.error("Keeping the current models: %s", exc)
+                continue
+            if config == current:
+                continue
+            try:
+                self.manager.reload(config)
+                current = config
+                log.info("Reloaded model config from %s", self.options.model_config_file)
+            except ServingError as exc:
+                log.error("Model config reload from %s failed: %s", self.options.model_config_file, exc)
+
+    def start_grpc(self):
+        options = self.options
+        if not options.port and not options.grpc_socket_path:
+            return
+        try:
+            self._grpc = start_grpc_server(self.service, self.host, options.port, options.grpc_socket_path,
+                                           max_workers=max(64, 4 * (os.cpu_count() or 1)))
+        except OSError as exc:
+            raise StartupError(str(exc)) from None
+        if options.port:
+            log.info("Running gRPC ModelServer at %s:%d ...", self.host, options.port)
+
+    # ------------------------------------------------------------ run / stop
+
+    def run(self):
+        """Serve until SIGTERM/SIGINT. Returns the process exit code."""
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._on_signal)
+        stopper = loop.run_in_executor(None, self.shutdown.wait)
+        try:
+            if loop.run_until_complete(loop.run_in_executor(None, self.load_models)):
+                self.start_grpc()
+                loop.run_until_complete(self._serve(stopper))
+        finally:
+            self.shutdown.set()  # also releases `stopper` on a startup error
+            if self._grpc is not None:
+                self._grpc.stop(0)
+            self._stop_all()
+            loop.close()
+        return 0
+
+    def _on_signal(self):
+        log.info("Received shutdown signal: finishing in-flight requests")
+        self.shutdown.set()
+
+    async def _serve(self, stopper):
+        options = self.options
+        rest = None
+        if options.rest_api_port and options.rest_api_port == options.port:
+            log.error("--rest_api_port cannot be the same as --port; the HTTP/REST API is not started")
+        elif options.rest_api_port:
+            rest = self._make_rest_server()
+            rest_task = asyncio.ensure_future(rest.serve())
+            while not rest.started and not rest_task.done():
+                await asyncio.sleep(0.01)
+            if rest_task.done():
+                try:
+                    rest_task.result()
+                except SystemExit:  # uvicorn exits when it cannot bind
+                    pass
+                raise StartupError("cannot bind HTTP/REST API to %s:%d" % (self.host, options.rest_api_port))
+            log.info("Exporting HTTP/REST API at:localhost:%d ...", options.rest_api_port)
+        await stopper
+        grace = None
+        if self._grpc is not None:
+            grace = self._grpc.stop(GRACE_SECONDS)
+        if rest is not None:
+            rest.should_exit = True
+            await rest_task
+        if grace is not None:
+            await asyncio.get_event_loop().run_in_executor(None, grace.wait)
+
+    def _make_rest_server(self):
+        import uvicorn
+
+        from model_server.rest_app import RestApi
+
+        api = RestApi(self.service, self.pool, self.options, self.monitoring_path)
+        config = uvicorn.Config(api.app, host=self.host, port=self.options.rest_api_port, log_level="warning",
+                                access_log=False, lifespan="off", server_header=False, date_header=False)
+
+        class _Uvicorn(uvicorn.Server):
+            def install_signal_handlers(self):  # the Server owns SIGTERM/SIGINT
+                pass
+
+        return _Uvicorn(config)
+
+    def _stop_all(self):
+        self.manager.stop()
+        self.pool.shutdown(wait=True)
+        log.info("Model server stopped")

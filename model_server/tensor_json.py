@@ -1,0 +1,401 @@
+"""JSON <-> tensor conversion of TensorFlow Serving's REST API (contract 7.1, 8).
+
+Mirrors TFS's json_tensor rules: shapes come from the first element at every
+level, each dtype accepts only its JSON types, and errors carry TFS's texts.
+A vectorised fast path converts well-formed data; anything it does not accept
+is re-run through the element-by-element path, which yields the exact error.
+"""
+
+import base64
+import binascii
+import itertools
+import json
+
+import numpy as np
+
+from model_server.errors import ServingError, invalid_argument
+
+# tensorflow.DataType enum -> (TFS type name, numpy dtype, JSON kind).
+DTYPES = {
+    1: ("float", np.float32, "float"),
+    2: ("double", np.float64, "float"),
+    3: ("int32", np.int32, "int"),
+    4: ("uint8", np.uint8, "int"),
+    5: ("int16", np.int16, "int"),
+    6: ("int8", np.int8, "int"),
+    7: ("string", np.object_, "string"),
+    9: ("int64", np.int64, "int"),
+    10: ("bool", np.bool_, "bool"),
+    17: ("uint16", np.uint16, "int"),
+    19: ("half", np.float16, "float"),
+    22: ("uint32", np.uint32, "int"),
+    23: ("uint64", np.uint64, "int"),
+}
+# JSON integers accepted per int dtype (TFS: IsInt for the small types, IsInt64, IsUint, IsUint64).
+_INT_RANGES = {
+    3: (-2 ** 31, 2 ** 31 - 1), 4: (-2 ** 31, 2 ** 31 - 1), 5: (-2 ** 31, 2 ** 31 - 1),
+    6: (-2 ** 31, 2 ** 31 - 1), 17: (-2 ** 31, 2 ** 31 - 1),
+    9: (-2 ** 63, 2 ** 63 - 1), 22: (0, 2 ** 32 - 1), 23: (0, 2 ** 64 - 1),
+}
+# Largest integer a float type holds exactly (TFS refuses lossy ints).
+_FLOAT_EXACT = {1: 2 ** 24 - 1, 2: 2 ** 53 - 1, 19: 2 ** 11 - 1}
+_FLOAT_LIMITS = {1: float(np.finfo(np.float32).max), 2: float(np.finfo(np.float64).max),
+                 19: float(np.finfo(np.float16).max)}
+BYTES_SUFFIX = "_bytes"
+
+
+def dtype_name(dtype):
+    return DTYPES[dtype][0] if dtype in DTYPES else "type%d" % dtype
+
+
+def dump(value):
+    """A JSON value as text, for error messages."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _json_type(value):
+    if value is None:
+        return "Null"
+    if value is True:
+        return "True"
+    if value is False:
+        return "False"
+    if isinstance(value, dict):
+        return "Object"
+    if isinstance(value, list):
+        return "Array"
+    if isinstance(value, str):
+        return "String"
+    return "Number"
+
+
+def _type_error(value, dtype):
+    return invalid_argument("JSON Value: %s Type: %s is not of expected type: %s"
+                            % (dump(value), _json_type(value), dtype_name(dtype)))
+
+
+# ---------------------------------------------------------------- parsing
+
+def parse_document(body):
+    """bytes -> the top-level JSON object, with TFS's parse error texts."""
+    if not body.strip():
+        raise invalid_argument("JSON Parse error: The document is empty")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise invalid_argument("JSON Parse error: Invalid encoding in string. at offset: %d" % exc.start)
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise invalid_argument("JSON Parse error: %s at offset: %d"
+                               % (exc.msg, len(text[:exc.pos].encode("utf-8"))))
+    except RecursionError:
+        raise invalid_argument("JSON Parse error: Nesting too deep at offset: 0")
+    if not isinstance(doc, dict):
+        raise invalid_argument("JSON Value: %s Is not object" % dump(doc))
+    return doc
+
+
+def signature_name_of(doc):
+    """The optional `signature_name` ('' when absent)."""
+    if "signature_name" not in doc:
+        return ""
+    name = doc["signature_name"]
+    if not isinstance(name, str):
+        raise invalid_argument("JSON Value: %s not formatted correctly. 'signature_name' key must "
+                               "be a string value." % dump(doc))
+    return name
+
+
+def is_b64_object(value):
+    return isinstance(value, dict) and len(value) == 1 and isinstance(value.get("b64"), str)
+
+
+def _is_element_object(value):
+    return isinstance(value, dict) and not is_b64_object(value)
+
+
+def parse_predict_inputs(doc, input_dtypes):
+    """Predict body -> ("row"|"columnar", {alias: ndarray}). input_dtypes: alias -> DataType."""
+    has_instances, has_inputs = "instances" in doc, "inputs" in doc
+    if has_instances and has_inputs:
+        raise invalid_argument("JSON Value: %s Not formatted correctly expecting only one of "
+                               "'inputs' or 'instances' keys to exist " % dump(doc))
+    if has_instances:
+        instances = doc["instances"]
+        if not isinstance(instances, list):
+            raise invalid_argument("JSON Value: %s Excepting 'instances' to be an list/array" % dump(doc))
+        if not instances:
+            raise invalid_argument("JSON Value: %s No values in 'instances' array" % dump(doc))
+        return "row", _tensors_from_instances(instances, input_dtypes)
+    if has_inputs:
+        return "columnar", _tensors_from_inputs(doc["inputs"], input_dtypes)
+    raise invalid_argument("Missing 'inputs' or 'instances' key")
+
+
+def _tensors_from_inputs(value, input_dtypes):
+    if not isinstance(value, dict) or is_b64_object(value):
+        if len(input_dtypes) > 1:
+            raise invalid_argument("inputs is a plain value/list, but expecting an object as multiple "
+                                   "input tensors required as per tensorinfo_map")
+        (name, dtype), = input_dtypes.items()
+        return {name: to_array(value, dtype)}
+    tensors = {}
+    for name in sorted(input_dtypes):
+        if name not in value:
+            raise invalid_argument("Missing named input: %s in 'inputs' object." % name)
+        tensors[name] = to_array(value[name], input_dtypes[name])
+    return tensors
+
+
+def _tensors_from_instances(instances, input_dtypes):
+    first = instances[0]
+    if not isinstance(first, dict) and len(input_dtypes) > 1:
+        raise invalid_argument("instances is a plain list, but expecting list of objects as multiple "
+                               "input tensors required as per tensorinfo_map")
+    names = set(input_dtypes)
+    if _is_element_object(first):
+        for index, element in enumerate(instances):
+            if not _is_element_object(element):
+                raise invalid_argument("Expecting object but got list at item %d of input list" % index)
+            for key in element:
+                if key not in names:
+                    raise invalid_argument("Failed to process element: %d key: %s of 'instances' list. "
+                                           "Error: Invalid argument: JSON object: does not have named "
+                                           "input: %s" % (index, key, key))
+            if set(element) != names:
+                raise invalid_argument("Failed to process element: %d of 'instances' list. JSON object: "
+                                       "%s keys must be equal to: %s"
+                                       % (index, dump(element), ",".join(sorted(names))))
+        columns = {name: [element[name] for element in instances] for name in names}
+        keyed = True
+    else:
+        (name,) = names
+        for index, element in enumerate(instances):
+            if _is_element_object(element):
+                raise invalid_argument("Expecting value/list but got object at item %d of input list" % index)
+        columns = {name: instances}
+        keyed = False
+    tensors = {}
+    for name, column in columns.items():
+        array = _fast_array(column, input_dtypes[name])
+        if array is None:
+            array = _instances_slow(column, name, input_dtypes[name], keyed)
+        tensors[name] = array
+    return tensors
+
+
+def _instances_slow(column, name, dtype, keyed):
+    """Element-by-element conversion of one input; raises TFS's per-element errors."""
+    arrays, first_shape = [], None
+    for index, element in enumerate(column):
+        try:
+            array = to_array(element, dtype)
+            if first_shape is None:
+                first_shape = array.shape
+            elif array.size != int(np.prod(first_shape)):
+                raise invalid_argument("Expecting tensor size: %d but got: %d"
+                                       % (int(np.prod(first_shape)), array.size))
+            elif array.shape != first_shape:
+                raise invalid_argument("Expecting shape [%s] but got: [%s]" % (
+                    ",".join(map(str, first_shape)), ",".join(map(str, array.shape))))
+        except Exception as exc:
+            where = ("%d key: %s" % (index, name)) if keyed else str(index)
+            raise invalid_argument("Failed to process element: %s of 'instances' list. Error: "
+                                   "Invalid argument: %s" % (where, exc))
+        arrays.append(array)
+    return np.stack(arrays)
+
+
+def dense_shape(value):
+    shape = []
+    while isinstance(value, list):
+        shape.append(len(value))
+        if not value:
+            break
+        value = value[0]
+    return shape
+
+
+def to_array(value, dtype):
+    """One JSON value (scalar or nested lists) -> ndarray of the signature dtype."""
+    if dtype not in DTYPES:
+        raise ServingError("UNIMPLEMENTED", "Conversion of JSON Value: %s to type: %s"
+                           % (dump(value), dtype_name(dtype)))
+    array = _fast_array(value, dtype)
+    if array is not None:
+        return array
+    shape = dense_shape(value)
+    flat = []
+    _fill(value, 0, shape, dtype, flat)
+    return _finish(flat, shape, dtype)
+
+
+def _fill(value, level, shape, dtype, flat):
+    rank = len(shape)
+    if not isinstance(value, list):
+        if level != rank:
+            raise invalid_argument("JSON Value: %s found at incorrect level: %d in the JSON DOM. "
+                                   "Expected at level: %d" % (dump(value), level + 1, rank))
+        flat.append(_scalar(value, dtype))
+        return
+    if level >= rank:
+        raise invalid_argument("Encountered list at unexpected level: %d expected < %d" % (level, rank))
+    if len(value) != shape[level]:
+        raise invalid_argument("Encountered list at unexpected size: %d at level: %d expected size: %d"
+                               % (len(value), level, shape[level]))
+    for item in value:
+        _fill(item, level + 1, shape, dtype, flat)
+
+
+def _scalar(value, dtype):
+    kind = DTYPES[dtype][2]
+    if kind == "string":
+        if isinstance(value, str):
+            return value.encode("utf-8")
+        if isinstance(value, dict):
+            return decode_b64(value)
+        raise _type_error(value, dtype)
+    if isinstance(value, dict):
+        raise _type_error(value, dtype)
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        raise _type_error(value, dtype)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _type_error(value, dtype)
+    if kind == "int":
+        low, high = _INT_RANGES[dtype]
+        if not isinstance(value, int) or not low <= value <= high:
+            raise _type_error(value, dtype)
+        return value
+    _check_lossless(value, dtype)
+    return value
+
+
+def _check_lossless(value, dtype):
+    if isinstance(value, int):
+        ok = abs(value) <= _FLOAT_EXACT[dtype]
+    else:
+        ok = value != value or abs(value) == float("inf") or abs(value) <= _FLOAT_LIMITS[dtype]
+    if not ok:
+        raise invalid_argument("Cannot convert JSON value: %s to %s without loss of precision."
+                               % (dump(value), dtype_name(dtype)))
+
+
+def decode_b64(value):
+    if not is_b64_object(value):
+        raise invalid_argument("JSON Value: %s not formatted correctly for base64 data" % dump(value))
+    text = value["b64"]
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        try:
+            return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        except (binascii.Error, ValueError):
+            raise invalid_argument("Unable to base64 decode") from None
+
+
+def _finish(flat, shape, dtype):
+    np_dtype = DTYPES[dtype][1]
+    if np_dtype is np.object_:
+        array = np.empty(len(flat), dtype=object)
+        array[:] = flat
+        return array.reshape(shape)
+    return np.array(flat, dtype=np_dtype).reshape(shape)
+
+
+def _fast_array(value, dtype):
+    """Vectorised conversion of well-formed numeric/bool/plain-string data, else None."""
+    shape = dense_shape(value)
+    level = [value]
+    for size in shape:
+        if set(map(type, level)) != {list} or set(map(len, level)) != {size}:
+            return None
+        level = list(itertools.chain.from_iterable(level))
+        if size == 0:
+            break
+    flat = level
+    if 0 in shape:
+        return np.zeros(shape, dtype=DTYPES[dtype][1])
+    types = set(map(type, flat))
+    kind = DTYPES[dtype][2]
+    if kind == "int":
+        if types != {int}:
+            return None
+        low, high = _INT_RANGES[dtype]
+        if min(flat) < low or max(flat) > high:
+            return None
+    elif kind == "float":
+        if not types <= {int, float}:
+            return None
+        if int in types and max(abs(x) for x in flat if type(x) is int) > _FLOAT_EXACT[dtype]:
+            return None
+        if float in types:
+            finite = [abs(x) for x in flat if type(x) is float and x == x and x != float("inf")
+                      and x != float("-inf")]
+            if finite and max(finite) > _FLOAT_LIMITS[dtype]:
+                return None
+    elif kind == "bool":
+        if types != {bool}:
+            return None
+    elif types != {str}:
+        return None
+    else:
+        flat = [item.encode("utf-8") for item in flat]
+    return _finish(flat, shape, dtype)
+
+
+# ---------------------------------------------------------------- responses
+
+def to_json_value(name, array):
+    """ndarray -> nested lists for JSON; `*_bytes` string outputs as {"b64": ...}."""
+    array = np.asarray(array)
+    if array.dtype.kind in "OSU":
+        as_b64 = name.endswith(BYTES_SUFFIX)
+        return _map_nested(array.tolist(), lambda item: _encode_bytes(item, as_b64))
+    if array.dtype.kind == "c":
+        raise invalid_argument("Tensor %s: complex outputs cannot be written as JSON" % name)
+    return array.tolist()
+
+
+def _encode_bytes(item, as_b64):
+    if isinstance(item, str):
+        item = item.encode("utf-8")
+    if as_b64:
+        return {"b64": base64.b64encode(item).decode("ascii")}
+    return item.decode("utf-8", errors="replace")
+
+
+def _map_nested(value, fn):
+    if isinstance(value, list):
+        return [_map_nested(item, fn) for item in value]
+    return fn(value)
+
+
+def predict_response(outputs, fmt):
+    """{alias: ndarray} -> the response object for the request's format."""
+    names = sorted(outputs)
+    if fmt == "columnar":
+        if len(names) == 1:
+            return {"outputs": to_json_value(names[0], outputs[names[0]])}
+        return {"outputs": {name: to_json_value(name, outputs[name]) for name in names}}
+    if len(names) == 1:
+        return {"predictions": to_json_value(names[0], outputs[names[0]])}
+    batch = None
+    for name in names:
+        array = outputs[name]
+        if array.ndim == 0:
+            raise invalid_argument("Tensor name: %s has no shape information " % name)
+        if batch is None:
+            batch = array.shape[0]
+        elif array.shape[0] != batch:
+            raise invalid_argument("Tensor name: %s has inconsistent batch size: %d expecting: %d"
+                                   % (name, array.shape[0], batch))
+    columns = {name: to_json_value(name, outputs[name]) for name in names}
+    return {"predictions": [{name: columns[name][row] for name in names} for row in range(batch)]}
+
+
+def encode(obj):
+    """Response object -> bytes (NaN/Infinity written as TFS does)."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
