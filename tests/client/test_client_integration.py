@@ -1,0 +1,115 @@
+"""End to end: the client against the local model server serving a real tiny export.
+
+Starts `python -m model_server` with the contract's flags (REST and gRPC on
+free ports) and checks that REST and gRPC predictions equal running the
+SavedModel directly on the featurizer's ids.
+"""
+
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from serving_client import ModelMismatchError, ServingClient
+
+pytestmark = pytest.mark.needs_tf
+
+if importlib.util.find_spec("model_server") is None or importlib.util.find_spec("model_server.main") is None:
+    pytest.skip("model_server/ is not there yet", allow_module_level=True)
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+MODEL = "tiny"
+TEXTS = ["the movie was good", "awful film , i hate it", "lovely day", "the food is bad"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(trained_tiny_model, tmp_path_factory):
+    """(rest_url, grpc_url, export_path) of a running local model server; stopped afterwards."""
+    export_path = trained_tiny_model["export_path"]
+    rest_port, grpc_port = free_port(), free_port()
+    log_path = tmp_path_factory.mktemp("model_server") / "server.log"
+    command = [
+        sys.executable, "-m", "model_server",
+        "--port=%d" % grpc_port,
+        "--rest_api_port=%d" % rest_port,
+        "--model_name=%s" % MODEL,
+        "--model_base_path=%s" % os.path.dirname(export_path),
+        "--file_system_poll_wait_seconds=0",
+    ]
+    with open(str(log_path), "w") as log:
+        process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        rest_url = "http://127.0.0.1:%d" % rest_port
+        deadline = time.time() + 180
+        while True:
+            if process.poll() is not None:
+                pytest.fail("model server exited with %s:\n%s" % (process.returncode, log_path.read_text()))
+            try:
+                status = requests.get("%s/v1/models/%s" % (rest_url, MODEL), timeout=2).json()
+                if status["model_version_status"][0]["state"] == "AVAILABLE":
+                    break
+            except (requests.ConnectionError, ValueError, KeyError, IndexError):
+                pass
+            if time.time() > deadline:
+                pytest.fail("model server not AVAILABLE within 180 s:\n%s" % log_path.read_text())
+            time.sleep(0.5)
+        yield rest_url, "grpc://127.0.0.1:%d" % grpc_port, export_path
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def direct_probabilities(export_path, vocab_file, max_seq_length):
+    """The SavedModel's serving_default run in-process on the featurizer's ids (the oracle)."""
+    import numpy as np
+    import tensorflow.compat.v1 as tf
+    from featurizer import Featurizer, pad_batch
+
+    featurizer = Featurizer(vocab_file, True, max_seq_length, use_fast=False)
+    batch = pad_batch(featurizer.encode_batch(TEXTS), max_seq_length)
+    batch["label_ids"] = [0] * len(TEXTS)
+    graph = tf.Graph()
+    with tf.Session(graph=graph) as session:
+        signature = tf.saved_model.loader.load(session, ["serve"], export_path).signature_def["serving_default"]
+        feed = {graph.get_tensor_by_name(signature.inputs[k].name): np.array(v, np.int32) for k, v in batch.items()}
+        (output,) = signature.outputs.values()
+        return session.run(graph.get_tensor_by_name(output.name), feed).tolist()
+
+
+@pytest.mark.parametrize("transport", ["rest", "grpc"])
+def test_predictions_equal_the_saved_model_run_directly(served, trained_tiny_model, transport):
+    rest_url, grpc_url, export_path = served
+    url = rest_url if transport == "rest" else grpc_url
+    with ServingClient(url, MODEL, trained_tiny_model["vocab_file"], batch_size=3) as client:
+        predictions = client.predict_batch(TEXTS)
+        assert client.labels == ["neg", "pos"]
+        assert client.model_version == int(os.path.basename(export_path))
+        length = client.sequence_length
+    expected = direct_probabilities(export_path, trained_tiny_model["vocab_file"], length)
+    for prediction, row in zip(predictions, expected):
+        assert [prediction.probabilities[label] for label in ("neg", "pos")] == pytest.approx(row, abs=1e-5)
+    assert [p.label for p in predictions] == ["pos", "neg", "pos", "neg"]
+
+
+def test_a_wrong_vocab_is_refused_by_the_real_export(served, tmp_path, trained_tiny_model):
+    rest_url, _, _ = served
+    other = tmp_path / "vocab.txt"
+    other.write_text(open(trained_tiny_model["vocab_file"], encoding="utf-8").read() + "extra\n", encoding="utf-8")
+    with pytest.raises(ModelMismatchError) as info:
+        ServingClient(rest_url, MODEL, str(other)).predict("good")
+    assert "vocab sha256" in str(info.value)
