@@ -12,6 +12,7 @@ from typing import Any, Dict, List, NamedTuple, Optional
 FEATURE_INPUTS = ("input_ids", "input_mask", "segment_ids")
 LABEL_INPUT = "label_ids"
 INT_DTYPES = ("DT_INT32", "DT_INT64")
+FLOAT_DTYPES = ("DT_FLOAT", "DT_DOUBLE", "DT_HALF", "DT_BFLOAT16")
 # Output names tried, in order, when a signature has several outputs.
 PROBABILITY_OUTPUTS = ("probabilities", "output", "probs")
 
@@ -125,7 +126,13 @@ def bert_layout(signature: Signature, signature_name: str) -> BertLayout:
     if length == 0 or length < -1:
         raise ValueError("signature '%s' has an invalid sequence length %d" % (signature_name, length))
     inputs = list(FEATURE_INPUTS) + ([LABEL_INPUT] if LABEL_INPUT in signature.inputs else [])
-    return BertLayout(sequence_length=None if length == -1 else length, input_names=inputs, output_name=_output_name(signature, signature_name))
+    output = _output_name(signature, signature_name)
+    if signature.outputs[output].dtype not in FLOAT_DTYPES:
+        raise ValueError(
+            "output '%s' of signature '%s' has dtype %s, not class probabilities"
+            % (output, signature_name, signature.outputs[output].dtype)
+        )
+    return BertLayout(sequence_length=None if length == -1 else length, input_names=inputs, output_name=output)
 
 
 def _output_name(signature: Signature, signature_name: str) -> str:

@@ -1,9 +1,5 @@
 """`bert-classify` / `python -m serving_client`: classify texts with a served BERT model.
 
-    bert-classify --model sms_spam --vocab vocab.txt "Win a free prize now"
-    bert-classify --model qnli --vocab vocab.txt "question?" "candidate answer"
-    bert-classify --server grpc://localhost:8500 --model m --vocab v.txt --file texts.tsv --format jsonl
-
 Errors are one line on stderr and a non-zero exit: 1 for serving and input
 errors, 2 for bad arguments.
 """
@@ -22,12 +18,20 @@ from serving_client._retry import Retry
 
 PROG = "bert-classify"
 DEFAULT_SERVER = "http://localhost:8501"
+EXAMPLES = """examples:
+  %(prog)s --model sms_spam --vocab vocab.txt "Win a free prize now"
+  %(prog)s --model qnli --vocab vocab.txt "Who wrote it?" "It was written by Ann."
+  %(prog)s --server grpc://localhost:8500 --model sms_spam --vocab vocab.txt --file texts.tsv --format jsonl
+
+exit status: 0 ok, 1 serving or input error (one line on stderr), 2 bad arguments"""
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Classify texts with a BERT model served by TensorFlow Serving or the local model server.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("text", nargs="?", help="the text to classify")
     parser.add_argument("text_b", nargs="?", help="second text of a sentence pair")

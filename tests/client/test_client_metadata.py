@@ -57,6 +57,7 @@ def test_signature_without_label_ids_is_filled_without_it():
         (lambda s: s["inputs"].update(input_ids=tensor("DT_INT32", -1, 16)), "disagree on the sequence length"),
         (lambda s: s["outputs"].update(logits=tensor("DT_FLOAT", -1, 2), ids=tensor("DT_INT32", -1)), None),
         (lambda s: s.update(outputs={"a": tensor("DT_FLOAT", -1, 2), "b": tensor("DT_FLOAT", -1, 2)}), "cannot tell which"),
+        (lambda s: s.update(outputs={"metadata_json": tensor("DT_STRING", -1)}), "dtype DT_STRING, not class probabilities"),
     ],
 )
 def test_layout_refuses_signatures_a_bert_client_cannot_fill(change, message):
