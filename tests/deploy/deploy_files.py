@@ -18,7 +18,7 @@ def read_text(*parts):
 
 def load_yaml(*parts):
     """The YAML documents of a repository file (empty documents dropped)."""
-    import yaml
+    yaml = pytest.importorskip("yaml")
 
     with open(repo_path(*parts)) as handle:
         return [doc for doc in yaml.safe_load_all(handle) if doc is not None]
