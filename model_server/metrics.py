@@ -16,7 +16,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def tf_metric_name(path):
-    return re.sub(r"[^a-zA-Z0-9]", ":", path)
+    return re.sub(r"[^a-zA-Z0-9_]", ":", path)
 
 
 def _exponential(scale, growth, count):

@@ -10,6 +10,7 @@ import base64
 import binascii
 import itertools
 import json
+import re
 
 import numpy as np
 
@@ -42,6 +43,8 @@ _FLOAT_EXACT = {1: 2 ** 24 - 1, 2: 2 ** 53 - 1, 19: 2 ** 11 - 1}
 _FLOAT_LIMITS = {1: float(np.finfo(np.float32).max), 2: float(np.finfo(np.float64).max),
                  19: float(np.finfo(np.float16).max)}
 BYTES_SUFFIX = "_bytes"
+_BASE64 = re.compile(r"^[A-Za-z0-9+/_-]*={0,2}$")  # standard or web-safe alphabet, padding optional
+_WEB_SAFE = str.maketrans("-_", "+/")
 
 
 def dtype_name(dtype):
@@ -287,13 +290,13 @@ def decode_b64(value):
     if not is_b64_object(value):
         raise invalid_argument("JSON Value: %s not formatted correctly for base64 data" % dump(value))
     text = value["b64"]
+    if not _BASE64.match(text):
+        raise invalid_argument("Unable to base64 decode")
+    text = text.rstrip("=").translate(_WEB_SAFE)
     try:
         return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except (binascii.Error, ValueError):
-        try:
-            return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        except (binascii.Error, ValueError):
-            raise invalid_argument("Unable to base64 decode") from None
+        raise invalid_argument("Unable to base64 decode") from None
 
 
 def _finish(flat, shape, dtype):
