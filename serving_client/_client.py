@@ -61,6 +61,8 @@ class ServingClient:
     `url` is `http(s)://host:port` (REST) or `grpc://host:port` (needs the
     `grpc` extra). Batches of `batch_size` texts are sent with up to
     `max_in_flight` requests at once; results keep the input order.
+    Predictions go to the version whose metadata was checked; once the server
+    has unloaded it (404 after a rollout), `reload()` checks the new one.
     """
 
     def __init__(
@@ -107,7 +109,7 @@ class ServingClient:
 
     def predict(self, text: str, text_b: Optional[str] = None) -> Prediction:
         """One text, or a sentence pair."""
-        return next(self.iter_predict([(text, text_b)]))
+        return self.predict_batch([text], None if text_b is None else [text_b])[0]
 
     def predict_batch(self, texts: Sequence[str], texts_b: Optional[Sequence[Optional[str]]] = None) -> List[Prediction]:
         if texts_b is not None and len(texts_b) != len(texts):

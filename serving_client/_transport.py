@@ -121,14 +121,14 @@ class HTTPTransport(Transport):
             )
         except requests.exceptions.ConnectTimeout:
             raise ConnectError(
-                "cannot connect to %s: no connection within %ss" % (request.url, _connect_timeout(self.timeout)),
+                "cannot connect to %s: no connection within %ss" % (request.url, _split(self.timeout)[0]),
                 request,
             )
         except requests.exceptions.ConnectionError as e:
             raise ConnectError("cannot connect to %s: %s" % (request.url, _reason(e)), request)
         except requests.exceptions.Timeout:
             raise ReadTimeout(
-                "no answer from %s within %ss (read timeout)" % (request.url, _read_timeout(self.timeout)),
+                "no answer from %s within %ss (read timeout)" % (request.url, _split(self.timeout)[1]),
                 request,
             )
         except requests.exceptions.RequestException as e:
@@ -139,12 +139,9 @@ class HTTPTransport(Transport):
         self._session.close()
 
 
-def _connect_timeout(timeout: Timeout) -> float:
-    return timeout[0] if isinstance(timeout, tuple) else timeout
-
-
-def _read_timeout(timeout: Timeout) -> float:
-    return timeout[1] if isinstance(timeout, tuple) else timeout
+def _split(timeout: Timeout) -> Tuple[float, float]:
+    """(connect, read) seconds; one number means both, as in requests."""
+    return timeout if isinstance(timeout, tuple) else (timeout, timeout)
 
 
 def _reason(error: Exception) -> str:
