@@ -88,7 +88,8 @@ class HTTPTransport(Transport):
     """REST over one keep-alive `requests.Session` shared by all worker threads.
 
     Retries are left to `RetryTransport` (urllib3's own are off) so that they
-    behave the same for REST, gRPC and tests.
+    behave the same for REST, gRPC and tests. A `session` passed in is used
+    as it is (its adapters, pool sizes and auth), e.g. for TLS client certs.
     """
 
     def __init__(
