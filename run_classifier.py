@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""BERT fine-tuning runner: Google's `run_classifier.py` command line, plus export for TF Serving.
+r"""BERT fine-tuning runner: Google's `run_classifier.py` command line, plus export for TF Serving.
 
     python run_classifier.py --task_name=generic --data_dir=DATA --vocab_file=VOCAB \
         --bert_config_file=CONFIG --init_checkpoint=CKPT --output_dir=OUT \
@@ -14,9 +14,11 @@ import sys
 
 from absl import app, flags
 
-from bert_runner.flags import define_flags
+from bert_runner import flags as runner_flags
 
-define_flags()
+runner_flags.define_flags()
+# Show the runner's flags in --help, as if they were defined here.
+flags.adopt_module_key_flags(runner_flags)
 FLAGS = flags.FLAGS
 
 
