@@ -1,77 +1,32 @@
 """End to end: the client against the local model server serving a real tiny export.
 
-Starts `python -m model_server` with the contract's flags (REST and gRPC on
-free ports) and checks that REST and gRPC predictions equal running the
+Starts the server with the server's own test helper (REST and gRPC on free
+ports) and checks that REST and gRPC predictions equal running the
 SavedModel directly on the featurizer's ids.
 """
 
-import importlib.util
 import os
-import socket
-import subprocess
-import sys
-import time
 
 import pytest
-import requests
 
 from serving_client import ModelMismatchError, ServingClient
 
 pytestmark = pytest.mark.needs_tf
 
-if importlib.util.find_spec("model_server") is None or importlib.util.find_spec("model_server.main") is None:
-    pytest.skip("model_server/ is not there yet", allow_module_level=True)
+testing = pytest.importorskip("model_server.testing", reason="model_server/ is not there")
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 MODEL = "tiny"
 TEXTS = ["the movie was good", "awful film , i hate it", "lovely day", "the food is bad"]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def served(trained_tiny_model, tmp_path_factory):
+def served(trained_tiny_model):
     """(rest_url, grpc_url, export_path) of a running local model server; stopped afterwards."""
     export_path = trained_tiny_model["export_path"]
-    rest_port, grpc_port = free_port(), free_port()
-    log_path = tmp_path_factory.mktemp("model_server") / "server.log"
-    command = [
-        sys.executable, "-m", "model_server",
-        "--port=%d" % grpc_port,
-        "--rest_api_port=%d" % rest_port,
-        "--model_name=%s" % MODEL,
-        "--model_base_path=%s" % os.path.dirname(export_path),
-        "--file_system_poll_wait_seconds=0",
-    ]
-    with open(str(log_path), "w") as log:
-        process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        rest_url = "http://127.0.0.1:%d" % rest_port
-        deadline = time.time() + 180
-        while True:
-            if process.poll() is not None:
-                pytest.fail("model server exited with %s:\n%s" % (process.returncode, log_path.read_text()))
-            try:
-                status = requests.get("%s/v1/models/%s" % (rest_url, MODEL), timeout=2).json()
-                if status["model_version_status"][0]["state"] == "AVAILABLE":
-                    break
-            except (requests.ConnectionError, ValueError, KeyError, IndexError):
-                pass
-            if time.time() > deadline:
-                pytest.fail("model server not AVAILABLE within 180 s:\n%s" % log_path.read_text())
-            time.sleep(0.5)
-        yield rest_url, "grpc://127.0.0.1:%d" % grpc_port, export_path
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    args = ["--model_name=%s" % MODEL, "--model_base_path=%s" % os.path.dirname(export_path)]
+    # REST opens only once every model has an AVAILABLE version (contract §1).
+    with testing.running_server(args, timeout=180.0) as server:
+        yield server.rest_url, "grpc://" + server.grpc_target, export_path
 
 
 def direct_probabilities(export_path, vocab_file, max_seq_length):
