@@ -1,61 +1,40 @@
-"""Fixtures for the deployment tests: the serving configs parsed with protobuf, the manifests."""
+"""Fixtures for the deployment tests: the serving configs parsed with protobuf, the manifests.
 
-import os
-import subprocess
-import sys
+The protobuf fixtures are used by needs_tf tests only (the Python 3.7 venv has the modules).
+"""
 
 import pytest
 from deploy_files import load_yaml, parse_text_config
-
-PROTO_DIR = os.path.join(os.path.dirname(__file__), "protos")
-MIRROR_PROTO = "serving_config_mirror.proto"
-
-
-@pytest.fixture(scope="session")
-def tfs_messages(tmp_path_factory):
-    """MonitoringConfig and BatchingParameters classes, compiled from protos/ by protoc.
-
-    They live in a private descriptor pool, so they cannot clash with other definitions of the
-    same TF Serving messages loaded elsewhere in the test session.
-    """
-    pytest.importorskip("grpc_tools")
-    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
-    from grpc_tools import protoc
-
-    include = os.path.join(os.path.dirname(protoc.__file__), "_proto")
-    out = str(tmp_path_factory.mktemp("tfs_protos") / "mirror.pb")
-    # protoc in a subprocess, so that its error output ends up in the assertion message.
-    result = subprocess.run(
-        [sys.executable, "-m", "grpc_tools.protoc", "-I" + PROTO_DIR, "-I" + include,
-         "--include_imports", "--descriptor_set_out=" + out, MIRROR_PROTO],
-        capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, "protoc failed on %s:\n%s" % (MIRROR_PROTO, result.stderr)
-
-    with open(out, "rb") as handle:
-        files = descriptor_pb2.FileDescriptorSet.FromString(handle.read()).file
-    pool = descriptor_pool.DescriptorPool()
-    for file_proto in files:
-        pool.Add(file_proto)
-    factory = message_factory.MessageFactory(pool)
-    return {name: factory.GetPrototype(pool.FindMessageTypeByName("tensorflow.serving." + name))
-            for name in ("MonitoringConfig", "BatchingParameters")}
 
 
 @pytest.fixture(scope="session")
 def model_server_config():
     """configs/models.config as TF Serving's own ModelServerConfig (tensorflow-serving-api)."""
-    pb2 = pytest.importorskip("tensorflow_serving.config.model_server_config_pb2")
-    return parse_text_config("models.config", pb2.ModelServerConfig())
+    from tensorflow_serving.config import model_server_config_pb2
+
+    return parse_text_config("models.config", model_server_config_pb2.ModelServerConfig())
+
+
+# tensorflow-serving-api ships no generated modules for these two messages (neither 1.15.0 nor
+# the 2.x wheels): the local model server declares them with TF Serving's package, message and
+# field names (model_server/protos), which is all protobuf text format matches on.
+@pytest.fixture(scope="session")
+def batching_parameters_cls():
+    from model_server.protos.batching_parameters_pb2 import BatchingParameters
+
+    return BatchingParameters
 
 
 @pytest.fixture(scope="session")
-def batching(tfs_messages):
-    return parse_text_config("batching.config", tfs_messages["BatchingParameters"]())
+def batching(batching_parameters_cls):
+    return parse_text_config("batching.config", batching_parameters_cls())
 
 
 @pytest.fixture(scope="session")
-def monitoring(tfs_messages):
-    return parse_text_config("monitoring.config", tfs_messages["MonitoringConfig"]())
+def monitoring():
+    from model_server.protos.monitoring_config_pb2 import MonitoringConfig
+
+    return parse_text_config("monitoring.config", MonitoringConfig())
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ was built and pushed; these tests move that failure to the test run.
 
 import pytest
 
-pytestmark = pytest.mark.needs_tf  # tensorflow-serving-api's modules (the Python 3.7 venv)
+pytestmark = pytest.mark.needs_tf  # tensorflow-serving-api and model_server (Python 3.7 venv)
 
 
 def test_models_config_serves_one_model_from_an_absolute_base_path(model_server_config):
@@ -53,17 +53,18 @@ def test_monitoring_config_enables_prometheus_on_the_default_path(monitoring):
     "max_batch_size: 64",             # the scalars are wrapper messages: { value: 64 }
     "allowed_batch_sizes: 8.5",
 ])
-def test_batching_parser_rejects_what_tf_serving_rejects(tfs_messages, text):
+def test_batching_parser_rejects_what_tf_serving_rejects(batching_parameters_cls, text):
     from google.protobuf import text_format
 
     with pytest.raises(text_format.ParseError):
-        text_format.Parse(text, tfs_messages["BatchingParameters"]())
+        text_format.Parse(text, batching_parameters_cls())
 
 
 def test_models_config_parser_rejects_unknown_fields():
     from google.protobuf import text_format
 
-    pb2 = pytest.importorskip("tensorflow_serving.config.model_server_config_pb2")
+    from tensorflow_serving.config import model_server_config_pb2
+
     with pytest.raises(text_format.ParseError):
         text_format.Parse('model_config_list { config { name: "m" basepath: "/m" } }',
-                          pb2.ModelServerConfig())
+                          model_server_config_pb2.ModelServerConfig())
