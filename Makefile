@@ -8,7 +8,7 @@ CLIENT_VENV := .venv-client
 CLIENT_PY := $(CLIENT_VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup setup-client test test-py37 test-client clean-venv
+.PHONY: setup setup-client demo test test-py37 test-client clean-venv
 
 setup: $(VENV)/.installed
 
@@ -22,6 +22,10 @@ $(VENV)/.installed: requirements.txt pyproject.toml scripts/find_python37.sh
 	$(PY) -m pip check
 	@touch $@
 
+# The main job end to end: pretrained model -> fine-tune -> export -> serve -> query.
+demo: setup
+	$(PY) scripts/demo.py
+
 setup-client: $(CLIENT_VENV)/.installed
 
 # A plain (non-editable) install of the client package proves it installs without TensorFlow.
@@ -30,7 +34,7 @@ $(CLIENT_VENV)/.installed: pyproject.toml $(shell find serving_client featurizer
 	$(CLIENT_PY) -m pip install --quiet ".[test]"
 	@touch $@
 
-test: test-py37 test-client
+test: test-py37 test-client lint-deploy
 
 test-py37: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
