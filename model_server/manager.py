@@ -309,23 +309,24 @@ class Manager(object):
     # ------------------------------------------------------------ startup / shutdown
 
     def wait_until_available(self, names, timeout=None):
-        """Block until each model has an AVAILABLE version; {name: error text} of failed ones.
+        """Block until every aspired version of each model settled; {name: error} of failed models.
 
-        A model fails when every version it aspires ended with an error; a model with
-        no version directory keeps the wait going (as TFS does).
+        A model succeeds with at least one AVAILABLE version and fails when every version
+        it aspires ended with an error; a model with no version directory keeps the wait
+        going (as TFS does). Waiting for all aspired versions lets labels name any of them.
         """
         with self._cond:
             while True:
                 failed, waiting = {}, False
                 for name in names:
                     model = self._models[name]
-                    if model.available():
-                        continue
                     entries = [model.versions.get(n) for n in model.aspired]
-                    if entries and all(e is not None and e.state == END and e.error for e in entries):
+                    settled = entries and all(e is not None and (e.state == AVAILABLE or (e.state == END and e.error))
+                                              for e in entries)
+                    if not settled:
+                        waiting = waiting or not model.available() or bool(entries)
+                    elif not model.available():
                         failed[name] = "; ".join("version %d: %s" % (e.number, e.error) for e in entries)
-                    else:
-                        waiting = True
                 if not waiting or self._stopping.is_set():
                     return failed
                 if not self._cond.wait(timeout):
