@@ -58,7 +58,8 @@ def test_predictions_equal_the_saved_model_run_directly(served, trained_tiny_mod
     expected = direct_probabilities(export_path, trained_tiny_model["vocab_file"], length)
     for prediction, row in zip(predictions, expected):
         assert [prediction.probabilities[label] for label in ("neg", "pos")] == pytest.approx(row, abs=1e-5)
-    assert [p.label for p in predictions] == ["pos", "neg", "pos", "neg"]
+    # Which class wins is the training's business (tests/export); the client must name the argmax.
+    assert [p.label for p in predictions] == [("neg", "pos")[row.index(max(row))] for row in expected]
 
 
 def test_a_wrong_vocab_is_refused_by_the_real_export(served, tmp_path, trained_tiny_model):
