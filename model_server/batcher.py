@@ -29,15 +29,16 @@ log = logging.getLogger(__name__)
 
 
 class _Task(object):
-    __slots__ = ("signature_name", "inputs", "output_aliases", "size", "future", "enqueued")
+    __slots__ = ("signature_name", "inputs", "output_aliases", "size", "future", "enqueued", "deadline")
 
-    def __init__(self, signature_name, inputs, output_aliases, size):
+    def __init__(self, signature_name, inputs, output_aliases, size, deadline):
         self.signature_name = signature_name
         self.inputs = inputs
         self.output_aliases = output_aliases
         self.size = size
         self.future = Future()
         self.enqueued = time.monotonic()
+        self.deadline = deadline
 
 
 class _Batch(object):
@@ -78,7 +79,7 @@ def pad_to(array, dims):
 class Batcher(object):
     """Batches `submit` calls of one servable and runs them with `run_fn`.
 
-    run_fn(signature_name, inputs, output_aliases) -> {alias: ndarray}
+    run_fn(signature_name, inputs, output_aliases, deadline) -> {alias: ndarray}
     on_batch(batch_size, padding) is called for every processed batch (metrics).
     """
 
@@ -97,13 +98,13 @@ class Batcher(object):
 
     # ------------------------------------------------------------ enqueue side
 
-    def submit(self, signature_name, inputs, output_aliases):
+    def submit(self, signature_name, inputs, output_aliases, deadline=None):
         """Queue one request; returns a Future of {alias: ndarray}."""
         size = task_size(inputs)
         limit = self._options.max_batch_size
         if size > limit:
             raise invalid_argument("Task size %d is larger than maximum input batch size %d" % (size, limit))
-        task = _Task(signature_name, inputs, tuple(output_aliases), size)
+        task = _Task(signature_name, inputs, tuple(output_aliases), size, deadline)
         key = self._group_key(task)
         with self._cond:
             if self._stopping:
@@ -169,15 +170,24 @@ class Batcher(object):
 
     def _process(self, batch):
         tasks = [task for task in batch.tasks if task.future.set_running_or_notify_cancel()]
+        now = time.monotonic()
+        expired = [task for task in tasks if task.deadline is not None and task.deadline <= now]
+        for task in expired:
+            task.future.set_exception(ServingError(
+                "DEADLINE_EXCEEDED", "Run() timeout exceeded while waiting in batching queue"))
+        tasks = [task for task in tasks if not task.future.done()]
         if not tasks:
             return
+        # The batch runs until the latest deadline of its tasks (none if one has none).
+        deadlines = [task.deadline for task in tasks]
+        deadline = None if None in deadlines else max(deadlines)
         try:
             sizes = [task.size for task in tasks]
             total = sum(sizes)
             padded_total = self._allowed_size(total)
             merged = self._merge(tasks, padded_total - total)
             first = tasks[0]
-            outputs = self._run_fn(first.signature_name, merged, first.output_aliases)
+            outputs = self._run_fn(first.signature_name, merged, first.output_aliases, deadline)
             self._on_batch(padded_total, padded_total - total)
             bounds = np.cumsum(sizes)[:-1]
             split = {}

@@ -46,8 +46,10 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
         try:
             with self._service.manager.acquire(name, version, label) as handle:
                 inputs = {alias: tf.make_ndarray(proto) for alias, proto in request.inputs.items()}
+                remaining = context.time_remaining()
+                deadline = None if remaining is None else time.monotonic() + remaining
                 signature_name, future = self._service.start_predict(
-                    handle, request.model_spec.signature_name, inputs, tuple(request.output_filter))
+                    handle, request.model_spec.signature_name, inputs, tuple(request.output_filter), deadline)
                 try:
                     outputs = future.result(timeout=context.time_remaining())
                 except futures.TimeoutError:

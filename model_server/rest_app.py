@@ -144,7 +144,8 @@ class RestApi(object):
                                    % (signature_name or "serving_default"))
             dtypes = {alias: info.dtype for alias, info in signature.inputs.items()}
             fmt, inputs = await self._offload(len(body), tensor_json.parse_predict_inputs, doc, dtypes)
-            _, future = self._service.start_predict(handle, signature_name, inputs)
+            _, future = self._service.start_predict(handle, signature_name, inputs,
+                                                    deadline=started + self._timeout)
             try:
                 outputs = await asyncio.wait_for(asyncio.wrap_future(future), self._timeout)
             except asyncio.TimeoutError:

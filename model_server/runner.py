@@ -49,16 +49,19 @@ class Runner(object):
         self._closed = False
         self._cond = threading.Condition()
 
-    def submit(self, signature_name, inputs, output_aliases):
-        """Start a run; returns a concurrent.futures.Future of {alias: ndarray}."""
+    def submit(self, signature_name, inputs, output_aliases, deadline=None):
+        """Start a run; returns a concurrent.futures.Future of {alias: ndarray}.
+
+        deadline: time.monotonic() seconds after which the run is cancelled (None = no limit).
+        """
         if self._batcher is not None:
-            return self._batcher.submit(signature_name, inputs, output_aliases)
+            return self._batcher.submit(signature_name, inputs, output_aliases, deadline)
         with self._cond:
             if self._closed:
                 raise ServingError("UNAVAILABLE", "The model version is unloading; retry the request")
             self._active += 1
         try:
-            future = self._pool.submit(self.servable.run, signature_name, inputs, output_aliases)
+            future = self._pool.submit(self.servable.run, signature_name, inputs, output_aliases, deadline)
         except BaseException:
             self._done(None)
             raise

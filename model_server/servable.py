@@ -6,6 +6,7 @@ callable per (signature, outputs) to skip Session.run's per-call fetch parsing.
 """
 
 import threading
+import time
 
 import numpy as np
 
@@ -70,8 +71,12 @@ class Servable(object):
                                        % (_shape_text(array.shape), info.name,
                                           _shape_text(["?" if d < 0 else d for d in dims])))
 
-    def run(self, signature_name, inputs, output_aliases):
-        """Run one signature: {alias: ndarray} -> {alias: ndarray} for output_aliases."""
+    def run(self, signature_name, inputs, output_aliases, deadline=None):
+        """Run one signature: {alias: ndarray} -> {alias: ndarray} for output_aliases.
+
+        `deadline` (time.monotonic() seconds) makes TF cancel a run still going then,
+        so a request answered 504 does not keep a core busy.
+        """
         signature = self.signature(signature_name)
         input_aliases = tuple(sorted(inputs))
         key = (signature_name, input_aliases, tuple(output_aliases))
@@ -82,9 +87,17 @@ class Servable(object):
                 if fn is None:
                     fn = self._session.make_callable(
                         [signature.outputs[alias].name for alias in output_aliases],
-                        feed_list=[signature.inputs[alias].name for alias in input_aliases])
+                        feed_list=[signature.inputs[alias].name for alias in input_aliases],
+                        accept_options=True)
                     self._callables[key] = fn
-        values = fn(*[inputs[alias] for alias in input_aliases])
+        args = [inputs[alias] for alias in input_aliases]
+        if deadline is None:
+            values = fn(*args)
+        else:
+            left_ms = int((deadline - time.monotonic()) * 1000)
+            if left_ms <= 0:
+                raise ServingError("DEADLINE_EXCEEDED", "Deadline exceeded before the model run started")
+            values = fn(*args, options=_tf().RunOptions(timeout_in_ms=left_ms))
         return dict(zip(output_aliases, values))
 
     def close(self):

@@ -54,6 +54,7 @@ class Server(object):
     def load_models(self):
         model_configs = list(self.model_server_config.model_config_list.config)
         self.manager.apply_config(model_configs)
+        self.manager.start_polling(self.options.file_system_poll_wait_seconds)  # new dirs end the wait
         names = [c.name for c in model_configs]
         waiter = threading.Thread(target=self._wait_models, args=(names,), daemon=True)
         self._failures = None
@@ -68,7 +69,6 @@ class Server(object):
             self.manager.set_labels(model_configs)
         except ServingError as exc:
             raise StartupError(exc.message) from None
-        self.manager.start_polling(self.options.file_system_poll_wait_seconds)
         if self.options.model_config_file and self.options.model_config_file_poll_wait_seconds > 0:
             threading.Thread(target=self._poll_config_file, name="config-poll", daemon=True).start()
         return True

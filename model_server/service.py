@@ -46,12 +46,12 @@ class Service(object):
 
     # ------------------------------------------------------------ inference
 
-    def start_predict(self, handle, signature_name, inputs, output_filter=()):
+    def start_predict(self, handle, signature_name, inputs, output_filter=(), deadline=None):
         """Check inputs and submit the run; returns (resolved signature name, Future)."""
         signature_name = signature_name or "serving_default"
         signature = handle.servable.signature(signature_name)
         outputs = predict_outputs(handle.servable, signature, inputs, output_filter)
-        return signature_name, handle.runner.submit(signature_name, inputs, outputs)
+        return signature_name, handle.runner.submit(signature_name, inputs, outputs, deadline)
 
     def check_example_method(self, handle, signature_name, method):
         """Classify/Regress on a signature of another method is a 400 (contract 7.2)."""

@@ -1,0 +1,121 @@
+"""Dynamic batching and warm-up, observed through REST answers and the Prometheus metrics."""
+
+import threading
+
+import numpy as np
+import pytest
+import requests
+
+import toy_models
+from conftest import Rest, metric_value, write
+from model_server.testing import running_server
+
+pytestmark = pytest.mark.needs_tf
+
+BATCH_SIZE = ":tensorflow:serving:batching_session:processed_batch_size"
+
+
+def batching_file(tmp_path, **fields):
+    lines = ["%s { value: %s }" % (k, v) for k, v in fields.items() if k not in ("allowed", "pad")]
+    lines += ["allowed_batch_sizes: %d" % n for n in fields.get("allowed", ())]
+    if fields.get("pad"):
+        lines.append("pad_variable_length_inputs: true")
+    return write(tmp_path / "batching.config", "\n".join(lines) + "\n")
+
+
+def metrics(rest):
+    response = rest.request("GET", "/monitoring/prometheus/metrics")
+    assert response.status_code == 200
+    return response.text
+
+
+def concurrent_predict(url, bodies):
+    results = [None] * len(bodies)
+    barrier = threading.Barrier(len(bodies))
+
+    def send(index):
+        barrier.wait()
+        response = requests.post(url, json=bodies[index], timeout=60)
+        results[index] = (response.status_code, response.json())
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(bodies))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_concurrent_requests_share_batches_and_warmup_runs_first(impl, toy_export, monitoring_file, tmp_path):
+    config = batching_file(tmp_path, max_batch_size=8, batch_timeout_micros=300000, num_batch_threads=1,
+                           allowed=(4, 8))
+    with running_server(["--model_name=toy", "--model_base_path=" + toy_export, "--enable_batching",
+                         "--batching_parameters_file=" + config, "--monitoring_config_file=" + monitoring_file],
+                        binary=impl) as server:
+        rest = Rest(server.rest_url)
+        # The two warm-up records went through the batcher before the ports opened.
+        assert metric_value(metrics(rest), BATCH_SIZE + "_count") == 2
+
+        rows = toy_models.bert_rows(8)
+        results = concurrent_predict(server.rest_url + "/v1/models/toy:predict",
+                                     [{"instances": [row]} for row in rows])
+        for row, (status, body) in zip(rows, results):
+            assert status == 200
+            np.testing.assert_allclose(body["predictions"][0], toy_models.expected_output(row), rtol=1e-5)
+        text = metrics(rest)
+        batches = metric_value(text, BATCH_SIZE + "_count") - 2
+        rows_run = metric_value(text, BATCH_SIZE + "_sum") - 2 * 4  # warm-up rows padded to 4
+        assert batches < 8, "8 concurrent one-row requests ran as %d batches" % batches
+        assert rows_run >= 8
+
+        status, body = rest.post("/v1/models/toy:predict", {"instances": toy_models.bert_rows(9)})
+        assert status == 400 and "Task size 9 is larger than maximum input batch size 8" in body["error"]
+        status, body = rest.post("/v1/models/toy:predict", {"instances": toy_models.bert_rows(5)})
+        assert status == 200 and len(body["predictions"]) == 5
+
+
+def test_variable_length_inputs_are_padded(impl, tmp_path, monitoring_file):
+    base = tmp_path / "dynamic"
+    base.mkdir()
+    toy_models.build(base, 1, seq_len=-1)
+    config = batching_file(tmp_path, max_batch_size=16, batch_timeout_micros=300000, num_batch_threads=1, pad=True)
+    with running_server(["--model_name=toy", "--model_base_path=%s" % base, "--enable_batching",
+                         "--batching_parameters_file=" + config, "--monitoring_config_file=" + monitoring_file],
+                        binary=impl) as server:
+        rows = toy_models.bert_rows(2, seq_len=3) + toy_models.bert_rows(2, seq_len=6)
+        results = concurrent_predict(server.rest_url + "/v1/models/toy:predict",
+                                     [{"instances": [row]} for row in rows])
+        assert [status for status, _ in results] == [200] * 4
+        # Padding repeats each tensor's first element (TFS semantics), so rows padded from 3 to 6
+        # see three extra [CLS] ids under mask 1.
+        for row, (_, body) in zip(rows, results):
+            padded = dict(row, input_ids=row["input_ids"] + [101] * (6 - len(row["input_ids"])),
+                          input_mask=row["input_mask"] + [1] * (6 - len(row["input_mask"])))
+            candidates = [toy_models.expected_output(row), toy_models.expected_output(padded)]
+            assert any(np.allclose(body["predictions"][0], c, rtol=1e-5) for c in candidates)
+
+
+def test_length_buckets_keep_short_requests_unpadded(tmp_path, monitoring_file, local_only):
+    base = tmp_path / "dynamic"
+    base.mkdir()
+    toy_models.build(base, 1, seq_len=-1)
+    config = batching_file(tmp_path, max_batch_size=16, batch_timeout_micros=300000, num_batch_threads=1, pad=True)
+    with running_server(["--model_name=toy", "--model_base_path=%s" % base, "--enable_batching",
+                         "--batching_parameters_file=" + config, "--batching_length_buckets=4,8",
+                         "--monitoring_config_file=" + monitoring_file]) as server:
+        rows = toy_models.bert_rows(3, seq_len=3) + toy_models.bert_rows(3, seq_len=6)
+        results = concurrent_predict(server.rest_url + "/v1/models/toy:predict",
+                                     [{"instances": [row]} for row in rows])
+        for row, (status, body) in zip(rows, results):
+            assert status == 200
+            np.testing.assert_allclose(body["predictions"][0], toy_models.expected_output(row), rtol=1e-5)
+
+
+def test_broken_warmup_file_fails_the_load(impl, tmp_path):
+    base = tmp_path / "m"
+    base.mkdir()
+    toy_models.build(base, 1, warmup_bytes=b"this is not a TFRecord file")
+    with pytest.raises(RuntimeError) as info:
+        with running_server(["--model_name=m", "--model_base_path=%s" % base, "--max_num_load_retries=0"], binary=impl):
+            pass
+    assert "1 model(s) did not become available" in str(info.value)

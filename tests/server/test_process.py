@@ -1,0 +1,143 @@
+"""The server as a process: flags, startup errors, timeouts and graceful SIGTERM."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import requests
+
+import toy_models
+from conftest import Rest, write
+from model_server.testing import free_port, running_server, start_server
+
+pytestmark = pytest.mark.needs_tf
+
+ROW = toy_models.bert_rows(1)[0]
+
+
+def run_server(args, timeout=60):
+    """Run `python -m model_server args` to completion; (exit code, stderr)."""
+    result = subprocess.run([sys.executable, "-m", "model_server"] + args, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, universal_newlines=True, timeout=timeout)
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_version_flag_and_bad_flag_values():
+    code, out = run_server(["--version"])
+    assert code == 0 and "TensorFlow ModelServer" in out
+    code, out = run_server(["--port=abc"])
+    assert code != 0 and "--port" in out and "usage:" in out
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--model_name=m", "--model_base_path=relative/path"],
+     "Expected model m to have an absolute path or URI; got base_path()=relative/path"),
+    (["--model_base_path=/abs", "--batching_parameters_file=/tmp/x"], "without --enable_batching"),
+    ([], "--model_base_path and --model_config_file are empty"),
+], ids=["relative-base-path", "batching-file-without-flag", "no-model"])
+def test_startup_errors_are_one_line(args, message):
+    code, out = run_server(["--port=%d" % free_port()] + args)
+    assert code != 0
+    assert message in out
+    assert "Traceback" not in out
+    assert len(out.strip().splitlines()) == 1
+
+
+CONFIGS = {
+    "syntax": ("model_config_list { config { name: 'm' base_path: '/x' ", "ModelServerConfig"),
+    "duplicate": ("model_config_list { config { name: 'm' base_path: '/x' } config { name: 'm' base_path: '/y' } }",
+                  "Illegal to list model m multiple times"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CONFIGS))
+def test_config_file_errors(tmp_path, kind):
+    text, message = CONFIGS[kind]
+    path = write(tmp_path / "models.config", text)
+    code, out = run_server(["--port=%d" % free_port(), "--model_config_file=" + path])
+    assert code != 0 and message in out and "Traceback" not in out
+    if kind == "syntax":
+        assert "Error parsing text-format tensorflow.serving.ModelServerConfig" in out
+
+
+def test_batching_file_errors(tmp_path):
+    path = write(tmp_path / "batching.config", "max_batch_size { value: 8 }\nallowed_batch_sizes: 4\n")
+    code, out = run_server(["--port=%d" % free_port(), "--model_base_path=/abs", "--enable_batching",
+                            "--batching_parameters_file=" + path])
+    assert code != 0 and "allowed_batch_sizes must end with max_batch_size" in out
+    write(path, "max_batch_size: 8\n")
+    code, out = run_server(["--port=%d" % free_port(), "--model_base_path=/abs", "--enable_batching",
+                            "--batching_parameters_file=" + path])
+    assert code != 0 and "Error parsing text-format tensorflow.serving.BatchingParameters" in out
+
+
+def test_unknown_and_ignored_flags_warn_but_serve(toy_export):
+    with running_server(["--model_name=toy", "--model_base_path=" + toy_export, "--no_such_flag=1",
+                         "--per_process_gpu_memory_fraction=0.5", "--xla_cpu_compilation_enabled"]) as server:
+        assert Rest(server.rest_url).post("/v1/models/toy:predict", {"instances": [ROW]})[0] == 200
+        log = server.log()
+    assert "unknown argument: --no_such_flag=1" in log
+    assert "per_process_gpu_memory_fraction" in log
+
+
+def test_waits_for_a_version_before_opening_ports(tmp_path, version_source):
+    import shutil
+    base = tmp_path / "m"
+    base.mkdir()
+    server = start_server(["--model_name=m", "--model_base_path=%s" % base, "--file_system_poll_wait_seconds=1"],
+                          wait=False)
+    try:
+        time.sleep(3)
+        assert server.process.poll() is None
+        with pytest.raises(requests.ConnectionError):
+            requests.get(server.rest_url + "/v1/models/m", timeout=2)
+        shutil.copytree(os.path.join(version_source, "1"), str(base / "temp-1"))
+        os.rename(str(base / "temp-1"), str(base / "1"))
+        server.wait_ready(60)
+        assert requests.get(server.rest_url + "/v1/models/m", timeout=10).status_code == 200
+    finally:
+        server.stop()
+
+
+def slow_body(n):
+    return {"signature_name": "slow", "instances": [{"n": n}]}
+
+
+def test_timeout_and_graceful_sigterm(impl, toy_export):
+    server = start_server(["--model_name=toy", "--model_base_path=" + toy_export, "--rest_api_timeout_in_ms=100"],
+                          binary=impl)
+    try:
+        url = server.rest_url + "/v1/models/toy:predict"
+        response = requests.post(url, json=slow_body(1000000), timeout=60)
+        assert response.status_code == 504 and "error" in response.json()
+        assert requests.post(url, json={"instances": [ROW]}, timeout=60).status_code == 200
+    finally:
+        assert server.stop() == 0
+
+    server = start_server(["--model_name=toy", "--model_base_path=" + toy_export], binary=impl)
+    try:
+        url = server.rest_url + "/v1/models/toy:predict"
+        results = []
+
+        def send():
+            response = requests.post(url, json=slow_body(600000), timeout=60)
+            results.append((response.status_code, response.json()))
+
+        threads = [threading.Thread(target=send) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.5)  # the three runs are in flight
+        server.process.send_signal(signal.SIGTERM)
+        for thread in threads:
+            thread.join()
+        assert [status for status, _ in results] == [200] * 3, results
+        assert results[0][1]["predictions"] == [600000]
+        assert server.process.wait(30) == 0
+        with pytest.raises(requests.ConnectionError):
+            requests.get(server.rest_url + "/v1/models/toy", timeout=2)
+    finally:
+        server.stop()
