@@ -81,9 +81,9 @@ class ServerProcess(object):
         return self.process.returncode
 
 
-def start_server(args, binary=None, rest=True, grpc=True, wait=True, timeout=60.0, env=None, log_dir=None):
+def start_server(args, binary=None, rest=True, wait=True, timeout=60.0, env=None, log_dir=None):
     """Start a server with `args` plus --port/--rest_api_port on free loopback ports."""
-    grpc_port = free_port() if grpc else 0
+    grpc_port = free_port()
     rest_port = free_port() if rest else 0
     command = server_command(binary) + ["--port=%d" % grpc_port, "--rest_api_port=%d" % rest_port] + list(args)
     handle, log_path = tempfile.mkstemp(prefix="model_server-", suffix=".log", dir=log_dir)

@@ -13,7 +13,7 @@ import grpc
 import pytest
 import requests
 
-import toy_models
+import toy_savedmodel as toy_models
 
 TFS = "tensorflow_model_server"
 MONITORING = 'prometheus_config { enable: true, path: "/monitoring/prometheus/metrics" }\n'

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import requests
 
-import toy_models
+import toy_savedmodel as toy_models
 from conftest import Rest, metric_value, write
 from model_server.testing import running_server
 

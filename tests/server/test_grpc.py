@@ -7,7 +7,7 @@ from tensorflow_serving.apis import (
     classification_pb2, get_model_metadata_pb2, get_model_status_pb2, model_service_pb2_grpc, predict_pb2,
     prediction_service_pb2_grpc)
 
-import toy_models
+import toy_savedmodel as toy_models
 
 pytestmark = pytest.mark.needs_tf
 

@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-import toy_models
+import toy_savedmodel as toy_models
 from conftest import Rest, write
 from model_server.testing import free_port, running_server, start_server
 

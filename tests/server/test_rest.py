@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-import toy_models
+import toy_savedmodel as toy_models
 from conftest import metric_value
 
 pytestmark = pytest.mark.needs_tf

@@ -10,7 +10,7 @@ import pytest
 import requests
 from tensorflow_serving.apis import model_management_pb2, model_service_pb2_grpc
 
-import toy_models
+import toy_savedmodel as toy_models
 from conftest import Rest, write
 from model_server.testing import running_server
 
