@@ -42,7 +42,7 @@ class Featurizer:
         vocab_file: str,
         do_lower_case: bool = True,
         max_seq_length: int = 128,
-        use_fast: bool = True,
+        use_fast: bool = False,
     ):
         if max_seq_length < 2:
             raise FeaturizerError(
