@@ -2,7 +2,7 @@
 
 Uses the generated stubs of tensorflow-serving-api, so any TFS client works
 unchanged. Runs happen on the runner (thread pool or batcher); the client's
-deadline bounds the wait.
+deadline bounds the run.
 """
 
 import logging
@@ -11,10 +11,13 @@ from concurrent import futures
 
 import grpc
 from tensorflow_serving.apis import (
-    model_management_pb2, model_service_pb2_grpc, predict_pb2, prediction_service_pb2_grpc)
+    classification_pb2, inference_pb2, model_management_pb2, model_service_pb2_grpc, predict_pb2,
+    prediction_service_pb2_grpc, regression_pb2)
 
-from model_server.errors import CODE_NUMBERS, ServingError, from_exception
-from model_server.service import CLASSIFY, REGRESS, fill_model_spec
+from model_server import examples
+from model_server.errors import ServingError, from_exception
+from model_server.runner import start_predict
+from model_server.service import fill_model_spec
 
 log = logging.getLogger(__name__)
 
@@ -34,79 +37,105 @@ def _abort(context, exc):
     context.abort(error.grpc_code, error.message)
 
 
+def _deadline(context):
+    remaining = context.time_remaining()
+    return None if remaining is None else time.monotonic() + remaining
+
+
+def _wait(future, context):
+    try:
+        return future.result(timeout=context.time_remaining())
+    except futures.TimeoutError:
+        future.cancel()
+        raise ServingError("DEADLINE_EXCEEDED", "Deadline Exceeded") from None
+
+
 class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
     def __init__(self, service):
         self._service = service
 
+    def _call(self, context, model_spec, api, body):
+        """Run body(handle) on the version model_spec asks for, recording and mapping errors."""
+        name, version, label = _spec(model_spec)
+        with self._service.recording(name, api, "GRPC") as record:
+            try:
+                with self._service.manager.acquire(name, version, label) as handle:
+                    return body(handle)
+            except Exception as exc:  # noqa: BLE001
+                record.error = exc
+                _abort(context, exc)
+
     def Predict(self, request, context):  # noqa: N802 (gRPC method name)
         import tensorflow.compat.v1 as tf
-        started = time.monotonic()
-        name, version, label = _spec(request.model_spec)
-        error = None
-        try:
-            with self._service.manager.acquire(name, version, label) as handle:
-                inputs = {alias: tf.make_ndarray(proto) for alias, proto in request.inputs.items()}
-                remaining = context.time_remaining()
-                deadline = None if remaining is None else time.monotonic() + remaining
-                signature_name, future = self._service.start_predict(
-                    handle, request.model_spec.signature_name, inputs, tuple(request.output_filter), deadline)
-                try:
-                    outputs = future.result(timeout=context.time_remaining())
-                except futures.TimeoutError:
-                    future.cancel()
-                    raise ServingError("DEADLINE_EXCEEDED", "Deadline Exceeded") from None
-                response = predict_pb2.PredictResponse()
-                fill_model_spec(response.model_spec, name, handle.version.number, signature_name)
-                for alias, array in outputs.items():
-                    response.outputs[alias].CopyFrom(tf.make_tensor_proto(array))
-                return response
-        except Exception as exc:  # noqa: BLE001
-            error = exc
-            _abort(context, exc)
-        finally:
-            self._service.record(name, "predict", "GRPC", error, started)
+
+        def predict(handle):
+            inputs = {alias: tf.make_ndarray(proto) for alias, proto in request.inputs.items()}
+            signature_name, future = start_predict(handle.runner, request.model_spec.signature_name, inputs,
+                                                   tuple(request.output_filter), _deadline(context))
+            outputs = _wait(future, context)
+            response = predict_pb2.PredictResponse()
+            fill_model_spec(response.model_spec, request.model_spec.name, handle.version.number, signature_name)
+            for alias, array in outputs.items():
+                response.outputs[alias].CopyFrom(tf.make_tensor_proto(array))
+            return response
+
+        return self._call(context, request.model_spec, "predict", predict)
 
     def GetModelMetadata(self, request, context):  # noqa: N802
-        started = time.monotonic()
         name, version, label = _spec(request.model_spec)
-        error = None
-        try:
-            fields = list(request.metadata_field)
-            if not fields:
-                raise ServingError("INVALID_ARGUMENT",
-                                   "GetModelMetadataRequest must specify at least one metadata_field")
-            for field in fields:
-                if field != "signature_def":
-                    raise ServingError("INVALID_ARGUMENT", "Metadata field %s is not supported" % field)
-            response, _ = self._service.metadata_response(name, version, label)
-            return response
-        except Exception as exc:  # noqa: BLE001
-            error = exc
-            _abort(context, exc)
-        finally:
-            self._service.record(name, "GetModelMetadata", "GRPC", error, started)
+        with self._service.recording(name, "GetModelMetadata", "GRPC") as record:
+            try:
+                if not request.metadata_field:
+                    raise ServingError("INVALID_ARGUMENT",
+                                       "GetModelMetadataRequest must specify at least one metadata_field")
+                for field in request.metadata_field:
+                    if field != "signature_def":
+                        raise ServingError("INVALID_ARGUMENT", "Metadata field %s is not supported" % field)
+                return self._service.metadata_response(name, version, label)[0]
+            except Exception as exc:  # noqa: BLE001
+                record.error = exc
+                _abort(context, exc)
 
-    def _examples(self, request, context, method, api):
-        started = time.monotonic()
-        name, version, label = _spec(request.model_spec)
-        error = None
-        try:
-            with self._service.manager.acquire(name, version, label) as handle:
-                self._service.check_example_method(handle, request.model_spec.signature_name, method)
-        except Exception as exc:  # noqa: BLE001
-            error = exc
-            _abort(context, exc)
-        finally:
-            self._service.record(name, api, "GRPC", error, started)
+    def _examples(self, request, context, api, start, response_type):
+        def run(handle):
+            signature_name, future, finish = start(handle.runner, request.model_spec.signature_name,
+                                                   request.input, _deadline(context))
+            response = response_type()
+            fill_model_spec(response.model_spec, request.model_spec.name, handle.version.number, signature_name)
+            response.result.CopyFrom(finish(_wait(future, context)))
+            return response
+
+        return self._call(context, request.model_spec, api, run)
 
     def Classify(self, request, context):  # noqa: N802
-        return self._examples(request, context, CLASSIFY, "classify")
+        return self._examples(request, context, "classify", examples.start_classify,
+                              classification_pb2.ClassificationResponse)
 
     def Regress(self, request, context):  # noqa: N802
-        return self._examples(request, context, REGRESS, "regress")
+        return self._examples(request, context, "regress", examples.start_regress,
+                              regression_pb2.RegressionResponse)
 
     def MultiInference(self, request, context):  # noqa: N802
-        context.abort(grpc.StatusCode.UNIMPLEMENTED, "MultiInference is not implemented by the local model server")
+        def run(handle):
+            started = []
+            for task in request.tasks:
+                start = examples.start_classify if task.method_name == examples.CLASSIFY else examples.start_regress
+                started.append((task, start(handle.runner, task.model_spec.signature_name, request.input,
+                                            _deadline(context))))
+            response = inference_pb2.MultiInferenceResponse()
+            for task, (signature_name, future, finish) in started:
+                result = response.results.add()
+                fill_model_spec(result.model_spec, task.model_spec.name, handle.version.number, signature_name)
+                target = (result.classification_result if task.method_name == examples.CLASSIFY
+                          else result.regression_result)
+                target.CopyFrom(finish(_wait(future, context)))
+            return response
+
+        try:
+            examples.check_multi_inference(request)
+        except ServingError as exc:
+            _abort(context, exc)
+        return self._call(context, request.tasks[0].model_spec, "multi_inference", run)
 
 
 class ModelService(model_service_pb2_grpc.ModelServiceServicer):
@@ -121,16 +150,13 @@ class ModelService(model_service_pb2_grpc.ModelServiceServicer):
             _abort(context, exc)
 
     def HandleReloadConfigRequest(self, request, context):  # noqa: N802
-        response = model_management_pb2.ReloadConfigResponse()
+        """Apply a new model list; failures come back as the RPC's status (as in TFS)."""
         try:
             self._service.manager.reload(request.config)
         except Exception as exc:  # noqa: BLE001
-            error = from_exception(exc)
-            log.error("Config reload failed: %s", error)
-            response.status.error_code = CODE_NUMBERS[error.code]
-            response.status.error_message = error.message
-            context.abort(error.grpc_code, error.message)
-        return response
+            log.error("Config reload failed: %s", from_exception(exc))
+            _abort(context, exc)
+        return model_management_pb2.ReloadConfigResponse()
 
 
 def start_grpc_server(service, host, port, socket_path, max_workers):

@@ -14,10 +14,11 @@ from starlette.applications import Starlette
 from starlette.responses import Response
 from starlette.routing import Route as StarletteRoute
 
-from model_server import rest_routes, tensor_json
+from model_server import examples, rest_routes, tensor_json
 from model_server.errors import ServingError, from_exception
 from model_server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from model_server.service import CLASSIFY, REGRESS, message_to_json
+from model_server.runner import start_predict
+from model_server.service import message_to_json
 
 log = logging.getLogger(__name__)
 
@@ -117,73 +118,67 @@ class RestApi(object):
         return await self._classify_regress(route, body)
 
     async def _metadata(self, route):
-        started = time.monotonic()
-        error = None
+        with self._service.recording(route.model, "GetModelMetadata", "REST") as record:
+            try:
+                response, signature_map = self._service.metadata_response(route.model, route.version, route.label)
+                result = message_to_json(response)
+                result["metadata"] = {"signature_def": message_to_json(signature_map)}
+                return self._json(200, result)
+            except Exception as exc:  # noqa: BLE001
+                record.error = exc
+                return self._error(exc)
+
+    async def _wait(self, future):
         try:
-            response, signature_map = self._service.metadata_response(route.model, route.version, route.label)
-            result = message_to_json(response)
-            result["metadata"] = {"signature_def": message_to_json(signature_map)}
-            return self._json(200, result)
-        except Exception as exc:  # noqa: BLE001
-            error = exc
-            return self._error(exc)
-        finally:
-            self._service.record(route.model, "GetModelMetadata", "REST", error, started)
+            return await asyncio.wait_for(asyncio.wrap_future(future), self._timeout)
+        except asyncio.TimeoutError:
+            raise ServingError("DEADLINE_EXCEEDED", "Model run did not finish within %d ms "
+                               "(--rest_api_timeout_in_ms)" % self._timeout_ms) from None
 
     async def _predict(self, route, body):
         started = time.monotonic()
-        error = None
         handle = None
-        try:
-            doc = await self._offload(len(body), tensor_json.parse_document, body)
-            signature_name = tensor_json.signature_name_of(doc)
-            handle = self._service.manager.acquire(route.model, route.version, route.label)
-            signature = handle.servable.signatures.get(signature_name or "serving_default")
-            if signature is None:
-                raise ServingError("INVALID_ARGUMENT", 'Serving signature name: "%s" not found in signature def'
-                                   % (signature_name or "serving_default"))
-            dtypes = {alias: info.dtype for alias, info in signature.inputs.items()}
-            fmt, inputs = await self._offload(len(body), tensor_json.parse_predict_inputs, doc, dtypes)
-            _, future = self._service.start_predict(handle, signature_name, inputs,
-                                                    deadline=started + self._timeout)
+        with self._service.recording(route.model, "predict", "REST") as record:
             try:
-                outputs = await asyncio.wait_for(asyncio.wrap_future(future), self._timeout)
-            except asyncio.TimeoutError:
-                raise ServingError("DEADLINE_EXCEEDED", "Model run did not finish within %d ms "
-                                   "(--rest_api_timeout_in_ms)" % self._timeout_ms) from None
-            payload = await self._offload(
-                len(body), lambda: tensor_json.encode(tensor_json.predict_response(outputs, fmt)))
-            headers = dict(_CORS) if self._cors else None
-            return Response(payload, status_code=200, media_type=JSON, headers=headers)
-        except Exception as exc:  # noqa: BLE001
-            error = exc
-            return self._error(exc)
-        finally:
-            if handle is not None:
-                handle.release()
-            self._service.record(route.model, "predict", "REST", error, started)
+                doc = await self._offload(len(body), tensor_json.parse_document, body)
+                signature_name = tensor_json.signature_name_of(doc)
+                handle = self._service.manager.acquire(route.model, route.version, route.label)
+                signature = handle.servable.signatures.get(signature_name or "serving_default")
+                if signature is None:
+                    raise ServingError("INVALID_ARGUMENT", 'Serving signature name: "%s" not found in signature '
+                                       'def' % (signature_name or "serving_default"))
+                dtypes = {alias: info.dtype for alias, info in signature.inputs.items()}
+                fmt, inputs = await self._offload(len(body), tensor_json.parse_predict_inputs, doc, dtypes)
+                _, future = start_predict(handle.runner, signature_name, inputs, deadline=started + self._timeout)
+                outputs = await self._wait(future)
+                payload = await self._offload(
+                    len(body), lambda: tensor_json.encode(tensor_json.predict_response(outputs, fmt)))
+                headers = dict(_CORS) if self._cors else None
+                return Response(payload, status_code=200, media_type=JSON, headers=headers)
+            except Exception as exc:  # noqa: BLE001
+                record.error = exc
+                return self._error(exc)
+            finally:
+                if handle is not None:
+                    handle.release()
 
     async def _classify_regress(self, route, body):
         started = time.monotonic()
-        error = None
-        method = CLASSIFY if route.kind == "classify" else REGRESS
-        try:
-            doc = await self._offload(len(body), tensor_json.parse_document, body)
-            signature_name = tensor_json.signature_name_of(doc)
-            examples = doc.get("examples")
-            if examples is None:
-                raise ServingError("INVALID_ARGUMENT", "JSON Value: %s When method is %s, key 'examples' is "
-                                   "expected and was not found" % (tensor_json.dump(doc), route.kind))
-            if not isinstance(examples, list):
-                raise ServingError("INVALID_ARGUMENT", "JSON Value: %s Expecting 'examples' value to be an "
-                                   "list/array" % tensor_json.dump(doc))
-            if not examples:
-                raise ServingError("INVALID_ARGUMENT", "JSON Value: %s 'examples' value is an empty array"
-                                   % tensor_json.dump(doc))
-            with self._service.manager.acquire(route.model, route.version, route.label) as handle:
-                self._service.check_example_method(handle, signature_name, method)
-        except Exception as exc:  # noqa: BLE001
-            error = exc
-            return self._error(exc)
-        finally:
-            self._service.record(route.model, route.kind, "REST", error, started)
+        handle = None
+        with self._service.recording(route.model, route.kind, "REST") as record:
+            try:
+                doc = await self._offload(len(body), tensor_json.parse_document, body)
+                signature_name = tensor_json.signature_name_of(doc)
+                input_proto = await self._offload(len(body), examples.input_from_json, doc, route.kind)
+                handle = self._service.manager.acquire(route.model, route.version, route.label)
+                start = examples.start_classify if route.kind == "classify" else examples.start_regress
+                _, future, finish = start(handle.runner, signature_name, input_proto, started + self._timeout)
+                result = finish(await self._wait(future))
+                as_json = examples.classify_json if route.kind == "classify" else examples.regress_json
+                return self._json(200, as_json(result))
+            except Exception as exc:  # noqa: BLE001
+                record.error = exc
+                return self._error(exc)
+            finally:
+                if handle is not None:
+                    handle.release()

@@ -37,6 +37,14 @@ def predict_outputs(servable, signature, inputs, output_filter=()):
     return tuple(outputs) if outputs else tuple(sorted(signature.outputs))
 
 
+def start_predict(runner, signature_name, inputs, output_filter=(), deadline=None):
+    """Check a Predict and submit it; returns (resolved signature name, Future of outputs)."""
+    signature_name = signature_name or "serving_default"
+    signature = runner.servable.signature(signature_name)
+    outputs = predict_outputs(runner.servable, signature, inputs, output_filter)
+    return signature_name, runner.submit(signature_name, inputs, outputs, deadline)
+
+
 class Runner(object):
     """One model version's way to run signatures; `close` waits for runs in progress."""
 

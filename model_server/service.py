@@ -1,19 +1,18 @@
-"""What REST and gRPC share: status and metadata responses, predict runs, metrics.
+"""What REST and gRPC share: status and metadata responses and request metrics.
 
 Both front ends resolve a request to (model, version|label), hold that version
 for the request, and report through the same Metrics, so a fault answers the
 same way over either transport.
 """
 
+import contextlib
 import time
 
 from google.protobuf import json_format
 from tensorflow_serving.apis import get_model_metadata_pb2, get_model_status_pb2
 
-from model_server.errors import CODE_NUMBERS, ServingError, from_exception
-from model_server.runner import predict_outputs
+from model_server.errors import CODE_NUMBERS, from_exception
 
-PREDICT, CLASSIFY, REGRESS = "tensorflow/serving/predict", "tensorflow/serving/classify", "tensorflow/serving/regress"
 _STATE_NUMBERS = dict(get_model_status_pb2.ModelVersionStatus.State.items())
 
 
@@ -44,28 +43,22 @@ class Service(object):
             response.metadata["signature_def"].Pack(signature_map)
             return response, signature_map
 
-    # ------------------------------------------------------------ inference
+    # ------------------------------------------------------------ metrics
 
-    def start_predict(self, handle, signature_name, inputs, output_filter=(), deadline=None):
-        """Check inputs and submit the run; returns (resolved signature name, Future)."""
-        signature_name = signature_name or "serving_default"
-        signature = handle.servable.signature(signature_name)
-        outputs = predict_outputs(handle.servable, signature, inputs, output_filter)
-        return signature_name, handle.runner.submit(signature_name, inputs, outputs, deadline)
+    @contextlib.contextmanager
+    def recording(self, model_name, api, entrypoint):
+        """Count one request and its latency; the front end sets `.error` when it fails."""
+        record = _Record()
+        started = time.monotonic()
+        try:
+            yield record
+        finally:
+            status = "OK" if record.error is None else from_exception(record.error).code
+            self.metrics.request(model_name, api, entrypoint, status, time.monotonic() - started)
 
-    def check_example_method(self, handle, signature_name, method):
-        """Classify/Regress on a signature of another method is a 400 (contract 7.2)."""
-        signature = handle.servable.signature(signature_name or "serving_default")
-        if signature.method_name != method:
-            what = "classification" if method == CLASSIFY else "regression"
-            raise ServingError("INVALID_ARGUMENT", "Expected %s signature method_name to be %s. Was: %s"
-                               % (what, method, signature.method_name))
-        raise ServingError("UNIMPLEMENTED", "%s is not implemented by the local model server; use a "
-                           "predict signature" % ("Classify" if method == CLASSIFY else "Regress"))
 
-    def record(self, model_name, api, entrypoint, error, started):
-        status = "OK" if error is None else from_exception(error).code
-        self.metrics.request(model_name, api, entrypoint, status, time.monotonic() - started)
+class _Record(object):
+    error = None
 
 
 def fill_model_spec(spec, name, version, signature_name):

@@ -56,7 +56,7 @@ def dump(value):
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _json_type(value):
+def json_type(value):
     if value is None:
         return "Null"
     if value is True:
@@ -74,7 +74,7 @@ def _json_type(value):
 
 def _type_error(value, dtype):
     return invalid_argument("JSON Value: %s Type: %s is not of expected type: %s"
-                            % (dump(value), _json_type(value), dtype_name(dtype)))
+                            % (dump(value), json_type(value), dtype_name(dtype)))
 
 
 # ---------------------------------------------------------------- parsing
@@ -272,11 +272,11 @@ def _scalar(value, dtype):
         if not isinstance(value, int) or not low <= value <= high:
             raise _type_error(value, dtype)
         return value
-    _check_lossless(value, dtype)
+    check_lossless(value, dtype)
     return value
 
 
-def _check_lossless(value, dtype):
+def check_lossless(value, dtype):
     if isinstance(value, int):
         ok = abs(value) <= _FLOAT_EXACT[dtype]
     else:

@@ -10,8 +10,9 @@ import os
 
 from tensorflow_serving.apis import prediction_log_pb2
 
+from model_server import examples
 from model_server.errors import ServingError
-from model_server.runner import predict_outputs
+from model_server.runner import start_predict
 
 log = logging.getLogger(__name__)
 
@@ -46,21 +47,36 @@ def read_records(version_dir):
 
 def replay(version_dir, runner, iterations):
     """Run every warm-up record `iterations` times; returns how many requests ran."""
-    import tensorflow.compat.v1 as tf
     count = 0
     for entry in read_records(version_dir):
-        kind = entry.WhichOneof("log_type")
-        if kind != "predict_log":
-            # Classify/regress/multi-inference are not served by the local server (501).
-            raise ServingError("UNIMPLEMENTED", "Warmup record of type %s is not supported by the local "
-                               "model server (only predict_log)" % kind)
-        request = entry.predict_log.request
-        inputs = {alias: tf.make_ndarray(proto) for alias, proto in request.inputs.items()}
-        servable = runner.servable
-        signature_name = request.model_spec.signature_name or "serving_default"
-        signature = servable.signature(signature_name)
-        outputs = predict_outputs(servable, signature, inputs, tuple(request.output_filter))
         for _ in range(max(1, iterations)):
-            runner.submit(signature_name, inputs, outputs).result()
+            for future, finish in _start(entry, runner):
+                finish(future.result())
             count += 1
     return count
+
+
+def _start(entry, runner):
+    """Submit the request(s) of one PredictionLog: [(future, finish)]."""
+    import tensorflow.compat.v1 as tf
+    kind = entry.WhichOneof("log_type")
+    if kind == "predict_log":
+        request = entry.predict_log.request
+        inputs = {alias: tf.make_ndarray(proto) for alias, proto in request.inputs.items()}
+        _, future = start_predict(runner, request.model_spec.signature_name, inputs, tuple(request.output_filter))
+        return [(future, lambda outputs: outputs)]
+    if kind in ("classify_log", "regress_log"):
+        request = getattr(entry, kind).request
+        start = examples.start_classify if kind == "classify_log" else examples.start_regress
+        _, future, finish = start(runner, request.model_spec.signature_name, request.input)
+        return [(future, finish)]
+    if kind == "multi_inference_log":
+        request = entry.multi_inference_log.request
+        examples.check_multi_inference(request)
+        started = []
+        for task in request.tasks:
+            start = examples.start_classify if task.method_name == examples.CLASSIFY else examples.start_regress
+            _, future, finish = start(runner, task.model_spec.signature_name, request.input)
+            started.append((future, finish))
+        return started
+    raise ServingError("INVALID_ARGUMENT", "Unsupported log_type for warmup: %s" % kind)

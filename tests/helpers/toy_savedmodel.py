@@ -4,8 +4,10 @@
 [-1, L] (L = -1 for a dynamic-length export) and returns `output`
 [-1, 2] = softmax([0.001 * sum(input_ids * input_mask), bias]): the bias tells
 versions apart. `metadata` returns one JSON string per row. Extra signatures
-exercise what BERT does not: several outputs, strings/bytes, floats, and a
-deliberately slow run.
+exercise what BERT does not: several outputs, strings/bytes, floats, a
+deliberately slow run, and classify/regress over tf.Examples with a float
+feature `x` of length 2 (scores = softmax(x), classes "neg"/"pos",
+regression = sum(x)).
 """
 
 import json
@@ -16,7 +18,7 @@ import numpy as np
 MODEL_INFO = {"labels": ["ham", "spam"], "max_seq_length": 4, "task_name": "toy"}
 
 
-def build(base_dir, version, seq_len=4, bias=0.0, warmup_records=0, warmup_bytes=None):
+def build(base_dir, version, seq_len=4, bias=0.0, warmup_records=0, warmup_bytes=None, warmup_logs=()):
     """Write <base_dir>/<version> (atomically, via temp-<version>) and return its path."""
     import tensorflow.compat.v1 as tf
 
@@ -42,6 +44,12 @@ def build(base_dir, version, seq_len=4, bias=0.0, warmup_records=0, warmup_bytes
         doubled = tf.identity(x * 2.0, name="doubled")
         lengths = tf.cast(tf.strings.length(text), tf.int64, name="length")
 
+        serialized = tf.placeholder(tf.string, [None], name="tf_example")
+        features = tf.parse_example(serialized, {"x": tf.FixedLenFeature([2], tf.float32, [0.0, 0.0])})
+        scores = tf.nn.softmax(features["x"], name="scores")
+        classes = tf.tile(tf.constant([["neg", "pos"]]), [tf.shape(serialized)[0], 1], name="classes")
+        regression = tf.reduce_sum(features["x"], axis=1, name="regression")
+
         n = tf.placeholder(tf.int32, [None], name="n")
         counted = tf.while_loop(lambda i: i < tf.reduce_max(n), lambda i: i + 1, [tf.constant(0)],
                                 parallel_iterations=1, back_prop=False)
@@ -60,13 +68,15 @@ def build(base_dir, version, seq_len=4, bias=0.0, warmup_records=0, warmup_bytes
                          {"doubled": info_of(doubled), "echo_bytes": info_of(tf.identity(text)),
                           "length": info_of(lengths)}, predict),
             "slow": sig({"n": info_of(n)}, {"count": info_of(slow_out)}, predict),
+            "classify": tf.saved_model.classification_signature_def(serialized, classes, scores),
+            "regress": tf.saved_model.regression_signature_def(serialized, regression),
         }
         with tf.Session(graph=graph) as sess:
             builder = tf.saved_model.builder.SavedModelBuilder(temp)
             builder.add_meta_graph_and_variables(sess, ["serve"], signature_def_map=signatures)
             builder.save()
-    if warmup_records or warmup_bytes is not None:
-        write_warmup(temp, warmup_records, seq_len, raw=warmup_bytes)
+    if warmup_records or warmup_bytes is not None or warmup_logs:
+        write_warmup(temp, warmup_records, seq_len, raw=warmup_bytes, logs=warmup_logs)
     os.rename(temp, final)
     return final
 
@@ -88,7 +98,7 @@ def expected_output(row, bias=0.0):
     return exp / exp.sum()
 
 
-def write_warmup(version_dir, count, seq_len, raw=None):
+def write_warmup(version_dir, count, seq_len, raw=None, logs=()):
     import tensorflow.compat.v1 as tf
     from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
 
@@ -108,5 +118,7 @@ def write_warmup(version_dir, count, seq_len, raw=None):
             for key, value in row.items():
                 request.inputs[key].CopyFrom(tf.make_tensor_proto(np.array([value], dtype=np.int32)))
             log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
+            writer.write(log.SerializeToString())
+        for log in logs:
             writer.write(log.SerializeToString())
     return path
