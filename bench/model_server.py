@@ -1,9 +1,10 @@
 """Throughput of the local model server on a toy BERT-shaped SavedModel.
 
 Starts the server (REST, loopback, free ports) with batching off and on, and
-drives :predict with 1 and 32 concurrent clients for a fixed time each.
-The client threads share the machine with the server, so the figures are a
-lower bound of the server alone.
+drives :predict (one BERT-shaped row per request) with 1 and 32 concurrent
+clients for a fixed time each. The load generator is `hey` when it is on PATH
+(apt-get install hey), else Python threads, which compete with the server for
+the CPU and so give a lower bound.
 
     .venv/bin/python bench/model_server.py [--seconds=5] [--seq_len=128] [--binary=tensorflow_model_server]
 """
@@ -11,6 +12,9 @@ lower bound of the server alone.
 import argparse
 import json
 import os
+import re
+import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -62,6 +66,22 @@ def drive(url, body, concurrency, seconds):
             "rps": len(latencies) / elapsed, "p50_ms": pct(50), "p99_ms": pct(99)}
 
 
+def drive_hey(url, body_file, concurrency, seconds):
+    """The same figures as drive(), measured by `hey`."""
+    out = subprocess.run(["hey", "-z", "%gs" % seconds, "-c", str(concurrency), "-m", "POST",
+                          "-T", "application/json", "-D", body_file, url],
+                         stdout=subprocess.PIPE, universal_newlines=True, check=True).stdout
+    codes = dict((int(code), int(count)) for code, count in re.findall(r"\[(\d{3})\]\s+(\d+) responses", out))
+
+    def seconds_at(pct):
+        return 1000 * float(re.search(r"%d%% in ([0-9.]+) secs" % pct, out).group(1))
+
+    return {"concurrency": concurrency, "requests": sum(codes.values()),
+            "errors": sum(n for code, n in codes.items() if code != 200),
+            "rps": float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1)),
+            "p50_ms": seconds_at(50), "p99_ms": seconds_at(99)}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -79,6 +99,10 @@ def main():
         f.write(BATCHING)
     row = toy_savedmodel.bert_rows(1, seq_len=args.seq_len)[0]
     body = json.dumps({"instances": [row]})
+    body_file = os.path.join(work, "body.json")
+    with open(body_file, "w") as f:
+        f.write(body)
+    use_hey = shutil.which("hey") is not None
 
     results = []
     for batching in (False, True):
@@ -89,8 +113,12 @@ def main():
             url = server.rest_url + "/v1/models/toy:predict"
             drive(url, body, 4, 1.0)  # warm the connection pools and TF
             for concurrency in (1, 32):
-                result = drive(url, body, concurrency, args.seconds)
+                if use_hey:
+                    result = drive_hey(url, body_file, concurrency, args.seconds)
+                else:
+                    result = drive(url, body, concurrency, args.seconds)
                 result["batching"] = batching
+                result["client"] = "hey" if use_hey else "python"
                 results.append(result)
                 print("batching=%-5s concurrency=%2d  %7.1f req/s  p50 %6.1f ms  p99 %6.1f ms  errors %d" % (
                     batching, concurrency, result["rps"], result["p50_ms"], result["p99_ms"], result["errors"]))

@@ -11,7 +11,7 @@ from model_server.batcher import Batcher
 from model_server.errors import ServingError, invalid_argument
 
 
-def predict_outputs(servable, signature, inputs, output_filter=()):
+def predict_outputs(servable, signature_name, signature, inputs, output_filter=()):
     """Validate a Predict's inputs against `signature`; return the output aliases to fetch."""
     expected = set(signature.inputs)
     sent = set(inputs)
@@ -33,7 +33,7 @@ def predict_outputs(servable, signature, inputs, output_filter=()):
         if alias in outputs:
             raise invalid_argument("duplicate output tensor alias: %s" % alias)
         outputs.append(alias)
-    servable.check_inputs(signature, inputs)
+    servable.check_inputs(signature_name, inputs)
     return tuple(outputs) if outputs else tuple(sorted(signature.outputs))
 
 
@@ -41,7 +41,7 @@ def start_predict(runner, signature_name, inputs, output_filter=(), deadline=Non
     """Check a Predict and submit it; returns (resolved signature name, Future of outputs)."""
     signature_name = signature_name or "serving_default"
     signature = runner.servable.signature(signature_name)
-    outputs = predict_outputs(runner.servable, signature, inputs, output_filter)
+    outputs = predict_outputs(runner.servable, signature_name, signature, inputs, output_filter)
     return signature_name, runner.submit(signature_name, inputs, outputs, deadline)
 
 

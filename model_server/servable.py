@@ -11,7 +11,6 @@ import time
 import numpy as np
 
 from model_server.errors import ServingError, invalid_argument
-from model_server.tensor_json import dtype_name
 
 
 def _tf():
@@ -45,6 +44,13 @@ class Servable(object):
             self._session.close()
             raise
         self.signatures = dict(meta_graph.signature_def)
+        # alias -> (numpy dtype, dims or None for unknown rank, tensor name), per signature.
+        self._input_specs = {
+            key: {alias: (np.dtype(tf.as_dtype(info.dtype).as_numpy_dtype),
+                          None if info.tensor_shape.unknown_rank else [d.size for d in info.tensor_shape.dim],
+                          info.name)
+                  for alias, info in signature.inputs.items()}
+            for key, signature in self.signatures.items()}
         self._callables = {}
         self._lock = threading.Lock()
 
@@ -55,20 +61,19 @@ class Servable(object):
             raise ServingError("FAILED_PRECONDITION", 'Serving signature key "%s" not found.' % name)
         return self.signatures[name]
 
-    def check_inputs(self, signature, inputs):
+    def check_inputs(self, signature_name, inputs):
         """Reject feeds whose dtype or shape the signature does not allow (400, not a crash)."""
+        specs = self._input_specs[signature_name or "serving_default"]
         for alias, array in inputs.items():
-            info = signature.inputs[alias]
-            expected = np.dtype(_numpy_dtype(info.dtype))
+            expected, dims, name = specs[alias]
             if array.dtype != expected and not (expected == np.object_ and array.dtype.kind in "SUO"):
                 raise invalid_argument("Expects arg[%s] to be %s but %s is provided"
-                                       % (alias, dtype_name(info.dtype), _np_name(array.dtype)))
-            if info.tensor_shape.unknown_rank:
+                                       % (alias, _np_name(expected), _np_name(array.dtype)))
+            if dims is None:
                 continue
-            dims = [dim.size for dim in info.tensor_shape.dim]
             if len(dims) != array.ndim or any(d >= 0 and d != n for d, n in zip(dims, array.shape)):
                 raise invalid_argument("Cannot feed value of shape %s for Tensor '%s', which has shape '%s'"
-                                       % (_shape_text(array.shape), info.name,
+                                       % (_shape_text(array.shape), name,
                                           _shape_text(["?" if d < 0 else d for d in dims])))
 
     def run(self, signature_name, inputs, output_aliases, deadline=None):
@@ -102,10 +107,6 @@ class Servable(object):
 
     def close(self):
         self._session.close()
-
-
-def _numpy_dtype(dtype_enum):
-    return _tf().as_dtype(dtype_enum).as_numpy_dtype
 
 
 def _np_name(dtype):
