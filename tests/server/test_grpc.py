@@ -127,3 +127,12 @@ def test_classify_on_predict_signature_is_invalid(grpc_channel):
     request.model_spec.name = "toy"
     request.input.example_list.examples.add()
     assert code_of(lambda: stub.Classify(request, timeout=30))[0] == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_unix_socket(toy_server):
+    channel = grpc.insecure_channel("unix:" + toy_server.socket_path)
+    try:
+        stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+        assert stub.Predict(predict_request(toy_models.bert_rows(1)), timeout=30).model_spec.version.value == 1
+    finally:
+        channel.close()

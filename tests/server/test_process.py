@@ -84,6 +84,34 @@ def test_unknown_and_ignored_flags_warn_but_serve(toy_export):
     assert "per_process_gpu_memory_fraction" in log
 
 
+def test_port_conflicts(toy_export, tmp_path):
+    import socket
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    try:
+        code, out = run_server(["--port=%d" % busy.getsockname()[1], "--model_name=toy",
+                                "--model_base_path=" + toy_export])
+    finally:
+        busy.close()
+    assert code != 0 and "cannot bind gRPC" in out.strip().splitlines()[-1]
+
+    port = free_port()
+    log = tmp_path / "server.log"
+    with open(str(log), "w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "model_server", "--port=%d" % port,
+                                    "--rest_api_port=%d" % port, "--model_name=toy",
+                                    "--model_base_path=" + toy_export], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while "--rest_api_port cannot be the same as --port" not in log.read_text():
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
+
+
 def test_waits_for_a_version_before_opening_ports(tmp_path, version_source):
     import shutil
     base = tmp_path / "m"

@@ -192,3 +192,11 @@ def test_huge_body_is_413_and_server_survives(rest, local_only):
     response = rest.request("POST", PREDICT, data=b" " * (65 * 1024 * 1024))
     assert response.status_code == 413 and "error" in response.json()
     assert rest.post(PREDICT, {"instances": [ROW]})[0] == 200
+
+
+def test_cors_headers(rest):
+    response = rest.request("POST", PREDICT, data=json.dumps({"instances": [ROW]}))
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]
+    assert response.headers["Access-Control-Allow-Headers"] == "Content-Type"
+    assert rest.request("GET", "/v1/models/nope").headers["Access-Control-Allow-Origin"] == "*"

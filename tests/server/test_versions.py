@@ -181,7 +181,7 @@ def test_labels_and_grpc_reload(impl, fresh_base, tmp_path):
         assert served_bias(rest, "/v1/models/m/labels/stable:predict") == 0.2
 
 
-def test_config_file_poll_adds_a_model(impl, fresh_base, tmp_path, local_only):
+def test_config_file_poll_adds_a_model(impl, fresh_base, tmp_path):
     base, add = fresh_base
     add(1)
     config_path = tmp_path / "models.config"
