@@ -63,10 +63,6 @@ def not_found(message):
     return ServingError("NOT_FOUND", message)
 
 
-def failed_precondition(message):
-    return ServingError("FAILED_PRECONDITION", message)
-
-
 def from_exception(exc):
     """Turn any exception raised while serving into a ServingError."""
     if isinstance(exc, ServingError):

@@ -302,10 +302,6 @@ class Manager(object):
             return [(e.number, e.state, e.error) for e in
                     sorted(model.versions.values(), key=lambda e: e.number, reverse=True)]
 
-    def model_names(self):
-        with self._cond:
-            return [name for name, model in self._models.items() if not model.removed]
-
     # ------------------------------------------------------------ startup / shutdown
 
     def wait_until_available(self, names, timeout=None):
@@ -324,7 +320,7 @@ class Manager(object):
                     settled = entries and all(e is not None and (e.state == AVAILABLE or (e.state == END and e.error))
                                               for e in entries)
                     if not settled:
-                        waiting = waiting or not model.available() or bool(entries)
+                        waiting = True
                     elif not model.available():
                         failed[name] = "; ".join("version %d: %s" % (e.number, e.error) for e in entries)
                 if not waiting or self._stopping.is_set():

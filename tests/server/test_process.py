@@ -152,18 +152,31 @@ def test_timeout_and_graceful_sigterm(impl, toy_export):
         results = []
 
         def send():
-            response = requests.post(url, json=slow_body(600000), timeout=60)
+            response = requests.post(url, json=slow_body(1000000), timeout=60)
             results.append((response.status_code, response.json()))
 
-        threads = [threading.Thread(target=send) for _ in range(3)]
+        def send_grpc():
+            import grpc
+            import numpy as np
+            import tensorflow.compat.v1 as tf
+            from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+            request = predict_pb2.PredictRequest()
+            request.model_spec.name = "toy"
+            request.model_spec.signature_name = "slow"
+            request.inputs["n"].CopyFrom(tf.make_tensor_proto(np.array([1000000], dtype=np.int32)))
+            with grpc.insecure_channel(server.grpc_target) as channel:
+                response = prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(request, timeout=60)
+            results.append((200, {"predictions": tf.make_ndarray(response.outputs["count"]).tolist()}))
+
+        threads = [threading.Thread(target=send) for _ in range(2)] + [threading.Thread(target=send_grpc)]
         for thread in threads:
             thread.start()
-        time.sleep(0.5)  # the three runs are in flight
+        time.sleep(0.8)  # the three runs (two REST, one gRPC) are in flight
         server.process.send_signal(signal.SIGTERM)
         for thread in threads:
             thread.join()
         assert [status for status, _ in results] == [200] * 3, results
-        assert results[0][1]["predictions"] == [600000]
+        assert all(body["predictions"] == [1000000] for _, body in results)
         assert server.process.wait(30) == 0
         with pytest.raises(requests.ConnectionError):
             requests.get(server.rest_url + "/v1/models/toy", timeout=2)
