@@ -135,50 +135,56 @@ class RestApi(object):
             raise ServingError("DEADLINE_EXCEEDED", "Model run did not finish within %d ms "
                                "(--rest_api_timeout_in_ms)" % self._timeout_ms) from None
 
-    async def _predict(self, route, body):
-        started = time.monotonic()
-        handle = None
-        with self._service.recording(route.model, "predict", "REST") as record:
-            try:
-                doc = await self._offload(len(body), tensor_json.parse_document, body)
-                signature_name = tensor_json.signature_name_of(doc)
-                handle = self._service.manager.acquire(route.model, route.version, route.label)
-                signature = handle.servable.signatures.get(signature_name or "serving_default")
-                if signature is None:
-                    raise ServingError("INVALID_ARGUMENT", 'Serving signature name: "%s" not found in signature '
-                                       'def' % (signature_name or "serving_default"))
-                dtypes = {alias: info.dtype for alias, info in signature.inputs.items()}
-                fmt, inputs = await self._offload(len(body), tensor_json.parse_predict_inputs, doc, dtypes)
-                _, future = start_predict(handle.runner, signature_name, inputs, deadline=started + self._timeout)
-                outputs = await self._wait(future)
-                payload = await self._offload(
-                    len(body), lambda: tensor_json.encode(tensor_json.predict_response(outputs, fmt)))
-                headers = dict(_CORS) if self._cors else None
-                return Response(payload, status_code=200, media_type=JSON, headers=headers)
-            except Exception as exc:  # noqa: BLE001
-                record.error = exc
-                return self._error(exc)
-            finally:
-                if handle is not None:
-                    handle.release()
+    async def _inference(self, route, body, compute):
+        """Frame of :predict/:classify/:regress: metrics, JSON errors, releasing the held version.
 
-    async def _classify_regress(self, route, body):
+        compute(doc, signature_name, hold, deadline) -> Response, where hold() acquires the
+        version the URL asks for (after the body parsed, as TFS orders its checks).
+        """
         started = time.monotonic()
-        handle = None
+        handles = []
+
+        def hold():
+            handles.append(self._service.manager.acquire(route.model, route.version, route.label))
+            return handles[-1]
+
         with self._service.recording(route.model, route.kind, "REST") as record:
             try:
                 doc = await self._offload(len(body), tensor_json.parse_document, body)
                 signature_name = tensor_json.signature_name_of(doc)
-                input_proto = await self._offload(len(body), examples.input_from_json, doc, route.kind)
-                handle = self._service.manager.acquire(route.model, route.version, route.label)
-                start = examples.start_classify if route.kind == "classify" else examples.start_regress
-                _, future, finish = start(handle.runner, signature_name, input_proto, started + self._timeout)
-                result = finish(await self._wait(future))
-                as_json = examples.classify_json if route.kind == "classify" else examples.regress_json
-                return self._json(200, as_json(result))
+                return await compute(doc, signature_name, hold, started + self._timeout)
             except Exception as exc:  # noqa: BLE001
                 record.error = exc
                 return self._error(exc)
             finally:
-                if handle is not None:
+                for handle in handles:
                     handle.release()
+
+    async def _predict(self, route, body):
+        async def compute(doc, signature_name, hold, deadline):
+            handle = hold()
+            signature = handle.servable.signatures.get(signature_name or "serving_default")
+            if signature is None:
+                raise ServingError("INVALID_ARGUMENT", 'Serving signature name: "%s" not found in signature def'
+                                   % (signature_name or "serving_default"))
+            dtypes = {alias: info.dtype for alias, info in signature.inputs.items()}
+            fmt, inputs = await self._offload(len(body), tensor_json.parse_predict_inputs, doc, dtypes)
+            _, future = start_predict(handle.runner, signature_name, inputs, deadline=deadline)
+            outputs = await self._wait(future)
+            payload = await self._offload(
+                len(body), lambda: tensor_json.encode(tensor_json.predict_response(outputs, fmt)))
+            return Response(payload, status_code=200, media_type=JSON, headers=dict(_CORS) if self._cors else None)
+
+        return await self._inference(route, body, compute)
+
+    async def _classify_regress(self, route, body):
+        classify = route.kind == "classify"
+
+        async def compute(doc, signature_name, hold, deadline):
+            input_proto = await self._offload(len(body), examples.input_from_json, doc, route.kind)
+            start = examples.start_classify if classify else examples.start_regress
+            _, future, finish = start(hold().runner, signature_name, input_proto, deadline)
+            result = finish(await self._wait(future))
+            return self._json(200, examples.classify_json(result) if classify else examples.regress_json(result))
+
+        return await self._inference(route, body, compute)

@@ -74,14 +74,18 @@ def test_concurrent_requests_share_batches_and_warmup_runs_first(impl, toy_expor
         assert status == 200 and len(body["predictions"]) == 5
 
 
-def test_variable_length_inputs_are_padded(impl, tmp_path, monitoring_file):
+def dynamic_length_server(tmp_path, impl, extra=()):
+    """A server batching a dynamic-length (L = -1) toy export with pad_variable_length_inputs."""
     base = tmp_path / "dynamic"
     base.mkdir()
     toy_models.build(base, 1, seq_len=-1)
     config = batching_file(tmp_path, max_batch_size=16, batch_timeout_micros=300000, num_batch_threads=1, pad=True)
-    with running_server(["--model_name=toy", "--model_base_path=%s" % base, "--enable_batching",
-                         "--batching_parameters_file=" + config, "--monitoring_config_file=" + monitoring_file],
-                        binary=impl) as server:
+    return running_server(["--model_name=toy", "--model_base_path=%s" % base, "--enable_batching",
+                           "--batching_parameters_file=" + config] + list(extra), binary=impl)
+
+
+def test_variable_length_inputs_are_padded(impl, tmp_path):
+    with dynamic_length_server(tmp_path, impl) as server:
         rows = toy_models.bert_rows(2, seq_len=3) + toy_models.bert_rows(2, seq_len=6)
         results = concurrent_predict(server.rest_url + "/v1/models/toy:predict",
                                      [{"instances": [row]} for row in rows])
@@ -95,14 +99,8 @@ def test_variable_length_inputs_are_padded(impl, tmp_path, monitoring_file):
             assert any(np.allclose(body["predictions"][0], c, rtol=1e-5) for c in candidates)
 
 
-def test_length_buckets_keep_short_requests_unpadded(tmp_path, monitoring_file, local_only):
-    base = tmp_path / "dynamic"
-    base.mkdir()
-    toy_models.build(base, 1, seq_len=-1)
-    config = batching_file(tmp_path, max_batch_size=16, batch_timeout_micros=300000, num_batch_threads=1, pad=True)
-    with running_server(["--model_name=toy", "--model_base_path=%s" % base, "--enable_batching",
-                         "--batching_parameters_file=" + config, "--batching_length_buckets=4,8",
-                         "--monitoring_config_file=" + monitoring_file]) as server:
+def test_length_buckets_keep_short_requests_unpadded(tmp_path, local_only):
+    with dynamic_length_server(tmp_path, None, ["--batching_length_buckets=4,8"]) as server:
         rows = toy_models.bert_rows(3, seq_len=3) + toy_models.bert_rows(3, seq_len=6)
         results = concurrent_predict(server.rest_url + "/v1/models/toy:predict",
                                      [{"instances": [row]} for row in rows])
