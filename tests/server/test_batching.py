@@ -53,8 +53,9 @@ def test_concurrent_requests_share_batches_and_warmup_runs_first(impl, toy_expor
                          "--batching_parameters_file=" + config, "--monitoring_config_file=" + monitoring_file],
                         binary=impl) as server:
         rest = Rest(server.rest_url)
+        local = impl is None  # the batch-size histogram is a local metric
         # The two warm-up records went through the batcher before the ports opened.
-        assert metric_value(metrics(rest), BATCH_SIZE + "_count") == 2
+        assert not local or metric_value(metrics(rest), BATCH_SIZE + "_count") == 2
 
         rows = toy_models.bert_rows(8)
         results = concurrent_predict(server.rest_url + "/v1/models/toy:predict",
@@ -62,11 +63,12 @@ def test_concurrent_requests_share_batches_and_warmup_runs_first(impl, toy_expor
         for row, (status, body) in zip(rows, results):
             assert status == 200
             np.testing.assert_allclose(body["predictions"][0], toy_models.expected_output(row), rtol=1e-5)
-        text = metrics(rest)
-        batches = metric_value(text, BATCH_SIZE + "_count") - 2
-        rows_run = metric_value(text, BATCH_SIZE + "_sum") - 2 * 4  # warm-up rows padded to 4
-        assert batches < 8, "8 concurrent one-row requests ran as %d batches" % batches
-        assert rows_run >= 8
+        if local:
+            text = metrics(rest)
+            batches = metric_value(text, BATCH_SIZE + "_count") - 2
+            rows_run = metric_value(text, BATCH_SIZE + "_sum") - 2 * 4  # warm-up rows padded to 4
+            assert batches < 8, "8 concurrent one-row requests ran as %d batches" % batches
+            assert rows_run >= 8
 
         status, body = rest.post("/v1/models/toy:predict", {"instances": toy_models.bert_rows(9)})
         assert status == 400 and "Task size 9 is larger than maximum input batch size 8" in body["error"]
