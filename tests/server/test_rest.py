@@ -178,7 +178,7 @@ def test_float_inputs_take_nan_and_infinity(rest):
     assert "NaN" in response.text and "-Infinity" in response.text
 
 
-def test_prometheus_metrics(rest):
+def test_prometheus_metrics(rest, impl):
     assert rest.post(PREDICT, {"instances": [ROW]})[0] == 200
     response = rest.request("GET", "/monitoring/prometheus/metrics")
     assert response.status_code == 200
@@ -186,6 +186,9 @@ def test_prometheus_metrics(rest):
     assert "# TYPE :tensorflow:serving:request_count counter" in response.text
     assert metric_value(response.text, ":tensorflow:serving:request_count", model_name="toy", status="OK") >= 1
     assert ":tensorflow:serving:request_latency_bucket" in response.text
+    if impl is None:  # local extra
+        assert metric_value(response.text, ":tensorflow:serving:model_load_state", model_name="toy", version="1",
+                            state="AVAILABLE") == 1
 
 
 def test_huge_body_is_413_and_server_survives(rest, local_only):

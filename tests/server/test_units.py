@@ -9,7 +9,7 @@ from google.protobuf import text_format
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model_server import config, flags, rest_routes, tensor_json, versions
+from model_server import config, flags, launch, rest_routes, tensor_json, versions
 from model_server.batcher import Batcher
 from model_server.errors import ServingError
 
@@ -308,3 +308,18 @@ def test_version_dirs_and_policies(tmp_path):
     assert versions.aspired(policy("model_version_policy { latest { num_versions: 0 } }"), present) == {123}
     assert versions.aspired(policy("model_version_policy { all {} }"), present) == {1, 7, 123}
     assert versions.aspired(policy("model_version_policy { specific { versions: 7 versions: 8 } }"), present) == {7}
+
+
+# ---------------------------------------------------------------- launcher
+
+def test_launcher_prefers_tensorflow_model_server(tmp_path, monkeypatch):
+    import sys
+    monkeypatch.delenv("MODEL_SERVER_BIN", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert launch.server_command() == [sys.executable, "-m", "model_server"]
+    fake = tmp_path / "tensorflow_model_server"
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(0o755)
+    assert launch.server_command() == [str(fake)]
+    monkeypatch.setenv("MODEL_SERVER_BIN", "local")
+    assert launch.server_command() == [sys.executable, "-m", "model_server"]
