@@ -78,3 +78,10 @@ def _project_flags():
     f.DEFINE_integer("keep_checkpoint_max", 5, "How many recent checkpoints to keep.")
     f.DEFINE_integer("seed", None, "Random seed for initialisation and shuffling (default: random).")
     f.DEFINE_bool("fast_tokenizer", False, "Tokenize ASCII text with the Rust `tokenizers` WordPiece (identical ids).")
+    # More devices and processes (see bert_runner/distribute.py); TF_CONFIG selects multi-process training.
+    f.DEFINE_enum("distribution_strategy", "none", ["none", "mirrored"], "mirrored: synchronous training on all local GPUs (or --num_gpus) with tf.distribute.MirroredStrategy; --train_batch_size stays the total batch.")
+    f.DEFINE_integer("num_gpus", 0, "GPUs for --distribution_strategy=mirrored (0 = all visible).")
+    f.DEFINE_integer("virtual_cpu_devices", 0, "Split the CPU into N devices for --distribution_strategy=mirrored (to try multi-device training without GPUs).")
+    # GPU speed-ups; not tested on this project's CPU machines.
+    f.DEFINE_bool("mixed_precision", False, "GPU: automatic mixed precision (float16 with loss scaling) through tf.train.experimental.enable_mixed_precision_graph_rewrite. Untested here (no GPU).")
+    f.DEFINE_bool("xla", False, "Compile the graph with XLA (global JIT). Untested here (no GPU).")

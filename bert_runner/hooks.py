@@ -26,13 +26,23 @@ class ProgressHook(tf.train.SessionRunHook):
         self._start_step = None
         self._last_time = None
         self._last_step = None
+        self.local_steps = 0
+        self._first_step = None
 
     def before_run(self, run_context):
-        return tf.train.SessionRunArgs({"loss": self._loss[0]} if self._loss else {})
+        fetches = {"step": self._global_step}
+        if self._loss:
+            fetches["loss"] = self._loss[0]
+        return tf.train.SessionRunArgs(fetches)
 
     def after_run(self, run_context, run_values):
-        # Read after the step: a fetch in the same run may see either value.
-        step = int(run_context.session.run(self._global_step))
+        # A step read in the same run may see the value before or after the
+        # increment, so count from the first one (other workers' steps show up
+        # as jumps). No extra session.run: each one costs a graph prune.
+        if self._first_step is None:
+            self._first_step = int(run_values.results["step"])
+        self.local_steps += 1
+        step = max(int(run_values.results["step"]), self._first_step + self.local_steps)
         now = time.time()
         if self._last_step is None:
             # The first step includes graph warm-up; measure from here on.

@@ -1,7 +1,9 @@
 """The classifier on top of BERT and the estimator `model_fn` that trains, evaluates and serves it.
 
-The network, loss and optimizer are the reference's (`bert.modeling`,
-`bert.optimization`), so checkpoints stay interchangeable with Google's code.
+The network and loss are the reference's (`bert.modeling`); the optimizer is
+the reference's update rule written as a regular `tf.train.Optimizer`
+(`optimization.py`), so distribution strategies and mixed precision can wrap
+it while checkpoints stay interchangeable with Google's code.
 What is added: a plain `EstimatorSpec` off TPU, a confusion-matrix metric for
 per-class scores, and the export signatures (`serving_default` with output
 `output`, and `metadata` carrying the labels and featurizer settings).
@@ -10,8 +12,9 @@ per-class scores, and the export signatures (`serving_default` with output
 import logging
 
 import tensorflow.compat.v1 as tf
-from bert import modeling, optimization
+from bert import modeling
 
+from bert_runner import optimization
 from bert_runner.hooks import LOSS_COLLECTION
 
 log = logging.getLogger("bert_runner")
@@ -84,6 +87,7 @@ def model_fn_builder(
     use_tpu,
     use_one_hot_embeddings,
     metadata_json="",
+    mixed_precision=False,
 ):
     """Returns a `model_fn` for `tf.estimator.Estimator` (or `TPUEstimator` with `use_tpu`)."""
 
@@ -124,7 +128,9 @@ def model_fn_builder(
         extra = {"scaffold_fn": scaffold_fn} if use_tpu else {}
         if mode == tf.estimator.ModeKeys.TRAIN:
             tf.add_to_collection(LOSS_COLLECTION, total_loss)
-            train_op = optimization.create_optimizer(total_loss, learning_rate, num_train_steps, num_warmup_steps, use_tpu)
+            train_op = optimization.create_optimizer(
+                total_loss, learning_rate, num_train_steps, num_warmup_steps, use_tpu, mixed_precision
+            )
             return spec(mode=mode, loss=total_loss, train_op=train_op, **extra)
         if mode == tf.estimator.ModeKeys.EVAL:
             metric_args = [per_example_loss, label_ids, logits, is_real_example]

@@ -53,6 +53,11 @@ class RunOptions:
     keep_checkpoint_max: int = 5
     seed: Optional[int] = None
     fast_tokenizer: bool = False
+    distribution_strategy: str = "none"
+    num_gpus: int = 0
+    virtual_cpu_devices: int = 0
+    mixed_precision: bool = False
+    xla: bool = False
 
     @classmethod
     def from_flags(cls, flag_values) -> "RunOptions":

@@ -13,7 +13,7 @@ from typing import Dict, List, Optional
 import tensorflow.compat.v1 as tf
 from bert import tokenization
 
-from bert_runner import checks, records
+from bert_runner import checks, distribute, records
 from bert_runner.errors import RunnerError
 from bert_runner.hooks import ProgressHook
 from bert_runner.metrics import format_confusion, scores
@@ -36,6 +36,9 @@ def run(options: RunOptions) -> Dict:
     estimator = plan.estimator()
     if options.do_train:
         summary["train"] = plan.train(estimator)
+    if not plan.cluster.is_chief:
+        log.info("%s: training done; the chief evaluates, predicts and exports", plan.cluster.name)
+        return summary
     if options.do_eval:
         summary["eval"] = plan.evaluate(estimator)
     if options.do_predict:
@@ -66,6 +69,16 @@ class _Plan:
             tokenization.validate_case_matches_checkpoint(o.do_lower_case, o.init_checkpoint)
         except ValueError as e:
             raise RunnerError("--do_lower_case: %s" % " ".join(str(e).split()))
+        self.cluster = distribute.cluster_from_env()
+        self.strategy = distribute.train_strategy(o.distribution_strategy, o.num_gpus, o.virtual_cpu_devices)
+        replicas = self.strategy.num_replicas_in_sync if self.strategy else 1
+        if o.train_batch_size % replicas:
+            raise RunnerError(
+                "--train_batch_size=%d must be a multiple of the %d devices of --distribution_strategy"
+                % (o.train_batch_size, replicas)
+            )
+        # Estimators under a distribution strategy batch per replica.
+        self.replica_train_batch_size = o.train_batch_size // replicas
         self.task = _make_task(o)
         self.init_checkpoint = None
         if o.init_checkpoint and o.do_train:
@@ -125,14 +138,21 @@ class _Plan:
             use_tpu=o.use_tpu,
             use_one_hot_embeddings=o.use_tpu,
             metadata_json=self.model_info().to_json(),
+            mixed_precision=o.mixed_precision,
         )
         if not o.use_tpu:
+            session_config = distribute.session_config(o.virtual_cpu_devices)
+            if o.xla:
+                session_config = session_config or tf.ConfigProto()
+                session_config.graph_options.optimizer_options.global_jit_level = tf.OptimizerOptions.ON_1
             config = tf.estimator.RunConfig(
                 model_dir=o.output_dir,
                 save_checkpoints_steps=o.save_checkpoints_steps,
                 keep_checkpoint_max=o.keep_checkpoint_max,
                 tf_random_seed=o.seed,
                 log_step_count_steps=max(o.log_every_steps, 1),
+                train_distribute=self.strategy,
+                session_config=session_config,
             )
             return tf.estimator.Estimator(model_fn=model_fn, config=config)
         resolver = None
@@ -202,12 +222,29 @@ class _Plan:
             "dynamic" if self.dynamic_padding else "fixed",
         )
         progress = ProgressHook(o.train_batch_size, self.num_train_steps, o.log_every_steps)
-        estimator.train(
-            input_fn=self._input_fn(record_file, True, o.train_batch_size),
-            max_steps=self.num_train_steps,
-            hooks=[progress],
-        )
-        return {"steps": self.num_train_steps, "examples_per_sec": progress.overall_examples_per_sec()}
+        input_fn = self._input_fn(record_file, True, self.replica_train_batch_size)
+        if self.cluster.is_distributed:
+            log.info("distributed training as %s of a %d-worker cluster", self.cluster.name, self.cluster.num_workers)
+            # An evaluator task (if the cluster has one) scores the dev set, else a slice of train.
+            eval_input_fn, eval_steps = self._input_fn(record_file, False, o.eval_batch_size), 10
+            if o.do_eval:
+                eval_input_fn, eval_steps = self._input_fn(self._records("dev", o.eval_batch_size), False, o.eval_batch_size), None
+            tf.estimator.train_and_evaluate(
+                estimator,
+                tf.estimator.TrainSpec(input_fn=input_fn, max_steps=self.num_train_steps, hooks=[progress]),
+                tf.estimator.EvalSpec(input_fn=eval_input_fn, steps=eval_steps, throttle_secs=60),
+            )
+        else:
+            estimator.train(input_fn=input_fn, max_steps=self.num_train_steps, hooks=[progress])
+        summary = {
+            "task": self.cluster.name,
+            "steps": self.num_train_steps,
+            "local_steps": progress.local_steps,
+            "examples_per_sec": progress.overall_examples_per_sec(),
+        }
+        # One file per process, so a cluster's run shows what each task contributed.
+        _write_json(os.path.join(o.output_dir, "train_summary-%s.json" % self.cluster.name), summary)
+        return summary
 
     def evaluate(self, estimator) -> Dict:
         o = self.options

@@ -1,0 +1,122 @@
+"""BERT's Adam with decoupled weight decay, as a regular `tf.train.Optimizer`.
+
+The reference `bert.optimization.AdamWeightDecayOptimizer` overrides
+`apply_gradients` and assigns variables directly, which distribution
+strategies (MirroredStrategy, parameter servers) and loss scaling cannot wrap.
+This version computes the same update (no bias correction, weight decay
+outside the moment estimates, LayerNorm and bias excluded) through the
+optimizer's per-variable hooks, and names its slots `<var>/adam_m` and
+`<var>/adam_v` like the reference, so checkpoints stay interchangeable.
+"""
+
+import re
+
+import tensorflow.compat.v1 as tf
+
+_WEIGHT_DECAY_EXCLUDE = ("LayerNorm", "layer_norm", "bias")
+
+
+class AdamWeightDecayOptimizer(tf.train.Optimizer):
+    def __init__(
+        self,
+        learning_rate,
+        weight_decay_rate=0.0,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-6,
+        exclude_from_weight_decay=None,
+        name="AdamWeightDecayOptimizer",
+    ):
+        super(AdamWeightDecayOptimizer, self).__init__(use_locking=False, name=name)
+        self.learning_rate = learning_rate
+        self.weight_decay_rate = weight_decay_rate
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.exclude_from_weight_decay = exclude_from_weight_decay
+
+    def _create_slots(self, var_list):
+        for var in var_list:
+            self._zeros_slot(var, "m", "adam_m")
+            self._zeros_slot(var, "v", "adam_v")
+
+    def _apply_dense(self, grad, var):
+        return self._update(grad, var)
+
+    def _resource_apply_dense(self, grad, handle):
+        return self._update(grad, handle)
+
+    def _resource_apply_sparse(self, grad, handle, indices):
+        # Embedding gradients arrive as slices; the reference applies them densely.
+        dense = tf.math.unsorted_segment_sum(grad, indices, tf.shape(handle)[0])
+        return self._update(dense, handle)
+
+    def _apply_sparse(self, grad, var):
+        return self._update(tf.convert_to_tensor(grad), var)
+
+    def _update(self, grad, var):
+        m = self.get_slot(var, "m")
+        v = self.get_slot(var, "v")
+        next_m = self.beta_1 * m + (1.0 - self.beta_1) * grad
+        next_v = self.beta_2 * v + (1.0 - self.beta_2) * tf.square(grad)
+        update = next_m / (tf.sqrt(next_v) + self.epsilon)
+        if self._use_weight_decay(_variable_name(var)):
+            update += self.weight_decay_rate * var
+        next_var = var - tf.cast(self.learning_rate, var.dtype.base_dtype) * update
+        return tf.group(var.assign(next_var), m.assign(next_m), v.assign(next_v))
+
+    def _use_weight_decay(self, name):
+        if not self.weight_decay_rate:
+            return False
+        for pattern in self.exclude_from_weight_decay or ():
+            if re.search(pattern, name) is not None:
+                return False
+        return True
+
+
+def _variable_name(var):
+    match = re.match("^(.*):\\d+$", var.name)
+    return match.group(1) if match else var.name
+
+
+def learning_rate_schedule(init_lr, num_train_steps, num_warmup_steps, global_step):
+    """Linear warm-up to `init_lr`, then linear decay to 0 (the reference schedule)."""
+    learning_rate = tf.train.polynomial_decay(
+        tf.constant(value=init_lr, shape=[], dtype=tf.float32),
+        global_step,
+        num_train_steps,
+        end_learning_rate=0.0,
+        power=1.0,
+        cycle=False,
+    )
+    if num_warmup_steps:
+        steps = tf.cast(global_step, tf.float32)
+        warmup = tf.constant(num_warmup_steps, dtype=tf.float32)
+        warmup_rate = init_lr * steps / warmup
+        is_warmup = tf.cast(steps < warmup, tf.float32)
+        learning_rate = (1.0 - is_warmup) * learning_rate + is_warmup * warmup_rate
+    return learning_rate
+
+
+def create_optimizer(loss, init_lr, num_train_steps, num_warmup_steps, use_tpu, mixed_precision=False):
+    """The reference `create_optimizer` (clip at global norm 1.0), distribution-friendly.
+
+    `mixed_precision` wraps the optimizer in TensorFlow's automatic mixed
+    precision graph rewrite (float16 on GPUs with dynamic loss scaling).
+    """
+    global_step = tf.train.get_or_create_global_step()
+    # The reference increments the step before its learning rate reads it, so
+    # step n trains at the rate of step n + 1; do the same, deterministically.
+    optimizer = AdamWeightDecayOptimizer(
+        learning_rate=learning_rate_schedule(init_lr, num_train_steps, num_warmup_steps, global_step + 1),
+        weight_decay_rate=0.01,
+        exclude_from_weight_decay=list(_WEIGHT_DECAY_EXCLUDE),
+    )
+    if use_tpu:
+        optimizer = tf.tpu.CrossShardOptimizer(optimizer)
+    if mixed_precision:
+        optimizer = tf.train.experimental.enable_mixed_precision_graph_rewrite(optimizer)
+    grads_and_vars = optimizer.compute_gradients(loss, tf.trainable_variables())
+    grads, tvars = zip(*grads_and_vars)
+    grads, _ = tf.clip_by_global_norm(grads, clip_norm=1.0)
+    return optimizer.apply_gradients(zip(grads, tvars), global_step=global_step)
