@@ -304,12 +304,13 @@ class Manager(object):
 
     # ------------------------------------------------------------ startup / shutdown
 
-    def wait_until_available(self, names, timeout=None):
+    def wait_until_available(self, names, cancel=None):
         """Block until every aspired version of each model settled; {name: error} of failed models.
 
         A model succeeds with at least one AVAILABLE version and fails when every version
         it aspires ended with an error; a model with no version directory keeps the wait
         going (as TFS does). Waiting for all aspired versions lets labels name any of them.
+        Returns None if `cancel` (a threading.Event) is set or the manager stops first.
         """
         with self._cond:
             while True:
@@ -323,10 +324,11 @@ class Manager(object):
                         waiting = True
                     elif not model.available():
                         failed[name] = "; ".join("version %d: %s" % (e.number, e.error) for e in entries)
-                if not waiting or self._stopping.is_set():
+                if not waiting:
                     return failed
-                if not self._cond.wait(timeout):
-                    return failed
+                if self._stopping.is_set() or (cancel is not None and cancel.is_set()):
+                    return None
+                self._cond.wait(0.2 if cancel is not None else None)
 
     def stop(self):
         """Stop polling and loading, then unload every version (waiting for its requests)."""

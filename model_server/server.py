@@ -64,16 +64,11 @@ class Server(object):
         model_configs = list(self.model_server_config.model_config_list.config)
         self.manager.apply_config(model_configs)
         self.manager.start_polling(self.options.file_system_poll_wait_seconds)  # new dirs end the wait
-        names = [c.name for c in model_configs]
-        waiter = threading.Thread(target=self._wait_models, args=(names,), daemon=True)
-        self._failures = None
-        waiter.start()
-        while waiter.is_alive() and not self.shutdown.is_set():
-            waiter.join(0.2)
-        if self.shutdown.is_set():
+        failures = self.manager.wait_until_available([c.name for c in model_configs], cancel=self.shutdown)
+        if failures is None:  # SIGTERM while loading
             return False
-        if self._failures:
-            raise StartupError(failure_text(self._failures))
+        if failures:
+            raise StartupError(failure_text(failures))
         try:
             self.manager.set_labels(model_configs)
         except ServingError as exc:
@@ -81,9 +76,6 @@ class Server(object):
         if self.options.model_config_file and self.options.model_config_file_poll_wait_seconds > 0:
             threading.Thread(target=self._poll_config_file, name="config-poll", daemon=True).start()
         return True
-
-    def _wait_models(self, names):
-        self._failures = self.manager.wait_until_available(names)
 
     def _poll_config_file(self):
         period = self.options.model_config_file_poll_wait_seconds

@@ -131,6 +131,16 @@ def test_waits_for_a_version_before_opening_ports(tmp_path, version_source):
         server.stop()
 
 
+def test_sigterm_while_waiting_for_versions(tmp_path):
+    server = start_server(["--model_name=m", "--model_base_path=%s" % tmp_path], wait=False)
+    try:
+        time.sleep(3)
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(15) == 0
+    finally:
+        server.stop()
+
+
 def slow_body(n):
     return {"signature_name": "slow", "instances": [{"n": n}]}
 
