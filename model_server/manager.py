@@ -82,6 +82,7 @@ class Manager(object):
         self._loads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="load")
         self._stopping = threading.Event()
         self._poller = None
+        self._unloads = []  # unload threads, joined by stop()
         self._config_lock = threading.Lock()
 
     # ------------------------------------------------------------ configuration
@@ -196,8 +197,10 @@ class Manager(object):
                 continue
             if model.removed or entry.number not in model.present or aspired_available:
                 self._set_state(model, entry, UNLOADING)
-                threading.Thread(target=self._unload, args=(model, entry),
-                                 name="unload-%s-%d" % (model.name, entry.number), daemon=True).start()
+                thread = threading.Thread(target=self._unload, args=(model, entry),
+                                          name="unload-%s-%d" % (model.name, entry.number), daemon=True)
+                self._unloads = [t for t in self._unloads if t.is_alive()] + [thread]
+                thread.start()
 
     def _set_state(self, model, entry, state):
         entry.state = state
@@ -341,6 +344,10 @@ class Manager(object):
                        for entry in model.versions.values() if entry.state == AVAILABLE]
         for model, entry in entries:
             self._unload(model, entry)
+        with self._cond:
+            unloads = list(self._unloads)
+        for thread in unloads:
+            thread.join()
 
 
 def failure_text(failures):
