@@ -86,7 +86,7 @@ def write_tsv(path, rows, header=("label", "text")):
     return path
 
 
-def write_sentiment_dataset(data_dir, train=64, dev=16, test=16):
+def write_sentiment_dataset(data_dir, train=256, dev=16, test=16):
     """train/dev/test.tsv with a `label<TAB>text` header, like ../shared/data/sms_spam."""
     os.makedirs(data_dir, exist_ok=True)
     write_tsv(os.path.join(data_dir, "train.tsv"), sentiment_rows(train, seed=1))
@@ -134,8 +134,8 @@ def run_options(files, output_dir, **overrides):
         train_batch_size=8,
         eval_batch_size=8,
         predict_batch_size=8,
-        learning_rate=2e-3,
-        num_train_epochs=40.0,  # 320 steps: enough for the tiny model to learn the keywords
+        learning_rate=1e-3,
+        num_train_epochs=10.0,  # 320 steps: the tiny model reliably learns the keywords
         save_checkpoints_steps=1000,
         log_every_steps=1000,
         seed=7,

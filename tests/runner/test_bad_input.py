@@ -50,7 +50,7 @@ def test_missing_data_file(files):
 def test_wrong_column_count_names_file_and_line(files):
     train = os.path.join(files["data_dir"], "train.tsv")
     append(train, "pos\tgood\textra column\n")
-    assert run_error(files) == "%s:66: expected 2 columns like the header, got 3" % train
+    assert run_error(files) == "%s:258: expected 2 columns like the header, got 3" % train
 
 
 def test_unknown_column_name_names_the_flag(files):
@@ -76,7 +76,7 @@ def test_non_utf8_bytes(files):
     train = os.path.join(files["data_dir"], "train.tsv")
     with open(train, "ab") as f:
         f.write(b"pos\tcaf\xe9 good\n")
-    assert run_error(files) == "%s:66: not valid UTF-8 (byte 0xe9 at column 8); save the file as UTF-8" % train
+    assert run_error(files) == "%s:258: not valid UTF-8 (byte 0xe9 at column 8); save the file as UTF-8" % train
 
 
 def test_max_seq_length_above_position_embeddings(files):
@@ -159,7 +159,7 @@ def test_unknown_task_lists_the_choices(files):
 
 def test_too_few_steps(files):
     message = run_error(files, num_train_epochs=0.01)
-    assert message == "64 training examples with --train_batch_size=8 and --num_train_epochs=0.01 make 0 training steps"
+    assert message == "256 training examples with --train_batch_size=8 and --num_train_epochs=0.01 make 0 training steps"
 
 
 def test_labels_file_fixes_the_label_order(files, tmp_path):

@@ -32,7 +32,7 @@ def test_mirrored_strategy_on_virtual_cpu_devices_trains_and_exports(tiny_model_
         tmp_path / "out",
         do_train=True,
         do_export=True,
-        num_train_epochs=2.0,
+        num_train_epochs=0.5,
         distribution_strategy="mirrored",
         virtual_cpu_devices=2,
     )
@@ -73,7 +73,7 @@ def test_parameter_server_cluster_of_local_processes(tiny_model_files, tmp_path)
         "--output_dir=" + output_dir,
         "--max_seq_length=24",
         "--train_batch_size=8",
-        "--num_train_epochs=3",
+        "--num_train_epochs=0.75",
         "--learning_rate=1e-3",
         "--do_train",
         "--do_export",
