@@ -194,6 +194,9 @@ def test_prometheus_metrics(rest, impl):
 def test_huge_body_is_413_and_server_survives(rest, local_only):
     response = rest.request("POST", PREDICT, data=b" " * (65 * 1024 * 1024))
     assert response.status_code == 413 and "error" in response.json()
+    bomb = gzip.compress(b" " * (65 * 1024 * 1024))  # small on the wire, too big once inflated
+    response = rest.request("POST", PREDICT, data=bomb, headers={"Content-Encoding": "gzip"})
+    assert response.status_code == 413 and "--rest_api_max_body_bytes" in response.json()["error"]
     assert rest.post(PREDICT, {"instances": [ROW]})[0] == 200
 
 

@@ -94,6 +94,8 @@ def test_broken_version_is_reported_and_old_keeps_serving(impl, fresh_base):
         entry = wait_for(lambda: states(rest).get(2, {}).get("state") == "END" and states(rest)[2],
                          what="version 2 to fail")
         assert entry["status"]["error_code"] != "OK" and entry["status"]["error_message"]
+        if impl is None:
+            assert "(attempt 2 of 2)" in server.log()  # --max_num_load_retries=1
         assert states(rest)[1]["state"] == "AVAILABLE"
         assert served_bias(rest) == 0.1
         # Fixing the directory (remove + re-add) loads it.
