@@ -148,7 +148,8 @@ def test_labels_and_grpc_reload(impl, fresh_base, tmp_path):
     add(2)
     add(3)
     config = write(tmp_path / "models.config", LABELS_CONFIG % base)
-    with running_server(["--model_config_file=" + config] + FAST_POLL, binary=impl) as server:
+    with running_server(["--model_config_file=" + config, "--allow_version_labels_for_unavailable_models"]
+                        + FAST_POLL, binary=impl) as server:
         rest = Rest(server.rest_url)
         assert served_bias(rest, "/v1/models/m/labels/stable:predict") == 0.1
         assert served_bias(rest, "/v1/models/m/labels/canary:predict") == 0.2
@@ -160,12 +161,13 @@ def test_labels_and_grpc_reload(impl, fresh_base, tmp_path):
 
         stub = model_service_pb2_grpc.ModelServiceStub(grpc.insecure_channel(server.grpc_target))
 
-        def reload(stable, canary, versions="versions: 2 versions: 3"):
+        def reload(stable, canary, extra=""):
             from google.protobuf import text_format
             request = model_management_pb2.ReloadConfigRequest()
-            text_format.Parse((LABELS_CONFIG % base).replace("versions: 1 versions: 2", versions)
+            text_format.Parse((LABELS_CONFIG % base).replace("versions: 1 versions: 2", "versions: 2 versions: 3")
                               .replace('"stable" value: 1', '"stable" value: %d' % stable)
-                              .replace('"canary" value: 2', '"canary" value: %d' % canary), request.config)
+                              .replace('"canary" value: 2', '"canary" value: %d %s' % (canary, extra)),
+                              request.config)
             return stub.HandleReloadConfigRequest(request, timeout=60)
 
         # Labels may only name AVAILABLE versions: move to {2, 3} first, then label 3.
@@ -176,7 +178,11 @@ def test_labels_and_grpc_reload(impl, fresh_base, tmp_path):
         assert served_bias(rest, "/v1/models/m/labels/canary:predict") == 0.3
         wait_for(lambda: states(rest)[1]["state"] == "END", what="version 1 to unload")
 
-        # A label on a version that is not available is refused; the old labels stay.
+        # A label on a version that is not available is refused (the old labels stay), except,
+        # with --allow_version_labels_for_unavailable_models, a label the model did not have yet.
+        reload(stable=2, canary=3, extra='} version_labels { key: "beta" value: 9')
+        status, body = rest.post("/v1/models/m/labels/beta:predict", {"instances": [ROW]})
+        assert status == 404 and "Specific(m, 9)" in body["error"]
         with pytest.raises(grpc.RpcError) as info:
             reload(stable=7, canary=3)
         assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
