@@ -206,3 +206,30 @@ def test_cors_headers(rest):
     assert "POST" in response.headers["Access-Control-Allow-Methods"]
     assert response.headers["Access-Control-Allow-Headers"] == "Content-Type"
     assert rest.request("GET", "/v1/models/nope").headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_concurrent_mix_of_good_and_bad_requests(toy_server):
+    import random
+    import threading
+
+    import requests
+
+    cases = [(m, p, b, s) for m, p, b, s, _ in ERRORS if s != 404] + [("POST", PREDICT, {"instances": [ROW]}, 200)] * 10
+    failures = []
+
+    def client(seed):
+        rng = random.Random(seed)
+        session = requests.Session()
+        for _ in range(40):
+            method, path, body, status = rng.choice(cases)
+            data = body if isinstance(body, str) else (None if body is None else json.dumps(body))
+            response = session.request(method, toy_server.rest_url + path, data=data, timeout=60)
+            if response.status_code != status:
+                failures.append((method, path, status, response.status_code, response.text[:200]))
+
+    threads = [threading.Thread(target=client, args=(seed,)) for seed in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
