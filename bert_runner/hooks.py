@@ -42,7 +42,7 @@ class ProgressHook(tf.train.SessionRunHook):
         if self._first_step is None:
             self._first_step = int(run_values.results["step"])
         self.local_steps += 1
-        step = max(int(run_values.results["step"]), self._first_step + self.local_steps)
+        step = min(max(int(run_values.results["step"]), self._first_step + self.local_steps), self.total_steps)
         now = time.time()
         if self._last_step is None:
             # The first step includes graph warm-up; measure from here on.
