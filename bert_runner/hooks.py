@@ -18,10 +18,15 @@ class ProgressHook(tf.train.SessionRunHook):
         self.batch_size = batch_size
         self.total_steps = total_steps
         self.every_steps = max(1, every_steps)
+        # Set here too: the estimator skips begin() when training is already complete.
+        self._reset()
 
     def begin(self):
         self._global_step = tf.train.get_or_create_global_step()
         self._loss = tf.get_collection(LOSS_COLLECTION)
+        self._reset()
+
+    def _reset(self):
         self._start_time = None
         self._start_step = None
         self._last_time = None
