@@ -6,6 +6,7 @@ MonitoringConfig from model_server/protos), so every file TFS accepts parses
 here and vice versa. Problems raise ConfigError with one line naming the file.
 """
 
+import collections
 import os
 
 from google.protobuf import text_format
@@ -177,3 +178,13 @@ def check_ports(options):
         raise ConfigError("poll wait seconds must not be negative")
     if options.max_num_load_retries < 0 or options.load_retry_interval_micros < 0:
         raise ConfigError("--max_num_load_retries and --load_retry_interval_micros must not be negative")
+
+
+Settings = collections.namedtuple("Settings", "model_server_config batching monitoring_path")
+
+
+def load_settings(options):
+    """Every startup check that needs no TensorFlow: fails fast with one ConfigError line."""
+    check_ports(options)
+    return Settings(load_model_server_config(options), load_batching_options(options),
+                    load_monitoring_path(options))

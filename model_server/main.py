@@ -6,6 +6,7 @@ import sys
 import warnings
 
 from model_server import __version__
+from model_server.config import ConfigError, load_settings
 from model_server.flags import parse_or_exit
 
 
@@ -20,14 +21,17 @@ def main(argv=None):
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname).1s %(name)s] %(message)s")
-    from model_server.server import Server, StartupError
     try:
-        server = Server(options)
-        code = server.run()
+        settings = load_settings(options)
+    except ConfigError as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 1
+    from model_server.server import Server, StartupError  # imports TensorFlow: after the checks
+    try:
+        return Server(options, settings).run()
     except StartupError as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 1
-    return code
 
 
 if __name__ == "__main__":

@@ -39,15 +39,12 @@ class StartupError(Exception):
 
 
 class Server(object):
-    def __init__(self, options):
+    def __init__(self, options, settings):
+        """settings: config.load_settings(options), checked before TensorFlow is imported."""
         self.options = options
-        try:
-            config_module.check_ports(options)
-            self.model_server_config = config_module.load_model_server_config(options)
-            self.batching = config_module.load_batching_options(options)
-            self.monitoring_path = config_module.load_monitoring_path(options)
-        except config_module.ConfigError as exc:
-            raise StartupError(str(exc)) from None
+        self.model_server_config = settings.model_server_config
+        self.batching = settings.batching
+        self.monitoring_path = settings.monitoring_path
         self.host = "0.0.0.0" if options.bind_all_interfaces else "127.0.0.1"
         self.metrics = Metrics()
         self.pool = ThreadPoolExecutor(max_workers=max(1, options.rest_api_num_threads),
