@@ -9,6 +9,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from typing import Optional, Sequence
 
 from export.serving_input import serving_input_fn_builder
@@ -18,6 +19,18 @@ from featurizer import Featurizer
 log = logging.getLogger("bert_runner")
 
 WARMUP_FILE = "tf_serving_warmup_requests"
+# A `temp-*` export directory untouched this long was left by an interrupted export.
+STALE_TEMP_SECONDS = 3600
+
+
+def remove_stale_temp_dirs(export_dir: str, older_than: float = STALE_TEMP_SECONDS) -> None:
+    """Deletes what interrupted exports left; servers ignore these non-numeric dirs anyway."""
+    now = time.time()
+    for name in os.listdir(export_dir):
+        path = os.path.join(export_dir, name)
+        if name.startswith("temp-") and os.path.isdir(path) and now - os.path.getmtime(path) > older_than:
+            log.warning("removing %s, left by an interrupted export", path)
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def export_saved_model(
@@ -30,6 +43,7 @@ def export_saved_model(
 ) -> str:
     """Exports the latest (or given) checkpoint; returns the new version directory."""
     os.makedirs(export_dir, exist_ok=True)
+    remove_stale_temp_dirs(export_dir)
     serving_input_fn = serving_input_fn_builder(featurizer.max_seq_length, dynamic_seq_length)
     scratch = tempfile.mkdtemp(prefix="warmup-")
     try:

@@ -1,0 +1,102 @@
+"""Killing training or an export part way loses no work and publishes nothing half-written."""
+
+import glob
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+pytestmark = pytest.mark.needs_tf
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def classifier_command(files, output_dir, *actions, **flags):
+    settings = dict(
+        task_name="generic",
+        data_dir=files["data_dir"],
+        vocab_file=files["vocab_file"],
+        bert_config_file=files["bert_config_file"],
+        output_dir=output_dir,
+        max_seq_length=24,
+        train_batch_size=8,
+        learning_rate=1e-3,
+        num_train_epochs=10,
+        save_checkpoints_steps=40,
+        seed=3,
+    )
+    settings.update(flags)
+    return [sys.executable, os.path.join(REPO, "run_classifier.py")] + ["--%s=%s" % kv for kv in settings.items()] + ["--" + a for a in actions]
+
+
+def checkpoint_steps(output_dir):
+    return sorted(int(p.rsplit("-", 1)[1].split(".")[0]) for p in glob.glob(os.path.join(output_dir, "model.ckpt-*.index")))
+
+
+def test_sigkill_during_training_then_rerun_finishes_at_the_same_step(trained_tiny_model, tmp_path):
+    output_dir = str(tmp_path / "run")
+    command = classifier_command(trained_tiny_model, output_dir, "do_train", "do_eval")
+    kill_after = random.choice([40, 80, 120, 160, 200])
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 300
+        while not [s for s in checkpoint_steps(output_dir) if s >= kill_after]:
+            assert process.poll() is None, "training ended before step %d" % kill_after
+            assert time.time() < deadline
+            time.sleep(0.05)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    reached = max(checkpoint_steps(output_dir))
+    assert 0 < reached < 320, "killed at step %d" % reached
+
+    rerun = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    assert rerun.returncode == 0, rerun.stdout[-3000:]
+    assert max(checkpoint_steps(output_dir)) == 320
+    import json
+
+    with open(os.path.join(output_dir, "train_summary-local.json")) as f:
+        resumed = json.load(f)
+    assert 0 < resumed["local_steps"] <= 320 - reached  # continued, did not start over
+    with open(os.path.join(output_dir, "eval_results.json")) as f:
+        accuracy = json.load(f)["accuracy"]
+    assert accuracy >= 0.75 and abs(accuracy - trained_tiny_model["summary"]["eval"]["accuracy"]) <= 0.2
+
+
+def test_killed_exports_never_leave_a_numeric_version(trained_tiny_model, tmp_path):
+    """A polling server only ever sees complete versions, however late the kill comes."""
+    export_dir = str(tmp_path / "exports")
+    command = classifier_command(
+        trained_tiny_model, trained_tiny_model["options"].output_dir, "do_export", export_dir=export_dir
+    )
+    rng = random.Random()
+    for delay in sorted(rng.uniform(1.0, 8.0) for _ in range(3)):
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        for name in os.listdir(export_dir) if os.path.isdir(export_dir) else []:
+            if name.isdigit():  # finished before the kill: must be whole
+                version = os.path.join(export_dir, name)
+                assert os.path.isfile(os.path.join(version, "saved_model.pb"))
+                assert os.path.isfile(os.path.join(version, "variables", "variables.index"))
+                assert os.path.isfile(os.path.join(version, "assets.extra", "tf_serving_warmup_requests"))
+            else:
+                assert name.startswith("temp-"), name
+
+
+def test_stale_temp_dirs_of_interrupted_exports_are_removed(tmp_path):
+    from export.saved_model import remove_stale_temp_dirs
+
+    stale, fresh = tmp_path / "temp-b'1700000000'", tmp_path / "temp-b'1700000001'"
+    stale.mkdir()
+    fresh.mkdir()
+    (tmp_path / "1700000002").mkdir()
+    old = time.time() - 7200
+    os.utime(str(stale), (old, old))
+    remove_stale_temp_dirs(str(tmp_path))
+    assert sorted(os.listdir(str(tmp_path))) == ["1700000002", "temp-b'1700000001'"]
