@@ -44,7 +44,7 @@ def export_saved_model(
     """Exports the latest (or given) checkpoint; returns the new version directory."""
     os.makedirs(export_dir, exist_ok=True)
     remove_stale_temp_dirs(export_dir)
-    serving_input_fn = serving_input_fn_builder(featurizer.max_seq_length, dynamic_seq_length)
+    serving_input_fn = serving_input_fn_builder(featurizer.max_seq_length, dynamic_seq_length, featurizer.vocab["[SEP]"])
     scratch = tempfile.mkdtemp(prefix="warmup-")
     try:
         warmup_file = write_warmup_file(

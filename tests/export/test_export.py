@@ -132,3 +132,24 @@ def test_export_alone_uses_the_latest_checkpoint_and_can_be_dynamic(trained_tiny
     short = dynamic(**featurize(trained_tiny_model, texts, None))["output"]
     padded = fixed(**featurize(trained_tiny_model, texts, 24))["output"]
     assert np.abs(short - padded).max() < 1e-5
+
+
+def test_dynamic_export_ignores_how_a_batching_server_pads(trained_tiny_model, tmp_path):
+    """TF Serving pads variable-length requests with each tensor's first element, not zeros."""
+    from bert_runner.run import run
+
+    options = tiny_bert.run_options(
+        trained_tiny_model,
+        trained_tiny_model["options"].output_dir,
+        do_export=True,
+        export_dir=str(tmp_path / "dynamic"),
+        export_dynamic_seq_length=True,
+    )
+    dynamic, _ = load_signature(run(options)["export"]["path"])
+    texts = ["good", "the movie is bad"]
+    exact = dynamic(**featurize(trained_tiny_model, texts, None))["output"]
+    padded = featurize(trained_tiny_model, texts, None)
+    for name in ("input_ids", "input_mask", "segment_ids"):
+        first = padded[name].flat[0]
+        padded[name] = np.concatenate([padded[name], np.full((2, 5), first, np.int32)], axis=1)
+    assert np.abs(dynamic(**padded)["output"] - exact).max() < 1e-5
