@@ -109,9 +109,10 @@ def test_loss_is_read_from_the_runners_progress_lines():
             hook.begin()
             with tf.Session() as session:
                 session.run(tf.global_variables_initializer())
-                for loss in (0.9, 0.7, 0.5, 0.25, 0.125):
+                for before, loss in enumerate((0.9, 0.7, 0.5, 0.25, 0.125)):
                     session.run(advance)
-                    hook.after_run(tf.train.SessionRunContext((), session), tf.train.SessionRunValues({"loss": loss}, None, None))
+                    values = tf.train.SessionRunValues({"loss": loss, "step": before}, None, None)
+                    hook.after_run(tf.train.SessionRunContext((), session), values)
     finally:
         logger.removeHandler(recorder)
         logger.setLevel(old_level)

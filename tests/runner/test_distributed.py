@@ -96,7 +96,9 @@ def test_parameter_server_cluster_of_local_processes(tiny_model_files, tmp_path)
     chief = read_json(os.path.join(output_dir, "train_summary-chief-0.json"))
     worker = read_json(os.path.join(output_dir, "train_summary-worker-0.json"))
     assert chief["local_steps"] > 0 and worker["local_steps"] > 0
-    assert os.path.exists(os.path.join(output_dir, "model.ckpt-24.index"))
+    # Asynchronous workers may pass the last step together: the final checkpoint is at or after it.
+    final = max(int(name.split("-")[1].split(".")[0]) for name in os.listdir(output_dir) if name.endswith(".index"))
+    assert final >= 24
 
     export_dir = os.path.join(output_dir, "export")
     versions = [name for name in os.listdir(export_dir) if name.isdigit()]
