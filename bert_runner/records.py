@@ -21,6 +21,7 @@ from tqdm import tqdm
 from bert_runner.errors import RunnerError
 from bert_runner.tasks import InputExample
 from featurizer import FEATURIZER_VERSION, Featurizer
+from featurizer.vocab import file_sha256
 
 log = logging.getLogger("bert_runner")
 
@@ -36,18 +37,10 @@ class RecordFile(NamedTuple):
     num_padding: int = 0
 
 
-def _sha256_file(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def cache_key(data_file: str, featurizer: Featurizer, label_list: Sequence[str], extra: Dict) -> str:
     """Content hash of everything that determines a record file's bytes."""
     parts = {
-        "data_sha256": _sha256_file(data_file) if os.path.isfile(data_file) else data_file,
+        "data_sha256": file_sha256(data_file) if os.path.isfile(data_file) else data_file,
         "vocab_sha256": featurizer.vocab_sha256,
         "do_lower_case": featurizer.do_lower_case,
         "max_seq_length": featurizer.max_seq_length,

@@ -44,10 +44,14 @@ def load_vocab(vocab_file: str) -> Dict[str, int]:
     return vocab
 
 
-def vocab_sha256(vocab_file: str) -> str:
-    """Checksum that ties an export to the exact vocab file it was trained with."""
+def file_sha256(path: str) -> str:
     digest = hashlib.sha256()
-    with open(vocab_file, "rb") as f:
+    with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def vocab_sha256(vocab_file: str) -> str:
+    """Checksum that ties an export to the exact vocab file it was trained with."""
+    return file_sha256(vocab_file)

@@ -114,19 +114,24 @@ def test_versions_are_numeric_directories_with_nothing_half_written(trained_tiny
     assert all(name.isdigit() for name in os.listdir(export_dir))
 
 
-def test_export_alone_uses_the_latest_checkpoint_and_can_be_dynamic(trained_tiny_model, tmp_path):
+@pytest.fixture(scope="module")
+def dynamic_export(trained_tiny_model, tmp_path_factory):
+    """`--do_export` alone with `--export_dynamic_seq_length`, from the trained checkpoint."""
     from bert_runner.run import run
 
     options = tiny_bert.run_options(
         trained_tiny_model,
         trained_tiny_model["options"].output_dir,
         do_export=True,
-        export_dir=str(tmp_path / "dynamic"),
+        export_dir=str(tmp_path_factory.mktemp("dynamic")),
         export_dynamic_seq_length=True,
     )
-    path = run(options)["export"]["path"]
+    return run(options)["export"]["path"]
+
+
+def test_export_alone_uses_the_latest_checkpoint_and_can_be_dynamic(trained_tiny_model, dynamic_export):
     texts = ["good", "the movie is great and the food is good too today"]
-    dynamic, signature = load_signature(path)
+    dynamic, signature = load_signature(dynamic_export)
     assert [d.size for d in signature.inputs["input_ids"].tensor_shape.dim] == [-1, -1]
     fixed, _ = load_signature(trained_tiny_model["export_path"])
     short = dynamic(**featurize(trained_tiny_model, texts, None))["output"]
@@ -134,18 +139,9 @@ def test_export_alone_uses_the_latest_checkpoint_and_can_be_dynamic(trained_tiny
     assert np.abs(short - padded).max() < 1e-5
 
 
-def test_dynamic_export_ignores_how_a_batching_server_pads(trained_tiny_model, tmp_path):
+def test_dynamic_export_ignores_how_a_batching_server_pads(trained_tiny_model, dynamic_export):
     """TF Serving pads variable-length requests with each tensor's first element, not zeros."""
-    from bert_runner.run import run
-
-    options = tiny_bert.run_options(
-        trained_tiny_model,
-        trained_tiny_model["options"].output_dir,
-        do_export=True,
-        export_dir=str(tmp_path / "dynamic"),
-        export_dynamic_seq_length=True,
-    )
-    dynamic, _ = load_signature(run(options)["export"]["path"])
+    dynamic, _ = load_signature(dynamic_export)
     texts = ["good", "the movie is bad"]
     exact = dynamic(**featurize(trained_tiny_model, texts, None))["output"]
     padded = featurize(trained_tiny_model, texts, None)
