@@ -7,9 +7,18 @@
 Texts become features with the shared `featurizer`, checked against the
 metadata the export carries. REST needs only `requests`; `grpc://` URLs need
 the `grpc` extra. Tests swap the network for `MockTransport`.
+
+Faults: connection errors and HTTP 503 are resent within `Retry` (bounded,
+exponential backoff); read timeouts are not. What still fails raises one
+`ServingClientError` whose one-line message names the URL and the last error
+("... (gave up after N retries)"). For many texts,
+`predict_batch(texts, on_error="collect")` / `iter_predict(..., on_error="collect")`
+keep going past a failed batch: its rows come back in their places as
+`FailedPrediction(index, error, text, text_b)`; every result has `.error`
+(None for a `Prediction`).
 """
 
-from serving_client._client import Prediction, ServingClient
+from serving_client._client import FailedPrediction, Prediction, ServingClient
 from serving_client._errors import (
     ConnectError,
     InputError,
@@ -25,6 +34,7 @@ from serving_client._transport import HTTPTransport, MockTransport, Request, Res
 
 __all__ = [
     "ConnectError",
+    "FailedPrediction",
     "HTTPTransport",
     "InputError",
     "MockTransport",

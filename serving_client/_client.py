@@ -5,6 +5,10 @@ the input dtypes and sequence length, the export's `metadata` signature gives
 labels and the tokenizer settings the model was trained with. Local settings
 that would produce different ids are refused before anything is sent.
 Predictions go to the version that was checked, never to "whatever is latest".
+
+A failed batch raises by default; with `on_error="collect"` its rows come back
+as `FailedPrediction`s in their places and the other batches still count, so
+one bad batch of a large file does not throw away the rest.
 """
 
 import base64
@@ -12,11 +16,11 @@ import collections
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, cast, Deque, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 from urllib.parse import quote, urlsplit
 
 from featurizer import Featurizer, FeaturizerError, ModelInfo, pad_batch
-from serving_client._errors import InputError, ModelMismatchError, ProtocolError, ServerError
+from serving_client._errors import InputError, ModelMismatchError, ProtocolError, ServerError, ServingClientError
 from serving_client._metadata import LABEL_INPUT, BertLayout, bert_layout, dummy_inputs, parse_metadata
 from serving_client._retry import Retry, RetryTransport
 from serving_client._transport import HTTPTransport, Request, Response, Transport
@@ -32,6 +36,8 @@ FALLBACK_MAX_SEQ_LENGTH = 512
 # One text, or a (text, second text or None) pair.
 Example = Union[str, Tuple[str, Optional[str]]]
 
+ON_ERROR = ("raise", "collect")
+
 
 class Prediction(NamedTuple):
     label: str
@@ -42,6 +48,24 @@ class Prediction(NamedTuple):
     @property
     def score(self) -> float:
         return self.probabilities[self.label]
+
+    @property
+    def error(self) -> None:
+        """Always None, so `result.error` tells results of `on_error="collect"` apart."""
+        return None
+
+
+class FailedPrediction(NamedTuple):
+    """A row whose batch failed, in its place under `on_error="collect"`.
+
+    `index` is the row's 0-based position in the input; all rows of one failed
+    batch share the same `error` object (the batch's last error, after retries).
+    """
+
+    index: int
+    error: ServingClientError
+    text: str
+    text_b: Optional[str] = None
 
 
 class _Model(NamedTuple):
@@ -108,38 +132,51 @@ class ServingClient:
     # -- public API -----------------------------------------------------------
 
     def predict(self, text: str, text_b: Optional[str] = None) -> Prediction:
-        """One text, or a sentence pair."""
-        return self.predict_batch([text], None if text_b is None else [text_b])[0]
+        """One text, or a sentence pair; raises its `ServingClientError`."""
+        return cast(Prediction, self.predict_batch([text], None if text_b is None else [text_b])[0])
 
-    def predict_batch(self, texts: Sequence[str], texts_b: Optional[Sequence[Optional[str]]] = None) -> List[Prediction]:
+    def predict_batch(
+        self, texts: Sequence[str], texts_b: Optional[Sequence[Optional[str]]] = None, on_error: str = "raise"
+    ) -> List[Union[Prediction, FailedPrediction]]:
+        """One result per text, in order; see `iter_predict` for `on_error`."""
         if texts_b is not None and len(texts_b) != len(texts):
             raise ValueError("got %d texts but %d second texts" % (len(texts), len(texts_b)))
         pairs = zip(texts, texts_b) if texts_b is not None else ((t, None) for t in texts)
-        return list(self.iter_predict(pairs))
+        return list(self.iter_predict(pairs, on_error=on_error))
 
     def iter_predict(
-        self, examples: Iterable[Example], progress: Optional[Callable[[int], None]] = None
-    ) -> Iterator[Prediction]:
+        self,
+        examples: Iterable[Example],
+        progress: Optional[Callable[[int], None]] = None,
+        on_error: str = "raise",
+    ) -> Iterator[Union[Prediction, FailedPrediction]]:
         """Streams predictions in input order; `progress(n)` is called as n more are done.
 
         Texts are featurized here while earlier batches are in flight, so a file
-        is never held in memory as a whole.
+        is never held in memory as a whole. `on_error="raise"` (default) raises
+        the first failed batch's `ServingClientError`; `"collect"` yields a
+        `FailedPrediction` for each of its rows instead and goes on. Errors
+        before any batch is sent (metadata, mismatch, unreadable input) always raise.
         """
+        if on_error not in ON_ERROR:
+            raise ValueError("on_error must be one of %s, got %r" % (", ".join(ON_ERROR), on_error))
         model = self._loaded()
-        pending = collections.deque()  # type: Deque[Tuple[List[Tuple[str, Optional[str]]], Future]]
+        pending = collections.deque()  # type: Deque[Tuple[int, List[Tuple[str, Optional[str]]], Future]]
         executor = self._pool()
+        start = 0
         try:
             for chunk in _chunks(examples, self.batch_size):
                 request = Request("POST", model.predict_url, self._predict_body(model, chunk))
-                pending.append((chunk, executor.submit(self._post_predict, request)))
+                pending.append((start, chunk, executor.submit(self._post_predict, request)))
+                start += len(chunk)
                 if len(pending) >= self.max_in_flight:
-                    for prediction in self._finish(model, pending.popleft(), progress):
-                        yield prediction
+                    for result in self._finish(model, pending.popleft(), progress, on_error):
+                        yield result
             while pending:
-                for prediction in self._finish(model, pending.popleft(), progress):
-                    yield prediction
+                for result in self._finish(model, pending.popleft(), progress, on_error):
+                    yield result
         finally:
-            for _, future in pending:
+            for _, _, future in pending:
                 future.cancel()
 
     @property
@@ -304,20 +341,30 @@ class ServingClient:
     def _finish(
         self,
         model: _Model,
-        item: Tuple[List[Tuple[str, Optional[str]]], Future],
+        item: Tuple[int, List[Tuple[str, Optional[str]]], Future],
         progress: Optional[Callable[[int], None]],
-    ) -> List[Prediction]:
-        chunk, future = item
-        request, body = future.result()
-        rows = _probability_rows(body, model, len(chunk), request)
-        labels = model.labels or [str(i) for i in range(len(rows[0]))]
-        predictions = []
-        for (text, text_b), row in zip(chunk, rows):
-            best = max(range(len(row)), key=row.__getitem__)
-            predictions.append(Prediction(labels[best], dict(zip(labels, row)), text, text_b))
+        on_error: str,
+    ) -> List[Union[Prediction, FailedPrediction]]:
+        start, chunk, future = item
+        try:
+            request, body = future.result()
+            rows = _probability_rows(body, model, len(chunk), request)
+        except ServingClientError as e:
+            if on_error == "raise":
+                raise
+            logger.debug("rows %d-%d failed: %s", start, start + len(chunk) - 1, e)
+            results = [
+                FailedPrediction(start + i, e, text, text_b) for i, (text, text_b) in enumerate(chunk)
+            ]  # type: List[Union[Prediction, FailedPrediction]]
+        else:
+            labels = model.labels or [str(i) for i in range(len(rows[0]))]
+            results = []
+            for (text, text_b), row in zip(chunk, rows):
+                best = max(range(len(row)), key=row.__getitem__)
+                results.append(Prediction(labels[best], dict(zip(labels, row)), text, text_b))
         if progress is not None:
             progress(len(chunk))
-        return predictions
+        return results
 
     # -- plumbing ---------------------------------------------------------------
 
@@ -325,7 +372,9 @@ class ServingClient:
         """Sends one request; a JSON object on 200, ServerError/ProtocolError otherwise."""
         response = self._transport.send(request)
         if response.status_code != 200:
-            raise ServerError(response.status_code, _error_message(response), request, response.grpc_code)
+            raise ServerError(
+                response.status_code, _error_message(response), request, response.grpc_code, response.retries
+            )
         try:
             body = response.json()
         except ValueError as e:

@@ -41,7 +41,10 @@ class ReadTimeout(TransportError):
 
 
 class ServerError(ServingClientError):
-    """The server answered with an error: HTTP `status_code`, gRPC `grpc_code`, its `server_message`."""
+    """The server answered with an error: HTTP `status_code`, gRPC `grpc_code`, its `server_message`.
+
+    `retries` counts the resends made before this answer (e.g. of a 503).
+    """
 
     def __init__(
         self,
@@ -49,15 +52,18 @@ class ServerError(ServingClientError):
         server_message: str,
         request: Optional[Any] = None,
         grpc_code: Optional[str] = None,
+        retries: int = 0,
     ):
         status = "HTTP %d" % status_code
         if grpc_code:
             status += " (gRPC %s)" % grpc_code
         where = " from %s %s" % (request.method, request.url) if request is not None else ""
-        super().__init__("%s%s: %s" % (status, where, server_message), request)
+        gave_up = " (gave up after %d retries)" % retries if retries else ""
+        super().__init__("%s%s: %s%s" % (status, where, server_message, gave_up), request)
         self.status_code = status_code
         self.grpc_code = grpc_code
         self.server_message = server_message
+        self.retries = retries
 
 
 class ProtocolError(ServingClientError):

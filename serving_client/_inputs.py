@@ -37,6 +37,14 @@ def read_examples(
     (read like the project's data, without quoting). `jsonl`: each non-blank
     line is an object with the text fields.
     """
+    for _, text, text_b in read_numbered_examples(path, fmt, text_column, text_b_column):
+        yield text, text_b
+
+
+def read_numbered_examples(
+    path: str, fmt: str = "auto", text_column: str = "text", text_b_column: Optional[str] = None
+) -> Iterator[Tuple[int, str, Optional[str]]]:
+    """(1-based file line number, text, second text or None), so failures can name their lines."""
     fmt = detect_format(path, fmt)
     stream = _open(path)
     try:
@@ -72,16 +80,16 @@ def _open(path: str) -> IO[str]:
         raise InputError("cannot read %s: %s" % (path, e.strerror or e))
 
 
-def _lines(stream: IO[str], path: str, text_column: str, text_b_column: Optional[str]) -> Iterator[Tuple[str, Optional[str]]]:
+def _lines(stream: IO[str], path: str, text_column: str, text_b_column: Optional[str]) -> Iterator[Tuple[int, str, Optional[str]]]:
     if text_b_column:
         raise InputError("%s: a plain text file has no columns; use TSV or JSONL for text pairs" % path)
-    for line in stream:
+    for number, line in enumerate(stream, 1):
         text = line.rstrip("\r\n")
         if text.strip():
-            yield text, None
+            yield number, text, None
 
 
-def _tsv(stream: IO[str], path: str, text_column: str, text_b_column: Optional[str]) -> Iterator[Tuple[str, Optional[str]]]:
+def _tsv(stream: IO[str], path: str, text_column: str, text_b_column: Optional[str]) -> Iterator[Tuple[int, str, Optional[str]]]:
     reader = csv.reader(stream, delimiter="\t", quoting=csv.QUOTE_NONE)
     header = next(reader, None)
     if header is None:
@@ -95,7 +103,7 @@ def _tsv(stream: IO[str], path: str, text_column: str, text_b_column: Optional[s
             raise InputError(
                 "%s:%d: %d columns, but the header has %d" % (path, reader.line_num, len(row), len(header))
             )
-        yield row[index_a], row[index_b] if index_b is not None else None
+        yield reader.line_num, row[index_a], row[index_b] if index_b is not None else None
 
 
 def _column(header: list, name: str, path: str) -> int:
@@ -104,7 +112,7 @@ def _column(header: list, name: str, path: str) -> int:
     return header.index(name)
 
 
-def _jsonl(stream: IO[str], path: str, text_column: str, text_b_column: Optional[str]) -> Iterator[Tuple[str, Optional[str]]]:
+def _jsonl(stream: IO[str], path: str, text_column: str, text_b_column: Optional[str]) -> Iterator[Tuple[int, str, Optional[str]]]:
     for number, line in enumerate(stream, 1):
         if not line.strip():
             continue
@@ -116,7 +124,7 @@ def _jsonl(stream: IO[str], path: str, text_column: str, text_b_column: Optional
             raise InputError("%s:%d: expected a JSON object, got %s" % (path, number, type(record).__name__))
         text = _field(record, text_column, path, number, required=True)
         text_b = _field(record, text_b_column, path, number, required=False) if text_b_column else None
-        yield text, text_b
+        yield number, text, text_b
 
 
 def _field(record: dict, name: str, path: str, number: int, required: bool) -> Optional[str]:

@@ -1,9 +1,15 @@
-"""Predictions as a table, one JSON document or JSON Lines, written as they arrive."""
+"""Predictions as a table, one JSON document or JSON Lines, written as they arrive.
+
+A `FailedPrediction` keeps its place: an `{"error", "line", "text"}` record in
+JSON, an ERROR row in the table, so output rows still match input rows.
+"""
 
 import json
-from typing import IO, Any, Dict, List, Optional
+from typing import IO, Any, Dict, List, Optional, Union
 
-from serving_client._client import Prediction
+from serving_client._client import FailedPrediction, Prediction
+
+Result = Union[Prediction, FailedPrediction]
 
 OUTPUT_FORMATS = ("table", "json", "jsonl")
 # Texts longer than this are shortened in the table (JSON keeps them whole).
@@ -22,11 +28,29 @@ def prediction_record(prediction: Prediction) -> Dict[str, Any]:
     return record
 
 
+def failure_record(failed: FailedPrediction, line: Optional[int] = None) -> Dict[str, Any]:
+    """The error, the input line (1-based, when from a file) or else the row index, and the text."""
+    record = {"error": str(failed.error)}  # type: Dict[str, Any]
+    if line is not None:
+        record["line"] = line
+    else:
+        record["index"] = failed.index
+    record["text"] = failed.text
+    if failed.text_b is not None:
+        record["text_b"] = failed.text_b
+    return record
+
+
+def result_record(result: Result, line: Optional[int] = None) -> Dict[str, Any]:
+    return failure_record(result, line) if isinstance(result, FailedPrediction) else prediction_record(result)
+
+
 class Writer:
     def __init__(self, stream: IO[str]):
         self.stream = stream
 
-    def write(self, prediction: Prediction) -> None:
+    def write(self, result: Result, line: Optional[int] = None) -> None:
+        """Writes one result; `line` is its input file line, named in error records."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -34,8 +58,8 @@ class Writer:
 
 
 class JsonlWriter(Writer):
-    def write(self, prediction: Prediction) -> None:
-        self.stream.write(json.dumps(prediction_record(prediction), ensure_ascii=False) + "\n")
+    def write(self, result: Result, line: Optional[int] = None) -> None:
+        self.stream.write(json.dumps(result_record(result, line), ensure_ascii=False) + "\n")
 
 
 class JsonWriter(Writer):
@@ -46,8 +70,8 @@ class JsonWriter(Writer):
         self.single = single
         self.records = []  # type: List[Dict[str, Any]]
 
-    def write(self, prediction: Prediction) -> None:
-        self.records.append(prediction_record(prediction))
+    def write(self, result: Result, line: Optional[int] = None) -> None:
+        self.records.append(result_record(result, line))
 
     def close(self) -> None:
         document = self.records[0] if self.single and len(self.records) == 1 else self.records
@@ -56,28 +80,57 @@ class JsonWriter(Writer):
 
 
 class TableWriter(Writer):
-    """Aligned columns: label, score, one probability column per class, text."""
+    """Aligned columns: label, score, one probability column per class, text.
+
+    Failed rows read ERROR with dashes. The header needs the class names, so
+    failed rows before the first prediction wait for it (or for close).
+    """
+
+    ERROR = "ERROR"
 
     def __init__(self, stream: IO[str]):
         super().__init__(stream)
         self._widths = None  # type: Optional[List[int]]
+        self._labels = []  # type: List[str]
+        self._waiting = []  # type: List[FailedPrediction]
 
-    def write(self, prediction: Prediction) -> None:
-        labels = list(prediction.probabilities)
+    def write(self, result: Result, line: Optional[int] = None) -> None:
+        if isinstance(result, FailedPrediction):
+            if self._widths is None:
+                self._waiting.append(result)
+            else:
+                self._row([self.ERROR] + ["-"] * (1 + len(self._labels)) + [_table_text(result)])
+            return
         if self._widths is None:
-            header = ["label", "score"] + ["p(%s)" % label for label in labels] + ["text"]
-            self._widths = [max(5, max(len(label) for label in labels)), 6] + [max(6, len(h)) for h in header[2:-1]]
-            self._row(header)
-        text = prediction.text if prediction.text_b is None else "%s | %s" % (prediction.text, prediction.text_b)
-        cells = [prediction.label, "%.4f" % prediction.score] + [
-            "%.4f" % prediction.probabilities[label] for label in labels
+            self._header(list(result.probabilities))
+        cells = [result.label, "%.4f" % result.score] + ["%.4f" % result.probabilities[label] for label in self._labels]
+        self._row(cells + [_table_text(result)])
+
+    def close(self) -> None:
+        if self._widths is None and self._waiting:
+            self._header([])
+        super().close()
+
+    def _header(self, labels: List[str]) -> None:
+        self._labels = labels
+        header = ["label", "score"] + ["p(%s)" % label for label in labels] + ["text"]
+        self._widths = [max(5, len(self.ERROR), *(len(label) for label in labels)), 6] + [
+            max(6, len(h)) for h in header[2:-1]
         ]
-        self._row(cells + [_shorten(" ".join(text.split()))])
+        self._row(header)
+        waiting, self._waiting = self._waiting, []
+        for failed in waiting:
+            self.write(failed)
 
     def _row(self, cells: List[str]) -> None:
         assert self._widths is not None
         padded = [cell.ljust(width) for cell, width in zip(cells, self._widths)]
         self.stream.write("  ".join(padded + cells[len(self._widths):]).rstrip() + "\n")
+
+
+def _table_text(result: Result) -> str:
+    text = result.text if result.text_b is None else "%s | %s" % (result.text, result.text_b)
+    return _shorten(" ".join(text.split()))
 
 
 def _shorten(text: str) -> str:

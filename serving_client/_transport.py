@@ -32,9 +32,12 @@ class Request:
 
 
 class Response:
-    """Status plus a JSON body, given either as bytes (`content`) or already parsed (`json`)."""
+    """Status plus a JSON body, given either as bytes (`content`) or already parsed (`json`).
 
-    __slots__ = ("status_code", "content", "headers", "grpc_code", "_json")
+    `retries` is how many times `RetryTransport` resent the request before this answer.
+    """
+
+    __slots__ = ("status_code", "content", "headers", "grpc_code", "retries", "_json")
 
     def __init__(
         self,
@@ -47,6 +50,7 @@ class Response:
         self.status_code = status_code
         self.headers = dict(headers or {})
         self.grpc_code = grpc_code
+        self.retries = 0
         self._json = json
         if content is None:
             content = b"" if json is None else jsonlib.dumps(json).encode("utf-8")

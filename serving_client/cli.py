@@ -1,18 +1,21 @@
 """`bert-classify` / `python -m serving_client`: classify texts with a served BERT model.
 
 Errors are one line on stderr and a non-zero exit: 1 for serving and input
-errors, 2 for bad arguments.
+errors, 2 for bad arguments. In a --file run a failed batch does not stop the
+others: its rows are reported (one stderr line per batch naming the file
+lines, an error record or ERROR row in the output) and the exit status is 1.
 """
 
 import argparse
+import collections
 import logging
 import os
 import sys
-from typing import Callable, Iterator, List, Optional, Tuple
+from typing import Callable, Deque, Iterator, List, Optional, Tuple, Union
 
-from serving_client._client import DEFAULT_SIGNATURE, ServingClient
+from serving_client._client import DEFAULT_SIGNATURE, FailedPrediction, Prediction, ServingClient
 from serving_client._errors import ServingClientError
-from serving_client._inputs import FORMATS, count_examples, read_examples
+from serving_client._inputs import FORMATS, count_examples, read_numbered_examples
 from serving_client._output import OUTPUT_FORMATS, make_writer
 from serving_client._retry import Retry
 
@@ -23,14 +26,29 @@ EXAMPLES = """examples:
   %(prog)s --model qnli --vocab vocab.txt "Who wrote it?" "It was written by Ann."
   %(prog)s --server grpc://localhost:8500 --model sms_spam --vocab vocab.txt --file texts.tsv --format jsonl
 
-exit status: 0 ok, 1 serving or input error (one line on stderr), 2 bad arguments"""
+"""
+# Kept apart from EXAMPLES, whose %(prog)s argparse fills in.
+FAILURES = """failures:
+  connection errors and HTTP 503 are resent up to --retries times with exponential backoff
+  (%s s, ... at most %g s); read timeouts (--timeout) are not resent.
+  A failure before any prediction (server down, metadata, vocab mismatch) stops the run
+  with one line on stderr. With --file, a batch that still fails does not stop the others:
+  every other row is written in input order, the failed rows appear in their places
+  (an {"error", "line", "text"} record in json/jsonl, an ERROR row in the table), and
+  stderr gets one line per failed batch naming its file lines and the server's error.
+
+exit status: 0 ok, 1 serving or input error, or any row failed (one line per
+failure on stderr), 2 bad arguments""" % (
+    ", ".join("%g" % Retry().backoff(n) for n in range(3)),
+    Retry().max_backoff,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Classify texts with a BERT model served by TensorFlow Serving or the local model server.",
-        epilog=EXAMPLES,
+        epilog=EXAMPLES + FAILURES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("text", nargs="?", help="the text to classify")
@@ -86,7 +104,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     restore_logging = _setup_logging(args.verbose)
     try:
         with _client(args) as client:
-            _run(client, args)
+            failed = _run(client, args)
+        if failed:
+            return 1
     except ServingClientError as e:
         print("%s: error: %s" % (PROG, e), file=sys.stderr)
         return 1
@@ -126,22 +146,83 @@ def _client(args: argparse.Namespace) -> ServingClient:
         raise SystemExit("%s: error: the gRPC transport needs `pip install 'bert-tf1-pipeline[grpc]'` (%s)" % (PROG, e))
 
 
-def _run(client: ServingClient, args: argparse.Namespace) -> None:
+def _run(client: ServingClient, args: argparse.Namespace) -> int:
+    """Classifies the text or the file; returns how many rows failed (only with --file)."""
     writer = make_writer(args.format, sys.stdout, single=args.file is None)
     if args.file is None:
-        examples = iter([(args.text, args.text_b)])  # type: Iterator[Tuple[str, Optional[str]]]
-        progress = None
-    else:
-        client.load()  # metadata errors before the progress bar appears
-        examples = read_examples(args.file, args.input_format, args.text_column, args.text_b_column)
-        progress = _progress_bar(args)
+        writer.write(client.predict(args.text, args.text_b))  # its error is the run's error
+        writer.close()
+        return 0
+    client.load()  # metadata errors before the progress bar appears
+    # Line numbers of the examples handed to the client and not yet answered, oldest first.
+    lines = collections.deque()  # type: Deque[int]
+
+    def examples() -> Iterator[Tuple[str, Optional[str]]]:
+        for number, text, text_b in read_numbered_examples(
+            args.file, args.input_format, args.text_column, args.text_b_column
+        ):
+            lines.append(number)
+            yield text, text_b
+
+    progress = _progress_bar(args)
+    failures = _FailureLog(args.file, progress)
     try:
-        for prediction in client.iter_predict(examples, progress.update if progress is not None else None):
-            writer.write(prediction)
+        for result in client.iter_predict(examples(), progress.update, on_error="collect"):
+            line = lines.popleft()
+            failures.add(result, line)
+            writer.write(result, line)
     finally:
-        if progress is not None:
-            progress.close()
+        failures.flush()
+        progress.close()
     writer.close()
+    failures.summary()
+    return failures.rows
+
+
+class _FailureLog:
+    """One stderr line per failed batch (its file lines and error), then a count of failed rows."""
+
+    def __init__(self, path: str, progress) -> None:
+        self.name = "<stdin>" if path == "-" else path
+        self.progress = progress
+        self.rows = 0
+        self.total = 0
+        self._error = None  # type: Optional[ServingClientError]
+        self._lines = []  # type: List[int]
+
+    def add(self, result: Union[Prediction, FailedPrediction], line: int) -> None:
+        self.total += 1
+        error = result.error
+        if error is not self._error:
+            self.flush()
+        if error is not None:
+            self.rows += 1
+            self._error = error
+            self._lines.append(line)
+
+    def flush(self) -> None:
+        if self._error is not None:
+            self._print("%s %s failed: %s" % (self.name, _line_ranges(self._lines), self._error))
+        self._error, self._lines = None, []
+
+    def summary(self) -> None:
+        if self.rows:
+            self._print("%d of %d rows failed; the other %d were written" % (self.rows, self.total, self.total - self.rows))
+
+    def _print(self, message: str) -> None:
+        self.progress.write("%s: error: %s" % (PROG, message), file=sys.stderr)
+
+
+def _line_ranges(numbers: List[int]) -> str:
+    """[2, 3, 4, 7] -> "lines 2-4, 7"."""
+    spans = []  # type: List[List[int]]
+    for n in numbers:
+        if spans and n == spans[-1][1] + 1:
+            spans[-1][1] = n
+        else:
+            spans.append([n, n])
+    text = ", ".join(str(a) if a == b else "%d-%d" % (a, b) for a, b in spans)
+    return ("line " if len(numbers) == 1 else "lines ") + text
 
 
 def _progress_bar(args: argparse.Namespace):

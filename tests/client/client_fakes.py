@@ -3,10 +3,13 @@
 It checks every predict body the way the real server would (inputs present,
 int values, shapes equal to the signature's) and answers with probabilities
 that depend on each row's token count, so a test can tell rows apart and
-check order. Knobs inject failures, delays and foreign exports.
+check order. Knobs inject failures, delays and foreign exports. `LocalServer`
+and `closed_port` are the real-socket cases: slow, 503 and down servers.
 """
 
+import http.server
 import json
+import socket
 import threading
 import time
 from typing import Callable, Dict, List, Optional
@@ -59,6 +62,7 @@ class FakeServing:
         num_outputs: Optional[int] = None,
         info_overrides: Optional[Dict] = None,
     ):
+        self.vocab_file = vocab_file
         self.model = model
         self.version = version
         self.labels = list(labels)
@@ -146,3 +150,76 @@ class FakeServing:
             with self._lock:
                 self.in_flight -= 1
         return Response(200, json={"outputs": outputs})
+
+
+# -- real sockets on 127.0.0.1, for the fault tests ---------------------------------
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound once to find it free, then closed)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LocalServer:
+    """A tiny HTTP server on a free loopback port answering every request with one canned reply.
+
+    `hold=True` makes it accept the request and answer only when stopped (or after
+    `hold_seconds`), i.e. a server slower than any read timeout the test uses. Use it
+    as a context manager: leaving the block releases held requests and stops it.
+    """
+
+    def __init__(self, status: int = 200, body: Optional[Dict] = None, hold: bool = False, hold_seconds: float = 30.0):
+        self.status = status
+        self.body = json.dumps(body if body is not None else {}).encode("utf-8")
+        self.hold = hold
+        self.hold_seconds = hold_seconds
+        self.requests = []  # type: List[str]
+        self._release = threading.Event()
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="local-http", daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return "http://127.0.0.1:%d" % self._server.server_address[1]
+
+    def __enter__(self) -> "LocalServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._release.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(10)
+
+    def _handler_class(self):
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                owner.requests.append("%s %s" % (self.command, self.path))
+                if owner.hold:
+                    owner._release.wait(owner.hold_seconds)
+                try:
+                    self.send_response(owner.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(owner.body)))
+                    self.end_headers()
+                    self.wfile.write(owner.body)
+                except OSError:
+                    pass  # the client gave up waiting and closed the connection
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *args):
+                pass
+
+        return Handler

@@ -1,9 +1,12 @@
 """Client test fixtures: a fake TF Serving behind MockTransport, no sockets."""
 
+import types
+
 import pytest
 
 from client_fakes import FakeServing
 from serving_client import MockTransport, Retry, ServingClient
+from serving_client import _retry as retry_module
 
 URL = "http://serving"
 
@@ -34,3 +37,11 @@ def make_client(fake, tiny_vocab_file):
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+def sleeps(monkeypatch):
+    """Backoff waits of every RetryTransport, recorded instead of slept."""
+    waited = []
+    monkeypatch.setattr(retry_module, "time", types.SimpleNamespace(sleep=waited.append))
+    return waited

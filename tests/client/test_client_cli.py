@@ -2,12 +2,12 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 
 import pytest
 
+from client_fakes import closed_port
 from serving_client import MockTransport, Response, cli
 from serving_client import _client as client_module
 
@@ -129,9 +129,7 @@ def test_usage_errors_exit_2(run, capsys, args, words):
 
 def test_module_entry_point_reports_connection_failure_in_one_line(tiny_vocab_file):
     """A real process: no traceback, exit 1, even when nothing listens on the port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # closed again before the client connects
+    port = closed_port()
     env = dict(os.environ, PYTHONPATH=REPO)
     result = subprocess.run(
         [sys.executable, "-m", "serving_client", "--server", "http://127.0.0.1:%d" % port, "--model", "m",

@@ -11,6 +11,7 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 PUBLIC = [
     "ConnectError",
+    "FailedPrediction",
     "HTTPTransport",
     "InputError",
     "MockTransport",
