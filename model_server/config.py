@@ -174,6 +174,9 @@ def check_ports(options):
         raise ConfigError("--rest_api_timeout_in_ms must be positive; got %d" % options.rest_api_timeout_in_ms)
     if options.rest_api_max_body_bytes <= 0:
         raise ConfigError("--rest_api_max_body_bytes must be positive")
+    if options.grpc_max_receive_message_bytes <= 0:
+        raise ConfigError("--grpc_max_receive_message_bytes must be positive; got %d"
+                          % options.grpc_max_receive_message_bytes)
     if options.file_system_poll_wait_seconds < 0 or options.model_config_file_poll_wait_seconds < 0:
         raise ConfigError("poll wait seconds must not be negative")
     if options.max_num_load_retries < 0 or options.load_retry_interval_micros < 0:

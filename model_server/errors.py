@@ -5,6 +5,8 @@ end maps the code once (HTTP status / grpc.StatusCode), so a message reads the
 same over both transports, as it does with TensorFlow Serving.
 """
 
+import re
+
 import grpc
 
 # Canonical code name -> HTTP status (contract section 8).
@@ -28,6 +30,12 @@ HTTP_STATUS = {
     "UNAUTHENTICATED": 401,
 }
 
+# Longer messages (which echo request JSON, as TFS's do) keep their head and tail, so a
+# hostile request cannot make the server answer megabytes of error text.
+MAX_MESSAGE_CHARS = 4096
+_KEEP_TAIL_CHARS = 1024
+_TF_NODE = re.compile(r"\[\[(?:\{\{)?node (?P<node>[^\s}]+)")
+
 # tensorflow.error.Code numbers, as used by tf.errors.OpError.error_code.
 CODE_NUMBERS = {name: code.value[0] for name, code in grpc.StatusCode.__members__.items()}
 CODE_NAMES = {number: name for name, number in CODE_NUMBERS.items()}
@@ -39,6 +47,7 @@ class ServingError(Exception):
     def __init__(self, code, message):
         if code not in HTTP_STATUS:
             raise ValueError("unknown canonical code: %r" % (code,))
+        message = _bounded(message)
         super().__init__(message)
         self.code = code
         self.message = message
@@ -55,6 +64,27 @@ class ServingError(Exception):
         return self.message
 
 
+def _bounded(message):
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    head = MAX_MESSAGE_CHARS - _KEEP_TAIL_CHARS
+    return "%s ... [%d characters omitted] ... %s" % (
+        message[:head], len(message) - head - _KEEP_TAIL_CHARS, message[-_KEEP_TAIL_CHARS:])
+
+
+def op_error_message(message):
+    """A TF run error on one line: its first line plus the failing node's name.
+
+    TF appends the node's Python definition site (a server file path) and
+    sometimes a stack; clients need neither.
+    """
+    first = message.strip().split("\n", 1)[0].strip()
+    node = _TF_NODE.search(message)
+    if node and node.group("node") not in first:
+        return "%s [[node %s]]" % (first, node.group("node"))
+    return first
+
+
 def invalid_argument(message):
     return ServingError("INVALID_ARGUMENT", message)
 
@@ -69,7 +99,7 @@ def from_exception(exc):
         return exc
     code_number = getattr(exc, "error_code", None)  # tf.errors.OpError
     if isinstance(code_number, int) and code_number in CODE_NAMES:
-        return ServingError(CODE_NAMES[code_number], getattr(exc, "message", str(exc)))
+        return ServingError(CODE_NAMES[code_number], op_error_message(getattr(exc, "message", str(exc))))
     if isinstance(exc, (ValueError, TypeError)):
         # Session.run rejects feeds of the wrong shape/dtype with these.
         return ServingError("INVALID_ARGUMENT", str(exc))

@@ -47,6 +47,8 @@ FLAGS = [
          "LOCAL: listen on all interfaces (0.0.0.0) instead of loopback only (127.0.0.1)"),
     Flag("rest_api_max_body_bytes", "int", 64 * 1024 * 1024,
          "LOCAL: larger REST request bodies (also after gunzip) are answered 413"),
+    Flag("grpc_max_receive_message_bytes", "int", 64 * 1024 * 1024,
+         "LOCAL: larger gRPC request messages are refused with RESOURCE_EXHAUSTED"),
     Flag("batching_length_buckets", "str", "",
          "LOCAL: comma-separated increasing lengths; with pad_variable_length_inputs, requests are "
          "grouped into batches by the bucket of their longest non-batch dimension before padding"),

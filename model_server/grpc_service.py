@@ -159,12 +159,16 @@ class ModelService(model_service_pb2_grpc.ModelServiceServicer):
         return model_management_pb2.ReloadConfigResponse()
 
 
-def start_grpc_server(service, host, port, socket_path, max_workers):
-    """Start serving; returns the grpc.Server. Raises OSError when a bind fails."""
+def start_grpc_server(service, host, port, socket_path, max_workers, max_receive_bytes=MAX_MESSAGE_BYTES):
+    """Start serving; returns the grpc.Server. Raises OSError when a bind fails.
+
+    Requests over max_receive_bytes are refused by gRPC itself (RESOURCE_EXHAUSTED)
+    before they are buffered whole, so one client cannot exhaust the memory.
+    """
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
         options=[("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                 ("grpc.max_receive_message_length", min(max_receive_bytes, MAX_MESSAGE_BYTES)),
                  ("grpc.so_reuseport", 0)])
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(PredictionService(service), server)
     model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelService(service), server)

@@ -10,9 +10,8 @@ import logging
 import time
 import zlib
 
-from starlette.applications import Starlette
+from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route as StarletteRoute
 
 from model_server import examples, rest_routes, tensor_json
 from model_server.errors import ServingError, from_exception
@@ -24,7 +23,6 @@ log = logging.getLogger(__name__)
 
 JSON = "application/json"
 _INLINE_BODY_BYTES = 128 * 1024  # smaller bodies are decoded on the loop: a thread hop costs more
-_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 _CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "POST, GET",
          "Access-Control-Allow-Headers": "Content-Type"}
 
@@ -42,7 +40,21 @@ class RestApi(object):
         self._max_body = options.rest_api_max_body_bytes
         self._cors = options.rest_api_enable_cors_support
         self._monitoring_path = monitoring_path
-        self.app = Starlette(routes=[StarletteRoute("/{path:path}", self.handle, methods=_METHODS)])
+
+    async def app(self, scope, receive, send):
+        """The ASGI app: every HTTP request goes to handle(), whatever its path or method.
+
+        No Starlette router: its path patterns do not match decoded control
+        characters (%0A) and it answers unknown methods itself, in plain text.
+        """
+        if scope["type"] != "http":
+            return
+        try:
+            response = await self.handle(Request(scope, receive))
+        except Exception as exc:  # noqa: BLE001  last resort: still a JSON error
+            log.exception("REST request failed")
+            response = self._error(exc)
+        await response(scope, receive, send)
 
     # ------------------------------------------------------------ plumbing
 

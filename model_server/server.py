@@ -98,7 +98,8 @@ class Server(object):
             return
         try:
             self._grpc = start_grpc_server(self.service, self.host, options.port, options.grpc_socket_path,
-                                           max_workers=max(64, 4 * (os.cpu_count() or 1)))
+                                           max_workers=max(64, 4 * (os.cpu_count() or 1)),
+                                           max_receive_bytes=options.grpc_max_receive_message_bytes)
         except OSError as exc:
             raise StartupError(str(exc)) from None
         if options.port:
@@ -163,7 +164,8 @@ class Server(object):
 
         api = RestApi(self.service, self.pool, self.options, self.monitoring_path)
         config = uvicorn.Config(api.app, host=self.host, port=self.options.rest_api_port, log_level="warning",
-                                access_log=False, lifespan="off", server_header=False, date_header=False)
+                                access_log=False, lifespan="off", server_header=False, date_header=False,
+                                interface="asgi3")
 
         class _Uvicorn(uvicorn.Server):
             def install_signal_handlers(self):  # the Server owns SIGTERM/SIGINT

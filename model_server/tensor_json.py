@@ -94,6 +94,8 @@ def parse_document(body):
                                % (exc.msg, len(text[:exc.pos].encode("utf-8"))))
     except RecursionError:
         raise invalid_argument("JSON Parse error: Nesting too deep at offset: 0")
+    except ValueError as exc:  # e.g. an integer literal beyond Python's digit limit
+        raise invalid_argument("JSON Parse error: %s" % exc)
     if not isinstance(doc, dict):
         raise invalid_argument("JSON Value: %s Is not object" % dump(doc))
     return doc

@@ -8,7 +8,7 @@ import pytest
 
 import openapi_spec
 import toy_savedmodel as toy_models
-from model_server import rest_app, rest_routes
+from model_server import rest_routes
 from test_rest import ERRORS
 
 ROW = toy_models.bert_rows(1)[0]
@@ -16,6 +16,7 @@ VARIANTS = {"": "", "/versions/{version}": "/versions/3", "/labels/{label}": "/l
 SUFFIXES = ["", "/metadata"] + [":" + verb for verb in rest_routes.VERBS]
 SAMPLES = {"{model_name}": "m%2Fx", "{version}": "3", "{label}": "stable"}
 MONITORING = "/monitoring/prometheus/metrics"
+METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "FOO"]
 
 
 def concrete(template):
@@ -27,7 +28,7 @@ def concrete(template):
 def served_routes():
     """Every (method, template) the REST URL grammar accepts (HEAD folded into GET)."""
     routes = set()
-    for method, variant, suffix in itertools.product(rest_app._METHODS, VARIANTS, SUFFIXES):
+    for method, variant, suffix in itertools.product(METHODS, VARIANTS, SUFFIXES):
         template = "/v1/models/{model_name}" + variant + suffix
         try:
             rest_routes.route(method, concrete(template))
