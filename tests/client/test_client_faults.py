@@ -6,6 +6,7 @@ recorded by the `sleeps` fixture, never slept). With `on_error="collect"` a
 failed batch becomes `FailedPrediction`s in place and the other rows survive.
 """
 
+import io
 import json
 
 import pytest
@@ -343,3 +344,11 @@ def test_help_documents_retries_partial_failures_and_exit_status(capsys):
     assert "read timeouts (--timeout) are not resent" in text
     assert "one line per failed batch naming its file lines" in text
     assert "1 serving or input error, or any row failed" in text
+
+
+def test_cli_names_standard_input_in_failure_lines(run, fake, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("good\nlol\n"))
+    fail_batches_containing(fake, "lol", Response(400, json={"error": "nope"}))
+    code, out, err = run("--file", "-", "--format", "jsonl", "--batch-size", "1")
+    assert code == 1
+    assert err.splitlines()[0].startswith("bert-classify: error: <stdin> line 2 failed: HTTP 400")
