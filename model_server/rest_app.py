@@ -31,6 +31,24 @@ class BodyTooLarge(Exception):
     pass
 
 
+def http_protocol():
+    """uvicorn's HTTP protocol class, closing connections that stay silent after connecting.
+
+    uvicorn times out idle keep-alive connections only after a first response,
+    so a client that connects and sends nothing held its socket forever; now the
+    keep-alive timeout (5 s) runs from the connection's start as well.
+    """
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+    class SilentConnectionsTimeOut(AutoHTTPProtocol):
+        def connection_made(self, transport):
+            super().connection_made(transport)
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler)
+
+    return SilentConnectionsTimeOut
+
+
 class RestApi(object):
     def __init__(self, service, pool, options, monitoring_path=None):
         self._service = service

@@ -160,12 +160,12 @@ class Server(object):
     def _make_rest_server(self):
         import uvicorn
 
-        from model_server.rest_app import RestApi
+        from model_server.rest_app import RestApi, http_protocol
 
         api = RestApi(self.service, self.pool, self.options, self.monitoring_path)
         config = uvicorn.Config(api.app, host=self.host, port=self.options.rest_api_port, log_level="warning",
                                 access_log=False, lifespan="off", server_header=False, date_header=False,
-                                interface="asgi3")
+                                interface="asgi3", http=http_protocol())
 
         class _Uvicorn(uvicorn.Server):
             def install_signal_handlers(self):  # the Server owns SIGTERM/SIGINT

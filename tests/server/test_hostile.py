@@ -176,6 +176,10 @@ def test_idle_and_slow_clients_do_not_block_others(rest, hostile_server):
             assert rest.get("/v1/models/toy")[0] == 200
             assert time.monotonic() - started < 5.0
             time.sleep(0.2)
+        # Connections that never sent a byte are closed after the keep-alive timeout (5 s).
+        for sock in sockets[0::4]:
+            sock.settimeout(15)
+            assert sock.recv(1) == b""
 
 
 def test_grpc_message_over_the_limit_is_resource_exhausted(hostile_server):
