@@ -38,7 +38,9 @@ def test_version_flag_and_bad_flag_values():
      "Expected model m to have an absolute path or URI; got base_path()=relative/path"),
     (["--model_base_path=/abs", "--batching_parameters_file=/tmp/x"], "without --enable_batching"),
     ([], "--model_base_path and --model_config_file are empty"),
-], ids=["relative-base-path", "batching-file-without-flag", "no-model"])
+    (["--model_base_path=/abs", "--grpc_max_receive_message_bytes=0"],
+     "--grpc_max_receive_message_bytes must be positive; got 0"),
+], ids=["relative-base-path", "batching-file-without-flag", "no-model", "grpc-limit"])
 def test_startup_errors_are_one_line(args, message):
     code, out = run_server(["--port=%d" % free_port()] + args)
     assert code != 0

@@ -9,7 +9,7 @@ from google.protobuf import text_format
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model_server import config, flags, launch, rest_routes, tensor_json, versions
+from model_server import config, errors, flags, launch, rest_routes, tensor_json, versions
 from model_server.batcher import Batcher
 from model_server.errors import ServingError
 
@@ -323,3 +323,14 @@ def test_launcher_prefers_tensorflow_model_server(tmp_path, monkeypatch):
     assert launch.server_command() == [str(fake)]
     monkeypatch.setenv("MODEL_SERVER_BIN", "local")
     assert launch.server_command() == [sys.executable, "-m", "model_server"]
+
+
+def test_tf_run_errors_become_one_line_and_long_messages_are_bounded():
+    text = ("indices[0,2] = 99 is not in [0, 30)\n\t [[node embedding_lookup (defined at /srv/x.py:17) ]]\n\n"
+            "Original stack trace for 'embedding_lookup':\n  File \"/srv/x.py\", line 17")
+    assert errors.op_error_message(text) == "indices[0,2] = 99 is not in [0, 30) [[node embedding_lookup]]"
+    assert errors.op_error_message("bad\n\t [[{{node a/b}}]]") == "bad [[node a/b]]"
+    assert errors.op_error_message("one line") == "one line"
+    long_message = errors.ServingError("INVALID_ARGUMENT", "head " + "x" * 100000 + " tail").message
+    assert len(long_message) < errors.MAX_MESSAGE_CHARS + 100
+    assert long_message.startswith("head x") and long_message.endswith("x tail") and "characters omitted" in long_message
