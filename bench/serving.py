@@ -1,0 +1,463 @@
+"""Serving speed of a fine-tuned MiniLM on SMS test traffic, four ways side by side.
+
+(a) fixed [-1,128] export, one session run per request (local server, batching off)
+(b) fixed export, local server with dynamic batching
+(c) dynamic-length export, local server with length-aware batching
+    (pad_variable_length_inputs + --batching_length_buckets); each request is
+    padded only to its own length by the client
+(d) the offline limit: in-process session runs over the same texts sorted by
+    length, each batch padded to its longest text, at the best batch size
+
+Requests are single texts from ../shared/data/sms_spam/test.tsv, featurized with
+`featurizer.Featurizer` into REST :predict bodies once, then replayed in a cycle
+by client threads (loopback, keep-alive) for a fixed time per concurrency.
+Writes bench/results/serving.json and serving.png and prints a table with the
+issue's targets. The exports are built once under bench/results/serving_model
+(a 5-step fine-tune of the converted pretrained model: speed does not depend on
+the weights) and reused by later runs.
+
+    .venv/bin/python bench/serving.py                       # quick: 10 s per point, concurrency 1 and 32
+    .venv/bin/python bench/serving.py --full                # 20 s per point, concurrency 1, 8, 32, 64
+"""
+
+import argparse
+import csv
+import datetime
+import glob
+import http.client
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from featurizer import Featurizer, pad_batch  # noqa: E402
+from model_server.testing import running_server  # noqa: E402
+
+SHARED = os.path.join(os.path.dirname(ROOT), "shared")
+SMS_DIR = os.path.join(SHARED, "data", "sms_spam")
+PRETRAINED = os.path.join(ROOT, "cache", "pretrained", "all-MiniLM-L6-v2")
+RESULTS = os.path.join(ROOT, "bench", "results")
+MODEL_NAME = "sms"
+VARIANTS = {
+    "a": "fixed-128 export, no batching (one run per request)",
+    "b": "fixed-128 export, batching",
+    "c": "dynamic export, length-aware batching",
+}
+
+
+# ------------------------------------------------------------------ the model
+
+
+def build_exports(model_dir, max_seq_length):
+    """Fine-tune a few steps and export fixed and dynamic versions, unless already there."""
+    fixed, dynamic = os.path.join(model_dir, "export_fixed"), os.path.join(model_dir, "export_dynamic")
+    if _has_version(fixed) and _has_version(dynamic):
+        return fixed, dynamic
+    if not os.path.exists(os.path.join(PRETRAINED, "bert_config.json")):
+        subprocess.run([sys.executable, "-m", "pretrained", "fetch"], cwd=ROOT, check=True)
+    common = [sys.executable, os.path.join(ROOT, "run_classifier.py"), "--task_name=generic",
+              "--data_dir=" + SMS_DIR, "--max_seq_length=%d" % max_seq_length,
+              "--bert_config_file=" + os.path.join(PRETRAINED, "bert_config.json"),
+              "--vocab_file=" + os.path.join(PRETRAINED, "vocab.txt"), "--do_lower_case=true",
+              "--output_dir=" + model_dir]
+    if not glob.glob(os.path.join(model_dir, "model.ckpt-*.index")):
+        subprocess.run(common + ["--do_train", "--num_train_epochs=0.01", "--train_batch_size=8",
+                                 "--init_checkpoint=" + os.path.join(PRETRAINED, "bert_model.ckpt")],
+                       cwd=ROOT, check=True)
+    if not _has_version(fixed):
+        subprocess.run(common + ["--do_export", "--export_dir=" + fixed], cwd=ROOT, check=True)
+    if not _has_version(dynamic):
+        subprocess.run(common + ["--do_export", "--export_dynamic_seq_length", "--export_dir=" + dynamic],
+                       cwd=ROOT, check=True)
+    return fixed, dynamic
+
+
+def _versions(base):
+    return sorted(int(name) for name in os.listdir(base) if name.isdigit()) if os.path.isdir(base) else []
+
+
+def _has_version(base):
+    return bool(_versions(base))
+
+
+def latest_version(base):
+    return os.path.join(base, str(_versions(base)[-1]))
+
+
+# ------------------------------------------------------------------ the traffic
+
+
+def read_texts(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        return [row["text"] for row in rows]
+
+
+def encode_texts(texts, max_seq_length):
+    featurizer = Featurizer(os.path.join(PRETRAINED, "vocab.txt"), True, max_seq_length)
+    return featurizer.encode_batch(texts)
+
+
+def request_body(encoded, length):
+    """One text's :predict body (columnar `inputs`, as serving_client sends), padded to `length`."""
+    inputs = pad_batch([encoded], length)
+    inputs["label_ids"] = [0]
+    return json.dumps({"inputs": inputs}, separators=(",", ":")).encode("utf-8")
+
+
+# ------------------------------------------------------------------ load generator
+
+
+def drive(port, path, bodies, concurrency, seconds):
+    """Replay `bodies` from `concurrency` keep-alive clients for `seconds`.
+
+    Client i starts at a different offset of the cycle so concurrent requests
+    mix lengths as real traffic does. Returns rps, latency percentiles (ms),
+    errors and the raw latencies.
+    """
+    latencies, errors = [], []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+    headers = {"Content-Type": "application/json"}
+
+    def client(offset):
+        mine, failed = [], []
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        index = offset
+        try:
+            while time.monotonic() < stop_at:
+                body = bodies[index % len(bodies)]
+                index += 1
+                started = time.monotonic()
+                try:
+                    connection.request("POST", path, body, headers)
+                    response = connection.getresponse()
+                    payload = response.read()
+                    status = response.status
+                except (OSError, http.client.HTTPException) as exc:
+                    connection.close()
+                    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                    status, payload = None, str(exc).encode()
+                mine.append(time.monotonic() - started)
+                if status != 200:
+                    failed.append(payload[:200].decode("utf-8", "replace"))
+        finally:
+            connection.close()
+            with lock:
+                latencies.extend(mine)
+                errors.extend(failed)
+
+    threads = [threading.Thread(target=client, args=(i * len(bodies) // concurrency,))
+               for i in range(concurrency)]
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - began
+    result = {"concurrency": concurrency, "requests": len(latencies), "errors": len(errors),
+              "rps": (len(latencies) - len(errors)) / elapsed}
+    result.update(percentiles(latencies))
+    result["first_error"] = errors[0] if errors else None
+    result["latencies_ms"] = [round(1000 * x, 3) for x in latencies]
+    return result
+
+
+def percentiles(seconds_list):
+    ordered = sorted(seconds_list)
+    if not ordered:
+        return {"p50_ms": None, "p90_ms": None, "p99_ms": None}
+
+    def at(p):
+        return 1000 * ordered[min(len(ordered) - 1, int(p / 100.0 * len(ordered)))]
+
+    return {"p50_ms": at(50), "p90_ms": at(90), "p99_ms": at(99)}
+
+
+# ------------------------------------------------------------------ servers
+
+
+def batching_file(work, name, args, pad):
+    lines = ["max_batch_size { value: %d }" % args.max_batch_size,
+             "batch_timeout_micros { value: %d }" % args.batch_timeout_micros,
+             "num_batch_threads { value: %d }" % args.num_batch_threads,
+             "max_enqueued_batches { value: 100000 }"]
+    lines += ["allowed_batch_sizes: %d" % int(s) for s in filter(None, args.allowed_batch_sizes.split(","))]
+    if pad:
+        lines.append("pad_variable_length_inputs: true")
+    path = os.path.join(work, name)
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
+def server_flags(variant, fixed, dynamic, work, args):
+    flags = ["--model_name=" + MODEL_NAME, "--rest_api_num_threads=%d" % args.rest_api_num_threads]
+    flags += ["--tensorflow_intra_op_parallelism=%d" % args.intra_op,
+              "--tensorflow_inter_op_parallelism=%d" % args.inter_op]
+    if variant == "a":
+        return flags + ["--model_base_path=" + fixed]
+    if variant == "b":
+        return flags + ["--model_base_path=" + fixed, "--enable_batching",
+                        "--batching_parameters_file=" + batching_file(work, "fixed.config", args, False)]
+    return flags + ["--model_base_path=" + dynamic, "--enable_batching",
+                    "--batching_parameters_file=" + batching_file(work, "dynamic.config", args, True),
+                    "--batching_length_buckets=" + args.buckets]
+
+
+def serve_and_drive(variant, flags, bodies, args):
+    """Start the server, warm it with every body shape, then drive each concurrency."""
+    rows = []
+    with running_server(flags, timeout=300) as server:
+        path = "/v1/models/%s:predict" % MODEL_NAME
+        drive(server.rest_port, path, bodies, max(args.concurrency), args.warmup_seconds)
+        for concurrency in args.concurrency:
+            row = drive(server.rest_port, path, bodies, concurrency, args.seconds)
+            row["variant"] = variant
+            rows.append(row)
+            print("  (%s) c=%-3d %7.1f req/s  p50 %7.1f  p90 %7.1f  p99 %7.1f ms  errors %d%s" % (
+                variant, concurrency, row["rps"], row["p50_ms"], row["p90_ms"], row["p99_ms"], row["errors"],
+                "  first: " + row["first_error"] if row["first_error"] else ""))
+            sys.stdout.flush()
+    return rows
+
+
+# ------------------------------------------------------------------ offline limit
+
+
+def offline(fixed, dynamic, encoded, args):
+    """(d) sequences/sec over length-sorted batches, plus in-process batch-1 latency of both exports."""
+    import numpy as np
+    import tensorflow.compat.v1 as tf
+    tf.get_logger().setLevel("ERROR")
+    config = tf.ConfigProto(intra_op_parallelism_threads=args.intra_op, inter_op_parallelism_threads=args.inter_op)
+
+    def load(base):
+        graph = tf.Graph()
+        session = tf.Session(graph=graph, config=config)
+        with graph.as_default():
+            meta = tf.saved_model.loader.load(session, ["serve"], latest_version(base))
+        signature = meta.signature_def["serving_default"]
+        names = sorted(signature.inputs)
+        fn = session.make_callable(signature.outputs["output"].name,
+                                   feed_list=[signature.inputs[n].name for n in names])
+        return session, lambda batch: fn(*[batch[n] for n in names])
+
+    def arrays(chunk, length):
+        batch = {k: np.asarray(v, np.int32) for k, v in pad_batch(chunk, length).items()}
+        batch["label_ids"] = np.zeros(len(chunk), np.int32)
+        return batch
+
+    result = {"sorted_batches": []}
+    ordered = sorted(encoded, key=lambda e: len(e.input_ids))
+    session, run = load(dynamic)
+    try:
+        for size in args.offline_batch_sizes:
+            batches = [arrays(ordered[i:i + size], None) for i in range(0, len(ordered), size)]
+            for batch in batches[-2:]:  # warm the longest shapes
+                run(batch)
+            started = time.monotonic()
+            for batch in batches:
+                run(batch)
+            rate = len(ordered) / (time.monotonic() - started)
+            result["sorted_batches"].append({"batch_size": size, "sequences_per_sec": rate})
+            print("  (d) batch %-3d sorted by length: %7.1f sequences/sec" % (size, rate))
+            sys.stdout.flush()
+        sample = encoded[:args.latency_samples]
+        result["batch1_dynamic"] = _batch1(run, [arrays([e], None) for e in sample])
+    finally:
+        session.close()
+    session, run = load(fixed)
+    try:
+        result["batch1_fixed"] = _batch1(run, [arrays([e], args.max_seq_length) for e in sample])
+    finally:
+        session.close()
+    best = max(result["sorted_batches"], key=lambda r: r["sequences_per_sec"])
+    result["best_batch_size"], result["sequences_per_sec"] = best["batch_size"], best["sequences_per_sec"]
+    print("  in-process batch-1 p50: fixed %.1f ms, dynamic %.1f ms" % (
+        result["batch1_fixed"]["p50_ms"], result["batch1_dynamic"]["p50_ms"]))
+    return result
+
+
+def best_of(first, second):
+    """The faster of two offline measurements, keeping both passes' figures."""
+    best = dict(max(first, second, key=lambda r: r["sequences_per_sec"]))
+    best["passes"] = [first["sequences_per_sec"], second["sequences_per_sec"]]
+    return best
+
+
+def _batch1(run, batches):
+    run(batches[0])
+    times = []
+    for batch in batches:
+        started = time.monotonic()
+        run(batch)
+        times.append(time.monotonic() - started)
+    return percentiles(times)
+
+
+# ------------------------------------------------------------------ report
+
+
+def point(rows, variant, concurrency):
+    for row in rows:
+        if row["variant"] == variant and row["concurrency"] == concurrency:
+            return row
+    return None
+
+
+def targets(rows, limit, at):
+    """The issue's three targets, each with its figures and whether it is met (None = not measured)."""
+    a, c = point(rows, "a", at), point(rows, "c", at)
+    a1, c1 = point(rows, "a", 1), point(rows, "c", 1)
+    out = {}
+    if c:
+        out["c_vs_d"] = {"ratio": c["rps"] / limit, "goal": 0.9, "met": c["rps"] >= 0.9 * limit,
+                         "what": "(c) at concurrency %d >= 0.9x (d)" % at}
+    if a and c:
+        out["c_vs_a"] = {"ratio": c["rps"] / a["rps"], "goal": 5.0, "met": c["rps"] >= 5 * a["rps"],
+                         "what": "(c) at concurrency %d >= 5x (a)" % at}
+    if a1 and c1:
+        ratio = a1["p50_ms"] / c1["p50_ms"]
+        out["batch1_latency"] = {"ratio": ratio, "goal": 2.5, "met": ratio >= 2.5,
+                                 "what": "batch-1 p50: fixed (a) / dynamic (c) >= 2.5x"}
+    return out
+
+
+def table(rows, limit, goals):
+    lines = ["| variant | concurrency | req/s | x (a) | x (d) | p50 ms | p90 ms | p99 ms | errors |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in rows:
+        a = point(rows, "a", row["concurrency"])
+        lines.append("| (%s) %s | %d | %.1f | %s | %.2f | %.1f | %.1f | %.1f | %d |" % (
+            row["variant"], VARIANTS[row["variant"]], row["concurrency"], row["rps"],
+            "%.2f" % (row["rps"] / a["rps"]) if a and a["rps"] else "-", row["rps"] / limit,
+            row["p50_ms"], row["p90_ms"], row["p99_ms"], row["errors"]))
+    lines.append("| (d) offline, sorted by length, best batch | - | %.1f seq/s | | 1.00 | | | | |" % limit)
+    lines.append("")
+    for goal in goals.values():
+        lines.append("- %s: %.2fx -> %s" % (goal["what"], goal["ratio"], "MET" if goal["met"] else "not met"))
+    return "\n".join(lines)
+
+
+def plot(rows, limit, path, at):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for variant in sorted(VARIANTS):
+        mine = [r for r in rows if r["variant"] == variant]
+        if mine:
+            left.plot([r["concurrency"] for r in mine], [r["rps"] for r in mine], "o-",
+                      label="(%s) %s" % (variant, VARIANTS[variant]))
+            row = point(rows, variant, at) or mine[-1]
+            ordered = sorted(row["latencies_ms"])
+            right.plot(ordered, [(i + 1) / len(ordered) for i in range(len(ordered))],
+                       label="(%s) c=%d" % (variant, row["concurrency"]))
+    left.axhline(limit, color="k", linestyle="--", label="(d) offline limit")
+    left.set_xscale("log", base=2)
+    left.set_xlabel("concurrent clients")
+    left.set_ylabel("requests/sec (1 text each)")
+    left.set_title("Throughput, all-MiniLM-L6-v2, SMS test texts")
+    left.legend(fontsize=8)
+    right.set_xscale("log")
+    right.set_xlabel("latency (ms)")
+    right.set_ylabel("fraction of requests")
+    right.set_title("Latency distribution (CDF)")
+    right.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+
+
+# ------------------------------------------------------------------ main
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="the full run: --seconds=20 --concurrency=1,8,32,64")
+    parser.add_argument("--seconds", type=float, default=None, help="per point (default 10, --full 20)")
+    parser.add_argument("--concurrency", default=None, help="comma list (default 1,32; --full 1,8,32,64)")
+    parser.add_argument("--warmup_seconds", type=float, default=3.0)
+    parser.add_argument("--variants", default="a,b,c")
+    parser.add_argument("--max_seq_length", type=int, default=128)
+    parser.add_argument("--model_dir", default=os.path.join(RESULTS, "serving_model"))
+    parser.add_argument("--max_batch_size", type=int, default=32)
+    parser.add_argument("--batch_timeout_micros", type=int, default=0,
+                        help="0: a batch closes when the batch thread is free, so it grows only under load")
+    parser.add_argument("--num_batch_threads", type=int, default=1)
+    parser.add_argument("--allowed_batch_sizes", default="", help="comma list, last = max_batch_size")
+    parser.add_argument("--buckets", default="16,32,48,64,128", help="--batching_length_buckets for (c)")
+    parser.add_argument("--rest_api_num_threads", type=int, default=4)
+    parser.add_argument("--intra_op", type=int, default=0, help="TF intra-op threads (0 = TF's choice)")
+    parser.add_argument("--inter_op", type=int, default=0, help="TF inter-op threads (0 = TF's choice)")
+    parser.add_argument("--offline_batch_sizes", default="8,16,32,64")
+    parser.add_argument("--latency_samples", type=int, default=100, help="texts for in-process batch-1 latency")
+    parser.add_argument("--output", default=os.path.join(RESULTS, "serving.json"))
+    parser.add_argument("--plot", default=os.path.join(RESULTS, "serving.png"))
+    args = parser.parse_args(argv)
+    args.seconds = args.seconds or (20.0 if args.full else 10.0)
+    args.concurrency = [int(c) for c in (args.concurrency or ("1,8,32,64" if args.full else "1,32")).split(",")]
+    args.variants = [v for v in args.variants.split(",") if v]
+    unknown = sorted(set(args.variants) - set(VARIANTS))
+    if unknown:
+        parser.error("--variants: unknown %s (choose from a, b, c)" % ",".join(unknown))
+    args.offline_batch_sizes = [int(s) for s in args.offline_batch_sizes.split(",")]
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if not os.path.isdir(SMS_DIR):
+        print("bench/serving.py: %s is absent; skipping" % SMS_DIR)
+        return 0
+    fixed, dynamic = build_exports(os.path.abspath(args.model_dir), args.max_seq_length)
+    texts = read_texts(os.path.join(SMS_DIR, "test.tsv"))
+    encoded = encode_texts(texts, args.max_seq_length)
+    lengths = [len(e.input_ids) for e in encoded]
+    print("%d SMS test texts, %.1f tokens on average (max %d); exports %s, %s"
+          % (len(texts), sum(lengths) / len(lengths), max(lengths), latest_version(fixed), latest_version(dynamic)))
+    bodies = {"fixed": [request_body(e, args.max_seq_length) for e in encoded],
+              "dynamic": [request_body(e, None) for e in encoded]}
+    load_before = os.getloadavg()
+    print("offline limit (d), before the servers:")
+    limit = offline(fixed, dynamic, encoded, args)
+    rows = []
+    work = tempfile.mkdtemp(prefix="bench-serving-")
+    for variant in args.variants:
+        print("server (%s) %s:" % (variant, VARIANTS[variant]))
+        flags = server_flags(variant, fixed, dynamic, work, args)
+        rows += serve_and_drive(variant, flags, bodies["dynamic" if variant == "c" else "fixed"], args)
+    print("offline limit (d), after the servers (the better of the two is the limit: the machine is shared):")
+    again = offline(fixed, dynamic, encoded, args)
+    limit = best_of(limit, again)
+    at = 32 if 32 in args.concurrency else max(args.concurrency)
+    goals = targets(rows, limit["sequences_per_sec"], at)
+    text = table(rows, limit["sequences_per_sec"], goals)
+    print()
+    print(text)
+    report = {
+        "date": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
+        "command": " ".join(["bench/serving.py"] + (argv if argv is not None else sys.argv[1:])),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                    "loadavg_before": load_before, "loadavg_after": os.getloadavg()},
+        "settings": dict(vars(args)),
+        "texts": len(texts), "mean_tokens": sum(lengths) / len(lengths),
+        "offline": limit, "results": rows, "targets": goals, "table": text,
+    }
+    os.makedirs(os.path.dirname(args.output), exist_ok=True)
+    with open(args.output, "w") as f:
+        json.dump(report, f, indent=1)
+    plot(rows, limit["sequences_per_sec"], args.plot, at)
+    print("\nwrote %s and %s" % (args.output, args.plot))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
