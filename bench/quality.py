@@ -1,6 +1,6 @@
 """Model quality on the SMS spam split: fine-tuned all-MiniLM-L6-v2 vs TF-IDF baselines.
 
-    .venv/bin/python bench/quality.py            # full run: 3 epochs, ~6-10 min on 2 shared cores
+    .venv/bin/python bench/quality.py            # full run: 3 epochs, 5-15 min on 2 shared cores
     .venv/bin/python bench/quality.py --quick    # smoke run, ~2 min: 0.25 epoch, figures not meaningful
 
 All models learn from the same train.tsv and are scored on the same dev.tsv
@@ -235,7 +235,11 @@ def run_options(args, model_dir: str, pretrained: Dict, **actions):
 
 
 class LossRecorder(logging.Handler):
-    """Collects (step, loss) from the runner's progress lines while training runs."""
+    """Collects (step, loss) from the runner's progress lines while training runs.
+
+    The runner may log the last step twice (the second line at 0 examples/sec);
+    the first line of a step is kept.
+    """
 
     def __init__(self):
         super().__init__(level=logging.INFO)
@@ -243,7 +247,7 @@ class LossRecorder(logging.Handler):
 
     def emit(self, record):
         point = parse_progress_loss(record.getMessage())
-        if point:
+        if point and not (self.points and self.points[-1][0] == point[0]):
             self.points.append(point)
 
 

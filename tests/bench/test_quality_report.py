@@ -119,6 +119,15 @@ def test_loss_is_read_from_the_runners_progress_lines():
     assert recorder.points == [(3, 0.5), (5, 0.125)]
 
 
+def test_a_step_logged_twice_is_recorded_once():
+    recorder = quality.LossRecorder()
+    for message in ("step 410/418 (98%)  loss 0.0018  14.2 examples/sec",
+                    "step 418/418 (100%)  loss 0.0125  13.6 examples/sec",
+                    "step 418/418 (100%)  loss 0.0021  0.0 examples/sec"):
+        recorder.handle(logging.LogRecord("bert_runner", logging.INFO, __file__, 1, message, None, None))
+    assert recorder.points == [(410, 0.0018), (418, 0.0125)]
+
+
 def test_progress_lines_without_a_loss_are_ignored():
     assert quality.parse_progress_loss("step 10/20 (50%)  12.0 examples/sec (11.0 overall)  ~5s left") is None
     assert quality.parse_progress_loss("training: 4460 examples, batch size 32") is None
