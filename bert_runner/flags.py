@@ -76,6 +76,7 @@ def _project_flags():
     f.DEFINE_bool("cache_features", True, "Reuse featurized TFRecords in <output_dir>/features while data and settings are unchanged.")
     f.DEFINE_integer("log_every_steps", 50, "How often training logs loss and examples/sec.")
     f.DEFINE_integer("keep_checkpoint_max", 5, "How many recent checkpoints to keep.")
+    f.DEFINE_integer("save_summary_steps", 100, "How often the estimator writes TensorBoard summaries (loss, learning rate).")
     f.DEFINE_integer("seed", None, "Random seed for initialisation and shuffling (default: random).")
     f.DEFINE_bool("fast_tokenizer", False, "Tokenize ASCII text with the Rust `tokenizers` WordPiece (identical ids).")
     # More devices and processes (see bert_runner/distribute.py); TF_CONFIG selects multi-process training.

@@ -48,6 +48,8 @@ class ProgressHook(tf.train.SessionRunHook):
             self._first_step = int(run_values.results["step"])
         self.local_steps += 1
         step = min(max(int(run_values.results["step"]), self._first_step + self.local_steps), self.total_steps)
+        if self._last_step is not None and step <= self._last_step:
+            return  # a run after the last step (the estimator's final check) adds nothing
         now = time.time()
         if self._last_step is None:
             # The first step includes graph warm-up; measure from here on.

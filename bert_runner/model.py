@@ -41,7 +41,9 @@ def create_model(bert_config, is_training, input_ids, input_mask, segment_ids, l
         "output_weights", [num_labels, hidden_size], initializer=tf.truncated_normal_initializer(stddev=0.02)
     )
     output_bias = tf.get_variable("output_bias", [num_labels], initializer=tf.zeros_initializer())
-    with tf.variable_scope("loss"):
+    # Named "classifier" (not the reference's "loss", which holds no variables)
+    # so the estimator's `loss` summary keeps its name in TensorBoard.
+    with tf.variable_scope("classifier"):
         if is_training:
             output_layer = tf.nn.dropout(output_layer, rate=0.1)
         logits = tf.nn.bias_add(tf.matmul(output_layer, output_weights, transpose_b=True), output_bias)

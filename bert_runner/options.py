@@ -51,6 +51,7 @@ class RunOptions:
     cache_features: bool = True
     log_every_steps: int = 50
     keep_checkpoint_max: int = 5
+    save_summary_steps: int = 100
     seed: Optional[int] = None
     fast_tokenizer: bool = False
     distribution_strategy: str = "none"

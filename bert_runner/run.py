@@ -149,6 +149,7 @@ class _Plan:
                 model_dir=o.output_dir,
                 save_checkpoints_steps=o.save_checkpoints_steps,
                 keep_checkpoint_max=o.keep_checkpoint_max,
+                save_summary_steps=o.save_summary_steps,
                 tf_random_seed=o.seed,
                 log_step_count_steps=max(o.log_every_steps, 1),
                 train_distribute=self.strategy,
