@@ -76,10 +76,9 @@ class Featurizer:
                 fast_ids = self._fast.ids([texts[i] for i in ascii_positions])
                 for i, ids in zip(ascii_positions, fast_ids):
                     result[i] = ids
-        vocab = self.vocab
         for i, text in enumerate(texts):
             if result[i] is None:
-                result[i] = [vocab[token] for token in self._wordpiece.tokenize(text)]
+                result[i] = self._wordpiece.ids(text)
         return result
 
     def encode(self, text_a: str, text_b: Optional[str] = None) -> EncodedInput:

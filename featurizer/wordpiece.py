@@ -127,7 +127,24 @@ class WordpieceTokenizer:
         self.vocab = vocab
         self.do_lower_case = do_lower_case
         self._cache = {}  # type: Dict[str, List[str]]
+        self._id_cache = {}  # type: Dict[str, List[int]]
         self._cache_size = cache_size
+        # No piece can be longer than the longest vocab entry: start the greedy
+        # longest-match there instead of at the end of a long word.
+        self._max_piece = max([len(t[2:]) if t.startswith("##") else len(t) for t in vocab] + [1])
+
+    def ids(self, text: str) -> List[int]:
+        """Vocab ids of `tokenize(text)`, memoised per word (the hot path of featurization)."""
+        ids = []  # type: List[int]
+        cache = self._id_cache
+        for word in basic_tokenize(text, self.do_lower_case):
+            word_ids = cache.get(word)
+            if word_ids is None:
+                word_ids = [self.vocab[piece] for piece in self._split_word(word)]
+                if len(cache) < self._cache_size:
+                    cache[word] = word_ids
+            ids.extend(word_ids)
+        return ids
 
     def tokenize(self, text: str) -> List[str]:
         """Text -> WordPiece tokens, exactly as `FullTokenizer.tokenize`."""
@@ -149,7 +166,7 @@ class WordpieceTokenizer:
         pieces = []
         start = 0
         while start < len(word):
-            end = len(word)
+            end = min(len(word), start + self._max_piece)
             while start < end:
                 piece = word[start:end] if start == 0 else "##" + word[start:end]
                 if piece in vocab:
