@@ -4,7 +4,10 @@ The reference is `bert.tokenization.FullTokenizer` plus the steps of
 `run_classifier.convert_single_example`; it needs TensorFlow, so run this with
 the Python 3.7 venv:
 
-    .venv/bin/python bench/featurizer.py [--vocab /tmp/vocab.txt] [--data ../shared/data/sms_spam/train.tsv]
+    .venv/bin/python bench/featurizer.py [--vocab VOCAB] [--data ../shared/data/sms_spam/train.tsv]
+
+The default vocab is all-MiniLM-L6-v2's (uncased, 30,522 tokens), fetched and
+converted once by `python -m pretrained fetch`.
 
 Every method turns the same texts into padded input_ids/input_mask/segment_ids
 in batches like the client sends, and all results are checked to be identical
@@ -107,13 +110,20 @@ def measure(name, cold_pass, warm_pass, texts, repeats):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--vocab", default="/tmp/vocab.txt", help="uncased WordPiece vocab (default: %(default)s)")
+    parser.add_argument("--vocab", help="uncased WordPiece vocab (default: all-MiniLM-L6-v2's, from `python -m pretrained fetch`)")
     parser.add_argument("--data", default=DEFAULT_DATA, help="TSV with a 'text' column (default: SMS train)")
     parser.add_argument("--max-seq-length", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=32, help="texts per encode_batch call, as the client sends")
     parser.add_argument("--repeats", type=int, default=3, help="passes per method; the best is reported")
     parser.add_argument("--output", default=os.path.join(HERE, "results", "featurizer.json"))
     args = parser.parse_args(argv)
+    if not os.path.isfile(args.data):
+        print("skipped: %s is not there (../shared is absent)" % args.data)
+        return 0
+    if not args.vocab:
+        from pretrained.fetch import fetch
+
+        args.vocab = fetch()["vocab_file"]
 
     texts = read_texts(args.data)
     length, size = args.max_seq_length, args.batch_size
