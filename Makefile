@@ -36,7 +36,8 @@ $(CLIENT_VENV)/.installed: pyproject.toml $(shell find serving_client featurizer
 
 test: test-py37 test-client lint-deploy
 
-test-py37: setup
+# The real pretrained model (fetched once, ~10 s) lets its parity tests run too.
+test-py37: setup pretrained
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-client: setup-client
