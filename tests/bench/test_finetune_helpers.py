@@ -1,0 +1,169 @@
+"""The pure helpers of bench/finetune.py: CoLA writer, subset, log and result parsing (no training)."""
+
+import csv
+import importlib.util
+import os
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _load_bench():
+    spec = importlib.util.spec_from_file_location("bench_finetune", os.path.join(REPO, "bench", "finetune.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+finetune = _load_bench()
+
+
+def _read_like_the_reference(path):
+    # bert.run_classifier.DataProcessor._read_tsv: csv.reader(delimiter="\t", quotechar=None).
+    with open(path, encoding="utf-8") as f:
+        return list(csv.reader(f, delimiter="\t", quotechar=None))
+
+
+def test_cola_dir_reads_back_as_the_reference_colaprocessor_does(tmp_path):
+    texts = ['Free "prize" now!!', "see you at 5 &lt;3", "ok"]
+    labels = ["spam", "ham", "ham"]
+    finetune.write_cola_dir(str(tmp_path), {"train": (texts, labels), "dev": (texts[:2], labels[:2]),
+                                            "test": (texts, labels)})
+    train = _read_like_the_reference(str(tmp_path / "train.tsv"))
+    # ColaProcessor: label = line[1], text = line[3]; no header in train/dev.
+    assert [(row[1], row[3]) for row in train] == [("1", texts[0]), ("0", texts[1]), ("0", texts[2])]
+    assert len(_read_like_the_reference(str(tmp_path / "dev.tsv"))) == 2
+    test = _read_like_the_reference(str(tmp_path / "test.tsv"))
+    # test: a header row it skips, then text = line[1].
+    assert test[0] == ["index", "sentence"]
+    assert [row[1] for row in test[1:]] == texts
+
+
+def test_cola_writer_rejects_what_an_unquoted_tsv_cannot_hold():
+    with pytest.raises(finetune.BenchError, match="train row 2: .*tab"):
+        finetune.cola_lines("train", ["fine", "a\tb"], ["ham", "ham"])
+    with pytest.raises(finetune.BenchError, match="dev row 1: label 'maybe'"):
+        finetune.cola_lines("dev", ["fine"], ["maybe"])
+
+
+def test_generic_tsv_has_the_sms_layout(tmp_path):
+    path = str(tmp_path / "train.tsv")
+    finetune.write_generic_tsv(path, ["hello", 'say "hi"'], ["ham", "spam"])
+    with open(path, encoding="utf-8") as f:
+        assert f.read() == 'label\ttext\nham\thello\nspam\tsay "hi"\n'
+
+
+def test_stratified_subset_keeps_label_shares_and_order():
+    labels = ["ham"] * 860 + ["spam"] * 140
+    rows = finetune.stratified_subset(labels, 200, seed=3)
+    assert rows == sorted(rows) and len(set(rows)) == len(rows)
+    picked = [labels[i] for i in rows]
+    assert (picked.count("ham"), picked.count("spam")) == (172, 28)
+    assert finetune.stratified_subset(labels, 200, seed=3) == rows
+    assert finetune.stratified_subset(labels, 200, seed=4) != rows
+
+
+def test_eval_results_of_either_runner_parse_to_numbers():
+    text = "eval_accuracy = 0.98924731\neval_loss = 0.04112\nglobal_step = 139\nloss = 0.0411\n"
+    assert finetune.parse_eval_results(text) == {
+        "eval_accuracy": 0.98924731, "eval_loss": 0.04112, "global_step": 139.0, "loss": 0.0411}
+
+
+def test_quality_figures_from_probabilities(tmp_path):
+    (tmp_path / "eval_results.txt").write_text("eval_accuracy = 0.75\neval_loss = 0.5\n")
+    # Columns follow the label order; rows: spam, ham, spam(missed), ham.
+    (tmp_path / "test_results.tsv").write_text("0.1\t0.9\n0.8\t0.2\n0.6\t0.4\n0.7\t0.3\n")
+    figures = finetune.quality_figures(str(tmp_path), ["ham", "spam"], ["spam", "ham", "spam", "ham"])
+    assert figures["dev_accuracy"] == 0.75
+    assert figures["test_accuracy"] == 0.75
+    assert figures["test_spam_precision"] == 1.0
+    assert figures["test_spam_recall"] == 0.5
+    assert figures["test_errors"] == 1
+    with pytest.raises(finetune.BenchError, match="4 rows for 3 test examples"):
+        finetune.quality_figures(str(tmp_path), ["ham", "spam"], ["spam", "ham", "spam"])
+
+
+def _lines(*texts):
+    return [finetune.LogLine(float(i), text) for i, text in enumerate(texts)]
+
+
+def test_ours_steady_rate_is_the_last_overall_figure():
+    lines = _lines(
+        "I1123 20:20:01.1 140 run.py:250] training: 4460 examples, batch size 32, 139 steps (13 warm-up), dynamic padding",
+        "I1123 20:21:01.1 140 hooks.py:70] step 50/139 (36%)  loss 0.2100  40.1 examples/sec (40.1 overall)  ~1m11s left",
+        "I1123 20:22:01.1 140 hooks.py:70] step 139/139 (100%)  loss 0.0300  44.0 examples/sec (42.5 overall)  ~0s left",
+    )
+    assert finetune.ours_steady_rate(lines) == 42.5
+    assert finetune.ours_steady_rate(_lines("no progress here")) is None
+
+
+def test_reference_steady_rate_prefers_global_step_per_sec():
+    lines = _lines(
+        "INFO:tensorflow:Saving checkpoints for 0 into /tmp/x/model.ckpt.",
+        "INFO:tensorflow:global_step/sec: 0.25",
+        "INFO:tensorflow:global_step/sec: 0.5",
+        "INFO:tensorflow:examples/sec: 12.384",
+        "INFO:tensorflow:Saving checkpoints for 139 into /tmp/x/model.ckpt.",
+        "INFO:tensorflow:Loss for final step: 0.02.",
+    )
+    rate, source = finetune.reference_steady_rate(lines, 32)
+    assert rate == pytest.approx(32 * 2 / (4 + 2))  # 2 steps in 6 s
+    assert "global_step/sec" in source
+    assert finetune.first_time(lines, finetune.REFERENCE_TRAIN_DONE) == 5.0
+
+
+def test_reference_steady_rate_falls_back_to_checkpoint_times():
+    lines = [finetune.LogLine(10.0, "INFO:tensorflow:Saving checkpoints for 0 into m/model.ckpt."),
+             finetune.LogLine(60.0, "INFO:tensorflow:Saving checkpoints for 25 into m/model.ckpt.")]
+    rate, source = finetune.reference_steady_rate(lines, 32)
+    assert rate == pytest.approx(25 * 32 / 50.0)
+    assert "first step included" in source
+    assert finetune.reference_steady_rate(lines[:1], 32) == (None, "not in the log")
+
+
+def test_cpu_cost_per_step_comes_from_the_spans_between_progress_lines():
+    line = finetune.LogLine
+    ours = [line(3.0, "I1123 run.py:222] training: 4460 examples", cpu=5.0),
+            line(30.0, "I1123 hooks.py:70] step 11/139 (8%)  loss 0.5  20.0 examples/sec (20.0 overall)", cpu=50.0),
+            line(90.0, "I1123 hooks.py:70] step 139/139 (100%)  loss 0.1  40.0 examples/sec (35.0 overall)", cpu=178.0),
+            line(95.0, "I1123 records.py:101] featurized 558 examples", cpu=185.0)]
+    span = finetune.ours_step_span(ours)
+    assert span == finetune.Span(steps=128, seconds=60.0, cpu_seconds=128.0)
+    reference = [line(float(10 + i), "INFO:tensorflow:global_step/sec: 0.3", cpu=2.0 * i) for i in range(4)]
+    # One line per step after the first: 4 lines for 5 steps, 3 steps between the first and last.
+    assert finetune.reference_step_span(reference, 5) == finetune.Span(steps=3, seconds=3.0, cpu_seconds=6.0)
+    # Each message of the reference also comes through absl's handler; counted once.
+    doubled = [copy for l in reference for copy in (l, l._replace(text="I1123 10:00:00.1 1 tpu_estimator.py:2307] "
+                                                                      + l.text.split(":", 2)[2]))]
+    assert finetune.reference_step_span(doubled, 5) == finetune.reference_step_span(reference, 5)
+    assert finetune.reference_step_rates(doubled) == [0.3] * 4
+    assert finetune.cpu_at(ours, 91.0) == 185.0
+    assert finetune.cpu_at(ours, None) is None
+    figures = finetune.speed_figures(
+        finetune.ProcessRun([], ours, 0.0, 100.0, 190.0, 0.5, (1.0, 1.0), 0), 91.0, 35.0, "log", span, 139, 32)
+    assert figures["steady_examples_per_cpu_second"] == pytest.approx(128 * 32 / 128.0)
+    assert figures["steady_cpu_cores_used"] == pytest.approx(128.0 / 60.0)
+    assert figures["train_phase_cpu_seconds"] == 185.0
+    assert figures["outside_steps_seconds"] == pytest.approx(91.0 - 138 * 32 / 35.0)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc")
+def test_process_cpu_seconds_reads_a_live_process():
+    spent = finetune.process_cpu_seconds(os.getpid())
+    assert spent is not None and spent > 0
+    assert finetune.process_cpu_seconds(2 ** 22 + 12345) is None  # no such process
+
+
+def test_train_steps_match_the_runners_formula():
+    assert finetune.train_steps(4460, 32, 1.0) == 139
+    assert finetune.train_steps(800, 32, 1.0) == 25
+
+
+def test_table_shows_ratio_for_speed_and_difference_for_quality():
+    reference = {"steady_examples_per_sec": 12.0, "total_seconds": 400.0, "test_accuracy": 0.989, "test_errors": 6}
+    ours = {"steady_examples_per_sec": 48.0, "total_seconds": 100.0, "test_accuracy": 0.991, "test_errors": 5}
+    table = finetune.format_tables(reference, ours)
+    assert "4.00x" in table and "0.25x" in table
+    assert "+0.0020" in table and "-1" in table
+    assert "n/a" in table  # figures a run did not produce
