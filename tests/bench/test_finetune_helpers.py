@@ -167,3 +167,17 @@ def test_table_shows_ratio_for_speed_and_difference_for_quality():
     assert "4.00x" in table and "0.25x" in table
     assert "+0.0020" in table and "-1" in table
     assert "n/a" in table  # figures a run did not produce
+
+
+def test_skips_cleanly_without_the_shared_data(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(finetune, "DEFAULT_DATA_DIR", str(tmp_path / "shared" / "data" / "sms_spam"))
+    assert finetune.main(["--results_dir", str(tmp_path / "results")]) == 0
+    assert "skipped: the SMS spam split is not at" in capsys.readouterr().out
+    assert not (tmp_path / "results").exists()
+
+
+def test_refuses_a_work_dir_with_old_runs_in_it(sms_dir, tmp_path, capsys):
+    (tmp_path / "reference").mkdir()
+    with pytest.raises(SystemExit):
+        finetune.main(["--data_dir", sms_dir, "--work_dir", str(tmp_path)])
+    assert "--work_dir=%s is not empty" % tmp_path in capsys.readouterr().err
