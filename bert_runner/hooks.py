@@ -32,7 +32,7 @@ class ProgressHook(tf.train.SessionRunHook):
         self._last_time = None
         self._last_step = None
         self.local_steps = 0
-        self._first_step = None
+        self._first_step = 0  # set from the session in after_create_session
 
     def before_run(self, run_context):
         fetches = {"step": self._global_step}
@@ -40,13 +40,14 @@ class ProgressHook(tf.train.SessionRunHook):
             fetches["loss"] = self._loss[0]
         return tf.train.SessionRunArgs(fetches)
 
+    def after_create_session(self, session, coord):
+        # One read before training: a step fetched in the same run as the
+        # optimizer's increment may come back before or after it.
+        self._first_step = int(session.run(self._global_step))
+
     def after_run(self, run_context, run_values):
-        # A step read in the same run may see the value before or after the
-        # increment, so count from the first one (other workers' steps show up
-        # as jumps). No extra session.run: each one costs a graph prune.
-        if self._first_step is None:
-            self._first_step = int(run_values.results["step"])
         self.local_steps += 1
+        # Other workers' steps show up in the fetched value as jumps.
         step = min(max(int(run_values.results["step"]), self._first_step + self.local_steps), self.total_steps)
         if self._last_step is not None and step <= self._last_step:
             return  # a run after the last step (the estimator's final check) adds nothing

@@ -109,6 +109,7 @@ def test_loss_is_read_from_the_runners_progress_lines():
             hook.begin()
             with tf.Session() as session:
                 session.run(tf.global_variables_initializer())
+                hook.after_create_session(session, None)
                 for before, loss in enumerate((0.9, 0.7, 0.5, 0.25, 0.125)):
                     session.run(advance)
                     values = tf.train.SessionRunValues({"loss": loss, "step": before}, None, None)
