@@ -72,6 +72,22 @@ class _CharClasses(dict):
 _CHAR_CLASSES = _CharClasses()
 
 
+class _CleanTable(dict):
+    """`str.translate` table doing the reference's clean-up and CJK spacing in C.
+
+    Control characters are dropped, whitespace becomes " ", CJK characters get
+    spaces around them; entries are computed once per character.
+    """
+
+    def __missing__(self, codepoint: int):
+        kind = _CHAR_CLASSES[chr(codepoint)]
+        value = self[codepoint] = {_DROP: None, _SPACE: " ", _CJK: " %s " % chr(codepoint)}.get(kind, chr(codepoint))
+        return value
+
+
+_CLEAN_TABLE = _CleanTable()
+
+
 def _strip_accents(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
 
@@ -100,22 +116,14 @@ def basic_tokenize(text: str, do_lower_case: bool) -> List[str]:
             text = text.lower()
         return _ASCII_WORDS.findall(text)
 
-    cleaned = []
-    for char in text:
-        kind = _CHAR_CLASSES[char]
-        if kind == _DROP:
-            continue
-        if kind == _SPACE:
-            cleaned.append(" ")
-        elif kind == _CJK:
-            cleaned.append(" %s " % char)
-        else:
-            cleaned.append(char)
     words = []  # type: List[str]
-    for word in "".join(cleaned).split():
+    for word in text.translate(_CLEAN_TABLE).split():
         if do_lower_case:
-            word = _strip_accents(word.lower())
-        words.extend(_split_on_punctuation(word))
+            word = word.lower()
+            if not word.isascii():
+                word = _strip_accents(word)
+        # Most words of a non-ASCII text are ASCII: take the regex shortcut for those.
+        words.extend(_ASCII_WORDS.findall(word) if word.isascii() else _split_on_punctuation(word))
     # Lowercasing or NFD can create whitespace or empty words: split again.
     return " ".join(words).split()
 
@@ -131,20 +139,23 @@ class WordpieceTokenizer:
         self._cache_size = cache_size
         # No piece can be longer than the longest vocab entry: start the greedy
         # longest-match there instead of at the end of a long word.
-        self._max_piece = max([len(t[2:]) if t.startswith("##") else len(t) for t in vocab] + [1])
+        self._max_piece = max(map(len, vocab), default=1)
 
     def ids(self, text: str) -> List[int]:
         """Vocab ids of `tokenize(text)`, memoised per word (the hot path of featurization)."""
-        ids = []  # type: List[int]
+        words = basic_tokenize(text, self.do_lower_case)
         cache = self._id_cache
-        for word in basic_tokenize(text, self.do_lower_case):
-            word_ids = cache.get(word)
-            if word_ids is None:
-                word_ids = [self.vocab[piece] for piece in self._split_word(word)]
-                if len(cache) < self._cache_size:
-                    cache[word] = word_ids
-            ids.extend(word_ids)
-        return ids
+        try:
+            return [i for word in words for i in cache[word]]
+        except KeyError:
+            pass
+        for word in words:
+            if word not in cache and len(cache) < self._cache_size:
+                cache[word] = self._word_ids(word)
+        return [i for word in words for i in (cache.get(word) or self._word_ids(word))]
+
+    def _word_ids(self, word: str) -> List[int]:
+        return [self.vocab[piece] for piece in self._split_word(word)]
 
     def tokenize(self, text: str) -> List[str]:
         """Text -> WordPiece tokens, exactly as `FullTokenizer.tokenize`."""
