@@ -69,6 +69,7 @@ from quality import (  # noqa: E402  (bench/quality.py; TF-free)
     headline,
     read_split,
     score,
+    sms_split_present,
 )
 
 # The reference's CoLA task has labels "0" and "1"; spam is the positive class.
@@ -702,12 +703,8 @@ def _run(args, work_dir: str) -> Dict:
 
 def main(argv=None) -> int:
     args, parser = parse_args(argv)
-    if not all(os.path.isfile(os.path.join(args.data_dir, s + ".tsv")) for s in ("train", "dev", "test")):
-        if args.data_dir == DEFAULT_DATA_DIR:
-            print("skipped: the SMS spam split is not at %s (the ../shared checkout is absent); "
-                  "pass --data_dir to use another copy" % DEFAULT_DATA_DIR)
-            return 0
-        parser.error("--data_dir=%s must hold train.tsv, dev.tsv and test.tsv" % args.data_dir)
+    if not sms_split_present(args.data_dir, parser):
+        return 0
     if args.work_dir and os.path.isdir(args.work_dir) and os.listdir(args.work_dir):
         parser.error("--work_dir=%s is not empty; the runners would resume from old checkpoints" % args.work_dir)
     os.makedirs(args.results_dir, exist_ok=True)

@@ -551,14 +551,21 @@ def console_logging() -> None:
         logger.propagate = False
 
 
+def sms_split_present(data_dir: str, parser: argparse.ArgumentParser) -> bool:
+    """False (after saying so) when the default split is absent; a bad --data_dir is a usage error."""
+    if all(os.path.isfile(os.path.join(data_dir, s + ".tsv")) for s in ("train", "dev", "test")):
+        return True
+    if data_dir == parser.get_default("data_dir"):
+        print("skipped: the SMS spam split is not at %s (the ../shared checkout is absent); "
+              "pass --data_dir to use another copy" % data_dir)
+        return False
+    parser.error("--data_dir=%s must hold train.tsv, dev.tsv and test.tsv" % data_dir)
+
+
 def main(argv=None) -> int:
     args, parser = parse_args(argv)
-    if not all(os.path.isfile(os.path.join(args.data_dir, s + ".tsv")) for s in ("train", "dev", "test")):
-        if args.data_dir == DEFAULT_DATA_DIR:
-            print("skipped: the SMS spam split is not at %s (the ../shared checkout is absent); "
-                  "pass --data_dir to use another copy" % DEFAULT_DATA_DIR)
-            return 0
-        parser.error("--data_dir=%s must hold train.tsv, dev.tsv and test.tsv" % args.data_dir)
+    if not sms_split_present(args.data_dir, parser):
+        return 0
     if args.model_dir and os.path.exists(os.path.join(args.model_dir, "checkpoint")):
         parser.error("--model_dir=%s already holds a checkpoint; the estimator would resume from it "
                      "instead of fine-tuning from the pretrained weights" % args.model_dir)
