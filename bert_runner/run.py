@@ -227,9 +227,8 @@ class _Plan:
         if self.cluster.is_distributed:
             log.info("distributed training as %s of a %d-worker cluster", self.cluster.name, self.cluster.num_workers)
             # An evaluator task (if the cluster has one) scores the dev set, else a slice of train.
-            eval_input_fn, eval_steps = self._input_fn(record_file, False, o.eval_batch_size), 10
-            if o.do_eval:
-                eval_input_fn, eval_steps = self._input_fn(self._records("dev", o.eval_batch_size), False, o.eval_batch_size), None
+            eval_records, eval_steps = (self._records("dev", o.eval_batch_size), None) if o.do_eval else (record_file, 10)
+            eval_input_fn = self._input_fn(eval_records, False, o.eval_batch_size)
             tf.estimator.train_and_evaluate(
                 estimator,
                 tf.estimator.TrainSpec(input_fn=input_fn, max_steps=self.num_train_steps, hooks=[progress]),
