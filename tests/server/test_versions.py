@@ -202,7 +202,8 @@ def test_config_file_poll_adds_a_model(impl, fresh_base, tmp_path):
         write(str(config_path) + ".tmp", one.replace("}", "} config { name: 'b' base_path: '%s' "
                                                           "model_platform: 'tensorflow' }" % base, 1))
         os.rename(str(config_path) + ".tmp", str(config_path))
-        wait_for(lambda: rest.get("/v1/models/b")[0] == 200, what="model b")
+        # The model's status answers 200 while it is still LOADING; wait until it can serve.
+        wait_for(lambda: states(rest, "b").get(1, {}).get("state") == "AVAILABLE", what="model b")
         assert served_bias(rest, "/v1/models/b:predict") == 0.1
         write(config_path, "model_config_list { config { bad")  # a broken edit keeps the running models
         time.sleep(1.5)
