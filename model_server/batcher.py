@@ -9,9 +9,11 @@ split back to the tasks in order.
 Groups keep incompatible tasks apart instead of failing the whole batch: same
 signature/outputs and, without padding, equal non-batch dimensions. With
 `pad_variable_length_inputs`, inputs are padded (with each tensor's first
-element, as TFS does) to the longest in the batch; `length_buckets` then also
-groups tasks by the bucket of their longest dimension, so short requests are
-not padded to the length of a long one (length-aware batching).
+element, as TFS does) to the longest in the batch. Length-aware batching keeps
+short requests from being padded to a long one's length: `length_buckets`
+groups tasks by the bucket of their longest dimension; `length_runs` (auto)
+lets a free thread sort the batch it takes by length and run only the tasks
+near its oldest one, leaving the rest queued for the next thread.
 """
 
 import bisect
@@ -29,13 +31,15 @@ log = logging.getLogger(__name__)
 
 
 class _Task(object):
-    __slots__ = ("signature_name", "inputs", "output_aliases", "size", "future", "enqueued", "deadline")
+    __slots__ = ("signature_name", "inputs", "output_aliases", "size", "length", "future", "enqueued",
+                 "deadline")
 
     def __init__(self, signature_name, inputs, output_aliases, size, deadline):
         self.signature_name = signature_name
         self.inputs = inputs
         self.output_aliases = output_aliases
         self.size = size
+        self.length = max([max(a.shape[1:], default=0) for a in inputs.values()])
         self.future = Future()
         self.enqueued = time.monotonic()
         self.deadline = deadline
@@ -44,10 +48,10 @@ class _Task(object):
 class _Batch(object):
     __slots__ = ("key", "tasks", "size", "opened", "closed")
 
-    def __init__(self, key):
+    def __init__(self, key, tasks=()):
         self.key = key
-        self.tasks = []
-        self.size = 0
+        self.tasks = list(tasks)
+        self.size = sum(task.size for task in self.tasks)
         self.opened = time.monotonic()
         self.closed = False
 
@@ -74,6 +78,25 @@ def pad_to(array, dims):
     padded = np.full((array.shape[0],) + tuple(dims), fill, dtype=array.dtype)
     padded[tuple(slice(0, n) for n in array.shape)] = array
     return padded
+
+
+def length_runs(tasks, max_batch_size, run_cost_tokens):
+    """Cut tasks, sorted by length, into runs (lists of tasks).
+
+    A task joins the run before it unless that would exceed max_batch_size rows
+    or add more padding (the run's rows x the extra length) than
+    `run_cost_tokens`, the padding one more session run is worth.
+    """
+    runs, rows, longest = [], 0, 0
+    for task in sorted(tasks, key=lambda t: t.length):
+        if runs and rows + task.size <= max_batch_size and rows * (task.length - longest) <= run_cost_tokens:
+            runs[-1].append(task)
+            rows += task.size
+        else:
+            runs.append([task])
+            rows = task.size
+        longest = task.length
+    return runs
 
 
 class Batcher(object):
@@ -136,8 +159,7 @@ class Batcher(object):
         if self._options.pad_variable_length_inputs:
             shapes = tuple((alias, inputs[alias].ndim, inputs[alias].dtype.str) for alias in sorted(inputs))
             buckets = self._options.length_buckets
-            longest = max([max(a.shape[1:], default=0) for a in inputs.values()])
-            bucket = bisect.bisect_left(buckets, longest) if buckets else 0
+            bucket = bisect.bisect_left(buckets, task.length) if buckets else 0
             return (task.signature_name, task.output_aliases, shapes, bucket)
         shapes = tuple((alias, inputs[alias].shape[1:], inputs[alias].dtype.str) for alias in sorted(inputs))
         return (task.signature_name, task.output_aliases, shapes)
@@ -152,6 +174,11 @@ class Batcher(object):
                 wait = None
                 for batch in self._queue:
                     if batch.closed or self._stopping or now - batch.opened >= timeout:
+                        if self._options.length_runs and len(batch.tasks) > 1:
+                            run = self._cut_run(batch)
+                            if run is not None:
+                                self._cond.notify()  # the rest is ready for another thread
+                                return run
                         self._queue.remove(batch)
                         self._close(batch)
                         return batch
@@ -160,6 +187,23 @@ class Batcher(object):
                 if self._stopping:
                     return None
                 self._cond.wait(wait)
+
+    def _cut_run(self, batch):
+        """--batching_length_buckets=auto: the run holding the batch's oldest task, or None for all of it.
+
+        The rest stays queued (and open to new requests) for the next free thread.
+        """
+        runs = length_runs(batch.tasks, self._options.max_batch_size, self._options.run_cost_tokens)
+        if len(runs) == 1:
+            return None
+        oldest = batch.tasks[0]
+        run = next(run for run in runs if oldest in run)
+        taken = set(map(id, run))
+        batch.tasks = [task for task in batch.tasks if id(task) not in taken]
+        batch.size = sum(task.size for task in batch.tasks)
+        cut = _Batch(batch.key, run)
+        cut.closed = True
+        return cut
 
     def _work(self):
         while True:

@@ -94,7 +94,9 @@ class BatchingOptions(object):
         self.pad_variable_length_inputs = params.pad_variable_length_inputs
         self.enable_large_batch_splitting = _wrapped(params, "enable_large_batch_splitting", False)
         self.max_execution_batch_size = _wrapped(params, "max_execution_batch_size", self.max_batch_size)
-        self.length_buckets = []
+        self.length_buckets = []  # --batching_length_buckets: fixed bounds, or
+        self.length_runs = False  # =auto: runs cut from the queued requests sorted by length
+        self.run_cost_tokens = 16  # --batching_run_cost_tokens
         self._check()
 
     def _check(self):
@@ -130,7 +132,13 @@ def load_batching_options(options):
     if options.batching_parameters_file:
         read_text_proto(options.batching_parameters_file, params, "batching_parameters_file")
     batching = BatchingOptions(params, bool(options.batching_parameters_file))
-    batching.length_buckets = _parse_buckets(options.batching_length_buckets)
+    if options.batching_length_buckets.strip() == "auto":
+        batching.length_runs = True
+    else:
+        batching.length_buckets = _parse_buckets(options.batching_length_buckets)
+    if options.batching_run_cost_tokens < 0:
+        raise ConfigError("--batching_run_cost_tokens=%d: must not be negative" % options.batching_run_cost_tokens)
+    batching.run_cost_tokens = options.batching_run_cost_tokens
     return batching
 
 
@@ -140,7 +148,7 @@ def _parse_buckets(text):
     try:
         buckets = [int(part) for part in text.split(",")]
     except ValueError:
-        raise ConfigError("--batching_length_buckets=%s: expected comma-separated integers" % text) from None
+        raise ConfigError("--batching_length_buckets=%s: expected comma-separated integers or auto" % text) from None
     if any(b <= a for a, b in zip(buckets, buckets[1:])) or buckets[0] < 1:
         raise ConfigError("--batching_length_buckets=%s: lengths must be positive and increasing" % text)
     return buckets

@@ -50,8 +50,12 @@ FLAGS = [
     Flag("grpc_max_receive_message_bytes", "int", 64 * 1024 * 1024,
          "LOCAL: larger gRPC request messages are refused with RESOURCE_EXHAUSTED"),
     Flag("batching_length_buckets", "str", "",
-         "LOCAL: comma-separated increasing lengths; with pad_variable_length_inputs, requests are "
-         "grouped into batches by the bucket of their longest non-batch dimension before padding"),
+         "LOCAL: with pad_variable_length_inputs, group requests by length before padding: comma-separated "
+         "increasing lengths (fixed buckets of the longest non-batch dimension), or auto (a free batch thread "
+         "sorts the queued requests by length and cuts runs where padding would cost more than a run)"),
+    Flag("batching_run_cost_tokens", "int", 16,
+         "LOCAL: with --batching_length_buckets=auto, the padding (rows x positions) worth one more session "
+         "run; larger values give bigger, more padded runs"),
 ]
 
 # TFS flags the local server accepts so that the same command lines work, but does not act on.

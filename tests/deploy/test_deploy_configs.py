@@ -68,3 +68,14 @@ def test_models_config_parser_rejects_unknown_fields():
     with pytest.raises(text_format.ParseError):
         text_format.Parse('model_config_list { config { name: "m" basepath: "/m" } }',
                           model_server_config_pb2.ModelServerConfig())
+
+
+def test_cpu_batching_config_loads_in_the_local_server_with_automatic_length_runs():
+    from deploy_files import repo_path
+    from model_server import config, flags
+
+    options = flags.parse(["--enable_batching", "--batching_length_buckets=auto",
+                           "--batching_parameters_file=" + repo_path("configs", "batching_cpu.config")])
+    batching = config.load_batching_options(options)
+    assert batching.pad_variable_length_inputs and batching.length_runs
+    assert batching.batch_timeout_micros == 0 and batching.num_batch_threads >= 1

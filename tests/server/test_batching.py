@@ -101,8 +101,10 @@ def test_variable_length_inputs_are_padded(impl, tmp_path):
             assert any(np.allclose(body["predictions"][0], c, rtol=1e-5) for c in candidates)
 
 
-def test_length_buckets_keep_short_requests_unpadded(tmp_path, local_only):
-    with dynamic_length_server(tmp_path, None, ["--batching_length_buckets=4,8"]) as server:
+@pytest.mark.parametrize("length_flags", [["--batching_length_buckets=4,8"],
+                                          ["--batching_length_buckets=auto", "--batching_run_cost_tokens=2"]])
+def test_length_aware_batching_keeps_short_requests_unpadded(tmp_path, local_only, length_flags):
+    with dynamic_length_server(tmp_path, None, length_flags) as server:
         rows = toy_models.bert_rows(3, seq_len=3) + toy_models.bert_rows(3, seq_len=6)
         results = concurrent_predict(server.rest_url + "/v1/models/toy:predict",
                                      [{"instances": [row]} for row in rows])

@@ -1,5 +1,6 @@
 """In-process tests of the server's parts: flags, config checks, URL routes, JSON codec, batcher, policies."""
 
+import collections
 import threading
 import time
 
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from model_server import config, errors, flags, launch, rest_routes, tensor_json, versions
-from model_server.batcher import Batcher
+from model_server.batcher import Batcher, length_runs
 from model_server.errors import ServingError
 
 INT32, FLOAT, STRING, BOOL, INT64 = 3, 1, 7, 10, 9
@@ -74,6 +75,17 @@ def test_batching_defaults_and_checks(tmp_path):
                                batching_parameters_pb2.BatchingParameters())
     with pytest.raises(config.ConfigError, match="must end with max_batch_size"):
         config.BatchingOptions(params, from_file=True)
+
+
+def test_length_batching_flags():
+    on = ["--enable_batching", "--batching_length_buckets=%s"]
+    assert config.load_batching_options(flags.parse([on[0], on[1] % "16,32"])).length_buckets == [16, 32]
+    auto = config.load_batching_options(flags.parse([on[0], on[1] % "auto", "--batching_run_cost_tokens=8"]))
+    assert auto.length_runs and auto.length_buckets == [] and auto.run_cost_tokens == 8
+    with pytest.raises(config.ConfigError, match="--batching_length_buckets=32,16: .* increasing"):
+        config.load_batching_options(flags.parse([on[0], on[1] % "32,16"]))
+    with pytest.raises(config.ConfigError, match="--batching_run_cost_tokens=-1"):
+        config.load_batching_options(flags.parse([on[0], "--batching_run_cost_tokens=-1"]))
 
 
 def test_monitoring_path_default(tmp_path):
@@ -176,6 +188,8 @@ class Options(object):
         self.allowed_batch_sizes = []
         self.pad_variable_length_inputs = False
         self.length_buckets = []
+        self.length_runs = False
+        self.run_cost_tokens = 16
         self.__dict__.update(kw)
 
 
@@ -232,6 +246,31 @@ def test_variable_lengths_pad_and_length_buckets_group():
     try:
         assert submit_all(batcher, [np.array([[5, 1]]), np.array([[1, 1, 1, 1]])]) == [[6], [4]]
         assert sorted(model.batches) == [(1, 2), (1, 4)]
+    finally:
+        batcher.stop()
+
+
+def test_length_runs_cut_where_padding_costs_more_than_a_run():
+    Task = collections.namedtuple("Task", "length size")
+    tasks = [Task(10, 1), Task(30, 1), Task(11, 2), Task(12, 1), Task(40, 1)]
+    runs = length_runs(tasks, max_batch_size=8, run_cost_tokens=16)
+    # 10, 11 (x2), 12 join: at most 3 rows x 1 position of padding; 30 would pad 4 rows by 18.
+    # 40 joins 30: 1 row x 10 positions.
+    assert runs == [[tasks[0], tasks[2], tasks[3]], [tasks[1], tasks[4]]]
+    assert [len(r) for r in length_runs(tasks, max_batch_size=8, run_cost_tokens=1000)] == [5]
+    assert [len(r) for r in length_runs(tasks, max_batch_size=3, run_cost_tokens=1000)] == [2, 3]
+
+
+def test_auto_length_runs_take_the_oldest_tasks_run_and_leave_the_rest_queued():
+    model = Recorder()
+    batcher = Batcher(model, Options(pad_variable_length_inputs=True, length_runs=True, run_cost_tokens=2))
+    try:
+        arrays = [np.ones((1, 9), np.int32), np.ones((1, 2), np.int32), np.ones((1, 8), np.int32),
+                  np.ones((1, 3), np.int32)]
+        # One batch of four, cut by length: the run holding the oldest (length 9) goes first.
+        # Padding repeats the first element (1), so each row sums to its run's length.
+        assert submit_all(batcher, arrays) == [[9], [3], [9], [3]]
+        assert model.batches == [(2, 9), (2, 3)]
     finally:
         batcher.stop()
 
