@@ -134,10 +134,10 @@ def pad_batch(encoded: Sequence[EncodedInput], length: Optional[int] = None) -> 
         length = longest
     elif longest > length:
         raise FeaturizerError("an example has %d tokens, more than length=%d" % (longest, length))
-    batch = {"input_ids": [], "input_mask": [], "segment_ids": []}  # type: Dict[str, List[List[int]]]
-    for example in encoded:
-        padding = [0] * (length - len(example.input_ids))
-        batch["input_ids"].append(list(example.input_ids) + padding)
-        batch["input_mask"].append([1] * len(example.input_ids) + padding)
-        batch["segment_ids"].append(list(example.segment_ids) + padding)
-    return batch
+    input_ids, input_mask, segment_ids = [], [], []  # type: List[List[int]], List[List[int]], List[List[int]]
+    for ids, segments in encoded:
+        padding = [0] * (length - len(ids))
+        input_ids.append([*ids, *padding])
+        input_mask.append([1] * len(ids) + padding)
+        segment_ids.append([*segments, *padding])
+    return {"input_ids": input_ids, "input_mask": input_mask, "segment_ids": segment_ids}

@@ -26,16 +26,18 @@ def load_vocab(vocab_file: str) -> Dict[str, int]:
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
         raise FeaturizerError("%s:%d: vocab file is not valid UTF-8" % (vocab_file, line))
-    vocab = {}  # type: Dict[str, int]
     # Split on "\n" only, as readline() does; a blank line inside the file is
     # a token (""), the empty string after a final newline is not.
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    for line in lines:
-        token = line.strip()
-        if token not in vocab:
-            vocab[token] = len(vocab)
+    tokens = [line.strip() for line in lines]
+    vocab = dict(zip(tokens, range(len(tokens))))
+    if len(vocab) < len(tokens):  # repeated tokens: first id wins, ids shift (rare, slower)
+        vocab = {}
+        for token in tokens:
+            if token not in vocab:
+                vocab[token] = len(vocab)
     missing = [t for t in REQUIRED_TOKENS if t not in vocab]
     if missing:
         raise FeaturizerError(

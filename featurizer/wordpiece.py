@@ -12,7 +12,7 @@ punctuation, greedy longest-match WordPiece), written for speed:
 
 import re
 import unicodedata
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 UNK_TOKEN = "[UNK]"
 # The reference turns any word longer than this into [UNK].
@@ -135,7 +135,9 @@ class WordpieceTokenizer:
         self.vocab = vocab
         self.do_lower_case = do_lower_case
         self._cache = {}  # type: Dict[str, List[str]]
-        self._id_cache = {}  # type: Dict[str, List[int]]
+        # Tuples, not lists: the garbage collector stops tracking tuples of ints,
+        # so a big cache does not slow every collection down.
+        self._id_cache = {}  # type: Dict[str, Tuple[int, ...]]
         self._cache_size = cache_size
         # No piece can be longer than the longest vocab entry: start the greedy
         # longest-match there instead of at the end of a long word.
@@ -154,8 +156,8 @@ class WordpieceTokenizer:
                 cache[word] = self._word_ids(word)
         return [i for word in words for i in (cache.get(word) or self._word_ids(word))]
 
-    def _word_ids(self, word: str) -> List[int]:
-        return [self.vocab[piece] for piece in self._split_word(word)]
+    def _word_ids(self, word: str) -> Tuple[int, ...]:
+        return tuple([self.vocab[piece] for piece in self._split_word(word)])
 
     def tokenize(self, text: str) -> List[str]:
         """Text -> WordPiece tokens, exactly as `FullTokenizer.tokenize`."""
@@ -174,6 +176,8 @@ class WordpieceTokenizer:
         if len(word) > MAX_INPUT_CHARS_PER_WORD:
             return [UNK_TOKEN]
         vocab = self.vocab
+        if word in vocab:  # most words are whole vocab entries
+            return [word]
         pieces = []
         start = 0
         while start < len(word):
