@@ -20,6 +20,10 @@ import time
 
 from model_server.launch import server_command
 
+# Where start_server() writes server logs when no log_dir is given (None: the
+# system temp dir). Test suites point it at their own temporary directory.
+LOG_DIR = None
+
 
 def free_port():
     """A TCP port free on 127.0.0.1 right now."""
@@ -86,7 +90,7 @@ def start_server(args, binary=None, rest=True, wait=True, timeout=60.0, env=None
     grpc_port = free_port()
     rest_port = free_port() if rest else 0
     command = server_command(binary) + ["--port=%d" % grpc_port, "--rest_api_port=%d" % rest_port] + list(args)
-    handle, log_path = tempfile.mkstemp(prefix="model_server-", suffix=".log", dir=log_dir)
+    handle, log_path = tempfile.mkstemp(prefix="model_server-", suffix=".log", dir=log_dir or LOG_DIR)
     environment = dict(os.environ, **(env or {}))
     environment.setdefault("PYTHONUNBUFFERED", "1")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -101,14 +105,22 @@ def start_server(args, binary=None, rest=True, wait=True, timeout=60.0, env=None
 
 @contextlib.contextmanager
 def running_server(args, **kwargs):
-    """start_server() as a context manager that always stops the process."""
+    """start_server() as a context manager that always stops the process.
+
+    The server's log file is removed after a block that ends normally and kept
+    (its path is server.log_path) when the block raises.
+    """
     server = start_server(args, wait=False, **{k: v for k, v in kwargs.items() if k != "wait"})
     try:
         if kwargs.get("wait", True):
             server.wait_ready(kwargs.get("timeout", 60.0))
         yield server
-    finally:
+    except BaseException:
         server.stop()
+        raise
+    server.stop()
+    with contextlib.suppress(OSError):
+        os.remove(server.log_path)
 
 
 if __name__ == "__main__":  # python -m model_server.testing --model_name=... : start, print ports, wait

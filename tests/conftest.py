@@ -29,6 +29,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_tf)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def server_logs_in_pytest_tmp(tmp_path_factory):
+    """Servers started by tests log under pytest's temporary directory (rotated), not /tmp."""
+    from model_server import testing
+
+    testing.LOG_DIR = str(tmp_path_factory.mktemp("server-logs"))
+    yield
+    testing.LOG_DIR = None
+
+
 @pytest.fixture(scope="session")
 def sms_dir():
     """The SMS spam split from ../shared; tests using it skip cleanly without it."""

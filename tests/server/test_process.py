@@ -194,3 +194,18 @@ def test_timeout_and_graceful_sigterm(impl, toy_export):
             requests.get(server.rest_url + "/v1/models/toy", timeout=2)
     finally:
         server.stop()
+
+
+def test_running_server_keeps_its_log_only_when_the_block_fails(toy_export):
+    with running_server(["--model_name=toy", "--model_base_path=" + toy_export]) as server:
+        clean_log = server.log_path
+        assert os.path.exists(clean_log)
+    assert not os.path.exists(clean_log) and server.process.poll() is not None
+    with pytest.raises(ValueError):
+        with running_server(["--model_name=toy", "--model_base_path=" + toy_export]) as server:
+            raise ValueError("a failing test")
+    try:
+        assert server.process.poll() is not None
+        assert "Exporting HTTP/REST API" in server.log()
+    finally:
+        os.remove(server.log_path)
