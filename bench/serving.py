@@ -15,7 +15,8 @@ by default single-threaded runs, one batch thread per core: fastest here).
 
 Requests are single texts from ../shared/data/sms_spam/test.tsv, featurized with
 `featurizer.Featurizer` into REST :predict bodies once, then replayed in a cycle
-by asyncio clients (loopback, keep-alive) for a fixed time per concurrency.
+by bench/loadgen.py's asyncio clients (loopback, keep-alive) for a fixed time
+per concurrency.
 Writes bench/results/serving.json and serving.png and prints a table with the
 issue's targets. The exports are built once under bench/results/serving_model
 (a 5-step fine-tune of the converted pretrained model: speed does not depend on
@@ -26,7 +27,6 @@ the weights) and reused by later runs.
 """
 
 import argparse
-import asyncio
 import csv
 import datetime
 import glob
@@ -43,6 +43,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from featurizer import Featurizer, pad_batch  # noqa: E402
+from loadgen import drive, percentiles  # noqa: E402  (bench/)
 from model_server.testing import running_server  # noqa: E402
 
 SHARED = os.path.join(os.path.dirname(ROOT), "shared")
@@ -116,96 +117,6 @@ def request_body(encoded, length):
     inputs = pad_batch([encoded], length)
     inputs["label_ids"] = [0]
     return json.dumps({"inputs": inputs}, separators=(",", ":")).encode("utf-8")
-
-
-# ------------------------------------------------------------------ load generator
-
-
-def drive(port, path, bodies, concurrency, seconds):
-    """Replay `bodies` from `concurrency` keep-alive clients for `seconds`.
-
-    One asyncio loop (uvloop when installed) writes pre-built HTTP/1.1 requests
-    and reads responses by Content-Length, so the load generator costs the
-    shared cores little. Client i starts at a different offset of the cycle so
-    concurrent requests mix lengths as real traffic does. Returns rps, latency
-    percentiles (ms), errors and the raw latencies.
-    """
-    requests = [b"POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
-                b"Content-Length: %d\r\n\r\n%s" % (path.encode(), port, len(body), body) for body in bodies]
-    latencies, errors = [], []
-    stop_at = time.monotonic() + seconds
-
-    async def client(offset):
-        reader = writer = None
-        index = offset
-        while time.monotonic() < stop_at:
-            request = requests[index % len(requests)]
-            index += 1
-            started = time.monotonic()
-            try:
-                if writer is None:
-                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.write(request)
-                status, payload = await _read_response(reader)
-            except (OSError, EOFError, ValueError, asyncio.IncompleteReadError) as exc:
-                if writer is not None:
-                    writer.close()
-                reader = writer = None
-                status, payload = None, str(exc).encode()
-            latencies.append(time.monotonic() - started)
-            if status != 200:
-                errors.append(payload[:200].decode("utf-8", "replace"))
-        if writer is not None:
-            writer.close()
-
-    async def all_clients():
-        await asyncio.gather(*[client(i * len(bodies) // concurrency) for i in range(concurrency)])
-
-    loop = _event_loop()
-    began = time.monotonic()
-    try:
-        loop.run_until_complete(all_clients())
-    finally:
-        loop.close()
-    elapsed = time.monotonic() - began
-    result = {"concurrency": concurrency, "requests": len(latencies), "errors": len(errors),
-              "rps": (len(latencies) - len(errors)) / elapsed}
-    result.update(percentiles(latencies))
-    result["first_error"] = errors[0] if errors else None
-    result["latencies_ms"] = [round(1000 * x, 3) for x in latencies]
-    return result
-
-
-async def _read_response(reader):
-    """(status, body) of one HTTP/1.1 response with a Content-Length."""
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.split(b"\r\n")
-    status = int(lines[0].split(b" ", 2)[1])
-    length = 0
-    for line in lines[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value)
-    return status, await reader.readexactly(length)
-
-
-def _event_loop():
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
-
-
-def percentiles(seconds_list):
-    ordered = sorted(seconds_list)
-    if not ordered:
-        return {"p50_ms": None, "p90_ms": None, "p99_ms": None}
-
-    def at(p):
-        return 1000 * ordered[min(len(ordered) - 1, int(p / 100.0 * len(ordered)))]
-
-    return {"p50_ms": at(50), "p90_ms": at(90), "p99_ms": at(99)}
 
 
 # ------------------------------------------------------------------ servers
