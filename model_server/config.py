@@ -182,6 +182,9 @@ def check_ports(options):
         raise ConfigError("--rest_api_timeout_in_ms must be positive; got %d" % options.rest_api_timeout_in_ms)
     if options.rest_api_max_body_bytes <= 0:
         raise ConfigError("--rest_api_max_body_bytes must be positive")
+    if options.rest_api_read_timeout_seconds <= 0:
+        raise ConfigError("--rest_api_read_timeout_seconds must be positive; got %d"
+                          % options.rest_api_read_timeout_seconds)
     if options.grpc_max_receive_message_bytes <= 0:
         raise ConfigError("--grpc_max_receive_message_bytes must be positive; got %d"
                           % options.grpc_max_receive_message_bytes)

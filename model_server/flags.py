@@ -47,6 +47,9 @@ FLAGS = [
          "LOCAL: listen on all interfaces (0.0.0.0) instead of loopback only (127.0.0.1)"),
     Flag("rest_api_max_body_bytes", "int", 64 * 1024 * 1024,
          "LOCAL: larger REST request bodies (also after gunzip) are answered 413"),
+    Flag("rest_api_read_timeout_seconds", "int", 10,
+         "LOCAL: a REST request's headers must arrive within this time (else the connection is closed) "
+         "and its body may not stall longer (else 408)"),
     Flag("grpc_max_receive_message_bytes", "int", 64 * 1024 * 1024,
          "LOCAL: larger gRPC request messages are refused with RESOURCE_EXHAUSTED"),
     Flag("batching_length_buckets", "str", "",

@@ -31,22 +31,92 @@ class BodyTooLarge(Exception):
     pass
 
 
-def http_protocol():
-    """uvicorn's HTTP protocol class, closing connections that stay silent after connecting.
+class BodyStalled(Exception):
+    pass
+
+
+class _stall_guard(object):
+    """`async with`: raise BodyStalled when the block awaits one read longer than `seconds`.
+
+    One timer per read instead of asyncio.wait_for, which would wrap every read
+    in a new task; the timer cancels the request's task, and the cancellation
+    is turned into BodyStalled here.
+    """
+
+    def __init__(self, seconds):
+        self._seconds = seconds
+        self._stalled = False
+        self._timer = None
+
+    async def __aenter__(self):
+        self._task = asyncio.current_task()
+        self.progress()
+        return self
+
+    def progress(self):
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = asyncio.get_event_loop().call_later(self._seconds, self._stall)
+
+    def _stall(self):
+        self._stalled = True
+        self._task.cancel()
+
+    async def __aexit__(self, kind, value, traceback):
+        self._timer.cancel()
+        if kind is asyncio.CancelledError and self._stalled:
+            raise BodyStalled() from None
+        return False
+
+
+def http_protocol(read_timeout):
+    """uvicorn's HTTP protocol class, closing connections that hold a socket without sending a request.
 
     uvicorn times out idle keep-alive connections only after a first response,
-    so a client that connects and sends nothing held its socket forever; now the
-    keep-alive timeout (5 s) runs from the connection's start as well.
+    and never a request head sent one byte at a time. Here the keep-alive
+    timeout (5 s) also runs from the connection's start, and every request head
+    (from the connection's start or the previous response to the end of its
+    headers) must arrive within `read_timeout` seconds.
     """
-    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol  # uvicorn[standard] has httptools
 
-    class SilentConnectionsTimeOut(AutoHTTPProtocol):
+    class GuardedHttp(HttpToolsProtocol):
+        head_timer = None
+
         def connection_made(self, transport):
             super().connection_made(transport)
             self.timeout_keep_alive_task = self.loop.call_later(
                 self.timeout_keep_alive, self.timeout_keep_alive_handler)
+            self._wait_for_head()
 
-    return SilentConnectionsTimeOut
+        def on_headers_complete(self):
+            self._head_arrived()
+            super().on_headers_complete()
+
+        def on_response_complete(self):
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._wait_for_head()
+
+        def connection_lost(self, exc):
+            self._head_arrived()
+            super().connection_lost(exc)
+
+        def _wait_for_head(self):
+            self._head_arrived()
+            self.head_timer = self.loop.call_later(read_timeout, self._head_timed_out)
+
+        def _head_arrived(self):
+            if self.head_timer is not None:
+                self.head_timer.cancel()
+                self.head_timer = None
+
+        def _head_timed_out(self):
+            self.head_timer = None
+            if not self.transport.is_closing():
+                self.transport.close()
+
+    return GuardedHttp
 
 
 class RestApi(object):
@@ -56,6 +126,7 @@ class RestApi(object):
         self._timeout = options.rest_api_timeout_in_ms / 1000.0
         self._timeout_ms = options.rest_api_timeout_in_ms
         self._max_body = options.rest_api_max_body_bytes
+        self._read_timeout = options.rest_api_read_timeout_seconds
         self._cors = options.rest_api_enable_cors_support
         self._monitoring_path = monitoring_path
 
@@ -94,11 +165,13 @@ class RestApi(object):
         if declared and declared.isdigit() and int(declared) > self._max_body:
             raise BodyTooLarge(int(declared))
         chunks, total = [], 0
-        async for chunk in request.stream():
-            total += len(chunk)
-            if total > self._max_body:
-                raise BodyTooLarge(total)
-            chunks.append(chunk)
+        async with _stall_guard(self._read_timeout) as guard:
+            async for chunk in request.stream():
+                guard.progress()
+                total += len(chunk)
+                if total > self._max_body:
+                    raise BodyTooLarge(total)
+                chunks.append(chunk)
         body = b"".join(chunks)
         if request.headers.get("content-encoding", "").strip().lower() == "gzip":
             body = self._gunzip(body)
@@ -141,6 +214,9 @@ class RestApi(object):
         except BodyTooLarge as exc:
             return self._json(413, {"error": "Request body of %d bytes exceeds the limit of %d bytes "
                                     "(--rest_api_max_body_bytes)" % (exc.args[0], self._max_body)})
+        except BodyStalled:
+            return self._json(408, {"error": "Request body stalled: no bytes for %d s "
+                                    "(--rest_api_read_timeout_seconds)" % self._read_timeout})
         except Exception as exc:  # noqa: BLE001  every failure becomes a JSON error
             return self._error(exc)
         if route.kind == "predict":

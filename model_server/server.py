@@ -165,7 +165,7 @@ class Server(object):
         api = RestApi(self.service, self.pool, self.options, self.monitoring_path)
         config = uvicorn.Config(api.app, host=self.host, port=self.options.rest_api_port, log_level="warning",
                                 access_log=False, lifespan="off", server_header=False, date_header=False,
-                                interface="asgi3", http=http_protocol())
+                                interface="asgi3", http=http_protocol(self.options.rest_api_read_timeout_seconds))
 
         class _Uvicorn(uvicorn.Server):
             def install_signal_handlers(self):  # the Server owns SIGTERM/SIGINT

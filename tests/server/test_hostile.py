@@ -182,6 +182,48 @@ def test_idle_and_slow_clients_do_not_block_others(rest, hostile_server):
             assert sock.recv(1) == b""
 
 
+def test_stalled_request_heads_are_closed_and_stalled_bodies_get_408(toy_export):
+    from model_server.testing import running_server
+
+    head = b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" % PREDICT.encode()
+    body = json.dumps({"instances": [ROW]}).encode()
+    with running_server(["--model_name=toy", "--model_base_path=" + toy_export,
+                         "--rest_api_read_timeout_seconds=1"]) as server:
+        address = ("127.0.0.1", server.rest_port)
+        with contextlib.ExitStack() as stack:
+            trickle, stalled, slow = [stack.enter_context(socket.create_connection(address, timeout=10))
+                                      for _ in range(3)]
+            stalled.sendall(head + b"Content-Length: 1000\r\n\r\n{")
+            slow.sendall(head + b"Content-Length: %d\r\n\r\n" % len(body))
+            for part in range(3):  # a body that keeps coming, slower in total than the timeout
+                slow.sendall(body[part * len(body) // 3:(part + 1) * len(body) // 3])
+                for step in range(3 * part, 3 * part + 3):  # a head that keeps coming, a byte every 0.2 s
+                    with contextlib.suppress(OSError):
+                        trickle.sendall(head[step:step + 1])
+                    time.sleep(0.2)
+            assert recv_all(slow)[0].startswith(b"HTTP/1.1 200")
+            answer, _ = recv_all(stalled)
+            assert answer.startswith(b"HTTP/1.1 408") and b"--rest_api_read_timeout_seconds" in answer
+            assert recv_all(trickle) == (b"", "closed")  # closed without an answer
+        assert Rest(server.rest_url).post(PREDICT, {"instances": [ROW]})[0] == 200
+
+
+def recv_all(sock):
+    """(what the server sent, "closed" or "silent"): read until it closes or is silent for 2 s."""
+    sock.settimeout(2)
+    data = b""
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return data, "closed"
+            data += chunk
+    except ConnectionResetError:
+        return data, "closed"
+    except socket.timeout:
+        return data, "silent"
+
+
 def test_grpc_message_over_the_limit_is_resource_exhausted(hostile_server):
     import tensorflow.compat.v1 as tf
     from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
