@@ -48,6 +48,10 @@ def run(options: RunOptions) -> Dict:
     return summary
 
 
+def _no_input():
+    raise RunnerError("a parameter server task has no input")
+
+
 class _Plan:
     """The checked inputs of a run and the steps over them."""
 
@@ -213,6 +217,16 @@ class _Plan:
 
     def train(self, estimator) -> Dict:
         o = self.options
+        if self.cluster.task_type == "ps":
+            # A parameter server only holds variables: train_and_evaluate starts its server and
+            # joins it, never calling an input function, so no features are built here.
+            log.info("%s: serving variables to the cluster", self.cluster.name)
+            tf.estimator.train_and_evaluate(
+                estimator,
+                tf.estimator.TrainSpec(input_fn=_no_input, max_steps=self.num_train_steps),
+                tf.estimator.EvalSpec(input_fn=_no_input),
+            )
+            return {"task": self.cluster.name}
         record_file = self._records("train", o.train_batch_size)
         log.info(
             "training: %d examples, batch size %d, %d steps (%d warm-up), %s padding",

@@ -93,6 +93,9 @@ def test_parameter_server_cluster_of_local_processes(tiny_model_files, tmp_path)
                 process.kill()
                 process.wait()
 
+    ps_log = open(str(tmp_path / "ps.log")).read()
+    assert "ps-0: serving variables to the cluster" in ps_log
+    assert "training:" not in ps_log  # the parameter server builds no input
     chief = read_json(os.path.join(output_dir, "train_summary-chief-0.json"))
     worker = read_json(os.path.join(output_dir, "train_summary-worker-0.json"))
     assert chief["local_steps"] > 0 and worker["local_steps"] > 0
