@@ -12,6 +12,8 @@ optimizer's per-variable hooks, and names its slots `<var>/adam_m` and
 import re
 
 import tensorflow.compat.v1 as tf
+from tensorflow.python.ops import resource_variable_ops
+from tensorflow.python.training import training_ops
 
 _WEIGHT_DECAY_EXCLUDE = ("LayerNorm", "layer_norm", "bias")
 
@@ -55,15 +57,29 @@ class AdamWeightDecayOptimizer(tf.train.Optimizer):
         return self._update(tf.convert_to_tensor(grad), var)
 
     def _update(self, grad, var):
+        """One fused ApplyAdam per variable, with zero beta powers (= no bias correction).
+
+        ApplyAdam computes m/(sqrt(v)+eps) in one pass over the variable, where the
+        reference's separate ops make five full-size temporaries (a quarter of a
+        CPU step for MiniLM). The weight decay, lr * rate * var, is subtracted
+        first: it reads the variable before the Adam step, as the reference does.
+        """
         m = self.get_slot(var, "m")
         v = self.get_slot(var, "v")
-        next_m = self.beta_1 * m + (1.0 - self.beta_1) * grad
-        next_v = self.beta_2 * v + (1.0 - self.beta_2) * tf.square(grad)
-        update = next_m / (tf.sqrt(next_v) + self.epsilon)
+        dtype = var.dtype.base_dtype
+        learning_rate = tf.cast(self.learning_rate, dtype)
+        decay = []
         if self._use_weight_decay(_variable_name(var)):
-            update += self.weight_decay_rate * var
-        next_var = var - tf.cast(self.learning_rate, var.dtype.base_dtype) * update
-        return tf.group(var.assign(next_var), m.assign(next_m), v.assign(next_v))
+            # After the gradient: the forward pass must read the variable undecayed.
+            with tf.control_dependencies([grad]):
+                decay.append(var.assign_sub(learning_rate * self.weight_decay_rate * var))
+        no_bias_correction = tf.constant(0.0, dtype)
+        args = [no_bias_correction, no_bias_correction, learning_rate, tf.constant(self.beta_1, dtype),
+                tf.constant(self.beta_2, dtype), tf.constant(self.epsilon, dtype), grad]
+        with tf.control_dependencies(decay):
+            if isinstance(var, resource_variable_ops.BaseResourceVariable):
+                return training_ops.resource_apply_adam(var.handle, m.handle, v.handle, *args, use_locking=False)
+            return training_ops.apply_adam(var, m, v, *args, use_locking=False).op
 
     def _use_weight_decay(self, name):
         if not self.weight_decay_rate:
