@@ -54,14 +54,19 @@ def featurizer_pass(make, texts, batch_size, max_seq_length):
     return featurizer, rows
 
 
-def reference_tokenizer(vocab_file, do_lower_case):
+def reference_tokenization():
+    """bert.tokenization (which imports TensorFlow), with the absl flags it reads per token parsed."""
     from absl import flags
 
-    if not flags.FLAGS.is_parsed():  # bert.tokenization reads an absl flag per token
+    if not flags.FLAGS.is_parsed():
         flags.FLAGS([sys.argv[0]], known_only=True)
     from bert import tokenization
 
-    return tokenization.FullTokenizer(vocab_file=vocab_file, do_lower_case=do_lower_case)
+    return tokenization
+
+
+def reference_tokenizer(vocab_file, do_lower_case):
+    return reference_tokenization().FullTokenizer(vocab_file=vocab_file, do_lower_case=do_lower_case)
 
 
 def reference_features(tokenizer, text, max_seq_length):
@@ -129,7 +134,7 @@ def main(argv=None):
     texts = read_texts(args.data)
     # The reference imports TensorFlow; freeze its ~10^5 module objects out of the
     # collector's way so that neither method's timing pays for walking them.
-    reference_tokenizer(args.vocab, True)
+    reference_tokenization()
     gc.freeze()
     length, size = args.max_seq_length, args.batch_size
 

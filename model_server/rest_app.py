@@ -35,7 +35,7 @@ class BodyStalled(Exception):
     pass
 
 
-class _stall_guard(object):
+class _StallGuard(object):
     """`async with`: raise BodyStalled when the block awaits one read longer than `seconds`.
 
     One timer per read instead of asyncio.wait_for, which would wrap every read
@@ -165,7 +165,7 @@ class RestApi(object):
         if declared and declared.isdigit() and int(declared) > self._max_body:
             raise BodyTooLarge(int(declared))
         chunks, total = [], 0
-        async with _stall_guard(self._read_timeout) as guard:
+        async with _StallGuard(self._read_timeout) as guard:
             async for chunk in request.stream():
                 guard.progress()
                 total += len(chunk)

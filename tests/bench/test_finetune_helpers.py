@@ -1,22 +1,13 @@
 """The pure helpers of bench/finetune.py: CoLA writer, subset, log and result parsing (no training)."""
 
 import csv
-import importlib.util
 import os
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import bench_modules  # tests/helpers
 
-
-def _load_bench():
-    spec = importlib.util.spec_from_file_location("bench_finetune", os.path.join(REPO, "bench", "finetune.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-finetune = _load_bench()
+finetune = bench_modules.load("finetune")
 
 
 def _read_like_the_reference(path):

@@ -1,22 +1,12 @@
 """The reporting helpers of bench/quality.py: scores, dedup, table, loss curve sources (no training)."""
 
-import importlib.util
 import logging
-import os
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import bench_modules  # tests/helpers
 
-
-def _load_bench():
-    spec = importlib.util.spec_from_file_location("bench_quality", os.path.join(REPO, "bench", "quality.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-quality = _load_bench()
+quality = bench_modules.load("quality")
 
 
 def test_unseen_mask_is_exact_text_match():
