@@ -1,17 +1,16 @@
-"""The HTTP/REST front end (Starlette on uvicorn), TFS's REST API (contract 7, 8).
+"""The HTTP/REST front end (a plain ASGI app on uvicorn), TFS's REST API (contract 7, 8).
 
 Handlers are async; JSON decoding of large bodies, tensor conversion and the
 model run happen on worker threads (or the batcher's), never on the event
 loop. Every response is JSON, errors are {"error": ...} with TFS's codes.
+The event loop's time is every request's time on a busy server, so the
+request path speaks ASGI directly instead of through framework objects.
 """
 
 import asyncio
 import logging
 import time
 import zlib
-
-from starlette.requests import Request
-from starlette.responses import Response
 
 from model_server import examples, rest_routes, tensor_json
 from model_server.errors import ServingError, from_exception
@@ -21,10 +20,10 @@ from model_server.service import message_to_json
 
 log = logging.getLogger(__name__)
 
-JSON = "application/json"
+JSON = b"application/json"
 _INLINE_BODY_BYTES = 128 * 1024  # smaller bodies are decoded on the loop: a thread hop costs more
-_CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "POST, GET",
-         "Access-Control-Allow-Headers": "Content-Type"}
+_CORS = [(b"access-control-allow-origin", b"*"), (b"access-control-allow-methods", b"POST, GET"),
+         (b"access-control-allow-headers", b"Content-Type")]
 
 
 class BodyTooLarge(Exception):
@@ -35,30 +34,38 @@ class BodyStalled(Exception):
     pass
 
 
+class ClientGone(Exception):
+    pass
+
+
 class _StallGuard(object):
     """`async with`: raise BodyStalled when the block awaits one read longer than `seconds`.
 
-    One timer per read instead of asyncio.wait_for, which would wrap every read
-    in a new task; the timer cancels the request's task, and the cancellation
-    is turned into BodyStalled here.
+    One timer for the whole body instead of asyncio.wait_for, which would wrap
+    every read in a new task: each read only notes the time, and the timer,
+    when it fires, re-arms itself for what is left since the last read or
+    cancels the request's task, which is turned into BodyStalled here.
     """
 
     def __init__(self, seconds):
         self._seconds = seconds
         self._stalled = False
-        self._timer = None
 
     async def __aenter__(self):
         self._task = asyncio.current_task()
-        self.progress()
+        self._loop = asyncio.get_event_loop()
+        self._last = self._loop.time()
+        self._timer = self._loop.call_later(self._seconds, self._check)
         return self
 
     def progress(self):
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = asyncio.get_event_loop().call_later(self._seconds, self._stall)
+        self._last = self._loop.time()
 
-    def _stall(self):
+    def _check(self):
+        left = self._last + self._seconds - self._loop.time()
+        if left > 0:
+            self._timer = self._loop.call_later(left, self._check)
+            return
         self._stalled = True
         self._task.cancel()
 
@@ -67,6 +74,33 @@ class _StallGuard(object):
         if kind is asyncio.CancelledError and self._stalled:
             raise BodyStalled() from None
         return False
+
+
+class Reply(object):
+    """A response: status, body and content type (JSON unless told)."""
+    __slots__ = ("status", "body", "content_type")
+
+    def __init__(self, status, body, content_type=JSON):
+        self.status = status
+        self.body = body
+        self.content_type = content_type
+
+
+class _Request(object):
+    """What the handlers read of an ASGI request: method, raw path, two headers, and `receive`."""
+    __slots__ = ("method", "path", "content_length", "content_encoding", "receive")
+
+    def __init__(self, scope, receive):
+        self.method = scope["method"]
+        raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
+        self.path = raw_path.decode("latin-1").split("?", 1)[0]
+        self.content_length = self.content_encoding = None
+        for name, value in scope["headers"]:  # ASGI header names are lower-case
+            if name == b"content-length":
+                self.content_length = value
+            elif name == b"content-encoding":
+                self.content_encoding = value
+        self.receive = receive
 
 
 def http_protocol(read_timeout):
@@ -133,23 +167,26 @@ class RestApi(object):
     async def app(self, scope, receive, send):
         """The ASGI app: every HTTP request goes to handle(), whatever its path or method.
 
-        No Starlette router: its path patterns do not match decoded control
-        characters (%0A) and it answers unknown methods itself, in plain text.
+        Routing is TFS's URL grammar on the raw path (rest_routes), so decoded
+        control characters (%0A) and unknown methods still get JSON answers.
         """
         if scope["type"] != "http":
             return
         try:
-            response = await self.handle(Request(scope, receive))
+            reply = await self.handle(_Request(scope, receive))
         except Exception as exc:  # noqa: BLE001  last resort: still a JSON error
             log.exception("REST request failed")
-            response = self._error(exc)
-        await response(scope, receive, send)
+            reply = self._error(exc)
+        headers = [(b"content-type", reply.content_type), (b"content-length", b"%d" % len(reply.body))]
+        if self._cors:
+            headers += _CORS
+        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+        await send({"type": "http.response.body", "body": reply.body})
 
     # ------------------------------------------------------------ plumbing
 
     def _json(self, status, obj):
-        headers = dict(_CORS) if self._cors else None
-        return Response(tensor_json.encode(obj), status_code=status, media_type=JSON, headers=headers)
+        return Reply(status, tensor_json.encode(obj))
 
     def _error(self, error):
         error = from_exception(error)
@@ -161,19 +198,25 @@ class RestApi(object):
         return await asyncio.get_event_loop().run_in_executor(self._pool, fn, *args)
 
     async def _read_body(self, request):
-        declared = request.headers.get("content-length")
+        declared = request.content_length
         if declared and declared.isdigit() and int(declared) > self._max_body:
             raise BodyTooLarge(int(declared))
         chunks, total = [], 0
         async with _StallGuard(self._read_timeout) as guard:
-            async for chunk in request.stream():
+            while True:
+                message = await request.receive()
+                if message["type"] == "http.disconnect":
+                    raise ClientGone()
                 guard.progress()
+                chunk = message.get("body", b"")
                 total += len(chunk)
                 if total > self._max_body:
                     raise BodyTooLarge(total)
                 chunks.append(chunk)
-        body = b"".join(chunks)
-        if request.headers.get("content-encoding", "").strip().lower() == "gzip":
+                if not message.get("more_body", False):
+                    break
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        if request.content_encoding and request.content_encoding.strip().lower() == b"gzip":
             body = self._gunzip(body)
         return body
 
@@ -190,11 +233,9 @@ class RestApi(object):
     # ------------------------------------------------------------ dispatch
 
     async def handle(self, request):
-        raw_path = request.scope.get("raw_path") or request.url.path.encode()
-        raw_path = raw_path.decode("latin-1").split("?", 1)[0]
-        method = request.method
+        raw_path, method = request.path, request.method
         if self._monitoring_path and raw_path == self._monitoring_path and method in ("GET", "HEAD"):
-            return Response(self._service.metrics.exposition(), media_type=METRICS_CONTENT_TYPE)
+            return Reply(200, self._service.metrics.exposition(), METRICS_CONTENT_TYPE.encode("latin-1"))
         if method == "OPTIONS" and self._cors:
             return self._json(200, {})
         try:
@@ -217,6 +258,8 @@ class RestApi(object):
         except BodyStalled:
             return self._json(408, {"error": "Request body stalled: no bytes for %d s "
                                     "(--rest_api_read_timeout_seconds)" % self._read_timeout})
+        except ClientGone:
+            return self._json(400, {"error": "The client closed the connection before sending the whole body"})
         except Exception as exc:  # noqa: BLE001  every failure becomes a JSON error
             return self._error(exc)
         if route.kind == "predict":
@@ -235,16 +278,24 @@ class RestApi(object):
                 return self._error(exc)
 
     async def _wait(self, future):
+        """The result of a concurrent Future, or DEADLINE_EXCEEDED after --rest_api_timeout_in_ms.
+
+        One loop future and one timer: asyncio.wait_for(wrap_future()) costs a
+        task and two chained futures a request.
+        """
+        loop = asyncio.get_event_loop()
+        waiter = loop.create_future()
+        future.add_done_callback(lambda done: loop.call_soon_threadsafe(_settle, waiter, done))
+        timer = loop.call_later(self._timeout, _expire, waiter, self._timeout_ms)
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), self._timeout)
-        except asyncio.TimeoutError:
-            raise ServingError("DEADLINE_EXCEEDED", "Model run did not finish within %d ms "
-                               "(--rest_api_timeout_in_ms)" % self._timeout_ms) from None
+            return await waiter
+        finally:
+            timer.cancel()
 
     async def _inference(self, route, body, compute):
         """Frame of :predict/:classify/:regress: metrics, JSON errors, releasing the held version.
 
-        compute(doc, signature_name, hold, deadline) -> Response, where hold() acquires the
+        compute(doc, signature_name, hold, deadline) -> Reply, where hold() acquires the
         version the URL asks for (after the body parsed, as TFS orders its checks).
         """
         started = time.monotonic()
@@ -279,7 +330,7 @@ class RestApi(object):
             outputs = await self._wait(future)
             payload = await self._offload(
                 len(body), lambda: tensor_json.encode(tensor_json.predict_response(outputs, fmt)))
-            return Response(payload, status_code=200, media_type=JSON, headers=dict(_CORS) if self._cors else None)
+            return Reply(200, payload)
 
         return await self._inference(route, body, compute)
 
@@ -294,3 +345,23 @@ class RestApi(object):
             return self._json(200, examples.classify_json(result) if classify else examples.regress_json(result))
 
         return await self._inference(route, body, compute)
+
+
+def _settle(waiter, done):
+    """Copy a finished concurrent Future into `waiter` (on the loop), unless it expired."""
+    if waiter.done():
+        return
+    if done.cancelled():
+        waiter.set_exception(ServingError("CANCELLED", "The model run was cancelled"))
+        return
+    error = done.exception()
+    if error is not None:
+        waiter.set_exception(error)
+    else:
+        waiter.set_result(done.result())
+
+
+def _expire(waiter, timeout_ms):
+    if not waiter.done():
+        waiter.set_exception(ServingError(
+            "DEADLINE_EXCEEDED", "Model run did not finish within %d ms (--rest_api_timeout_in_ms)" % timeout_ms))

@@ -5,6 +5,7 @@ model name holding an encoded '/' or ':' cannot change the route.
 """
 
 import collections
+import functools
 import re
 from urllib.parse import unquote
 
@@ -25,6 +26,7 @@ class NotV1(Exception):
     """Path outside /v1/: TFS answers 404."""
 
 
+@functools.lru_cache(maxsize=1024)  # a server sees few distinct paths; errors are not cached
 def route(method, raw_path):
     """Route for the request or ServingError (400) / NotV1 (404)."""
     if not raw_path.lower().startswith("/v1/"):
