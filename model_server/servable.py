@@ -15,13 +15,19 @@ from model_server.errors import ServingError, invalid_argument
 
 def _tf():
     import tensorflow.compat.v1 as tf  # deferred: flag parsing and --version stay fast
+    return tf
+
+
+def _quiet_tf():
+    """TensorFlow with its Python logger at ERROR (once per load: setLevel clears logging's caches)."""
+    tf = _tf()
     tf.get_logger().setLevel("ERROR")
     return tf
 
 
 def session_config(options):
     """ConfigProto from the --tensorflow_*_parallelism flags (0 = TF's choice)."""
-    tf = _tf()
+    tf = _quiet_tf()
     config = tf.ConfigProto(allow_soft_placement=True)
     both = options.tensorflow_session_parallelism
     config.intra_op_parallelism_threads = options.tensorflow_intra_op_parallelism or both
@@ -33,7 +39,7 @@ class Servable(object):
     """A SavedModel version loaded into a session, ready to run signatures."""
 
     def __init__(self, path, tags, config):
-        tf = _tf()
+        tf = _quiet_tf()
         self.path = path
         self._graph = tf.Graph()
         self._session = tf.Session(graph=self._graph, config=config)
