@@ -9,6 +9,9 @@
 (d) the offline limit: in-process session runs over the same texts sorted by
     length, each batch padded to its longest text, at the best batch size and
     the best of 1 and --num_batch_threads concurrent callers
+(d@32) the texts in a random order, sorted 32 at a time and cut into runs by
+    the local server's rule: its batching at concurrency 32 without HTTP, JSON
+    or queueing (a server with 32 requests in flight cannot sort more at once)
 
 Every server and (d) get the same TF thread settings (--intra_op, --inter_op;
 by default single-threaded runs, one batch thread per core: fastest here).
@@ -40,7 +43,7 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+sys.path[:0] = [ROOT, os.path.join(ROOT, "bench")]
 
 from featurizer import Featurizer, pad_batch  # noqa: E402
 from loadgen import drive, percentiles  # noqa: E402  (bench/)
@@ -160,14 +163,35 @@ def serve_and_drive(variant, flags, bodies, args):
         path = "/v1/models/%s:predict" % MODEL_NAME
         drive(server.rest_port, path, bodies, max(args.concurrency), args.warmup_seconds)
         for concurrency in args.concurrency:
+            before = cpu_seconds(server.process.pid)
             row = drive(server.rest_port, path, bodies, concurrency, args.seconds)
+            after = cpu_seconds(server.process.pid)
             row["variant"] = variant
+            if before and after and row["requests"]:
+                row["server_cpu_ms_per_request"] = 1000 * (after[0] - before[0]) / row["requests"]
+                row["event_loop_cpu_ms_per_request"] = 1000 * (after[1] - before[1]) / row["requests"]
             rows.append(row)
-            print("  (%s) c=%-3d %7.1f req/s  p50 %7.1f  p90 %7.1f  p99 %7.1f ms  errors %d%s" % (
+            print("  (%s) c=%-3d %7.1f req/s  p50 %7.1f  p90 %7.1f  p99 %7.1f ms  errors %d%s%s" % (
                 variant, concurrency, row["rps"], row["p50_ms"], row["p90_ms"], row["p99_ms"], row["errors"],
+                "  server CPU %.2f ms/request (event loop %.2f)" % (
+                    row["server_cpu_ms_per_request"], row["event_loop_cpu_ms_per_request"])
+                if "server_cpu_ms_per_request" in row else "",
                 "  first: " + row["first_error"] if row["first_error"] else ""))
             sys.stdout.flush()
     return rows
+
+
+def cpu_seconds(pid):
+    """(whole process, its main thread = the REST event loop) CPU seconds from /proc, or None off Linux."""
+    def read(path):
+        with open(path) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+    try:
+        return read("/proc/%d/stat" % pid), read("/proc/%d/task/%d/stat" % (pid, pid))
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 # ------------------------------------------------------------------ offline limit
@@ -179,7 +203,16 @@ def offline(fixed, dynamic, encoded, args):
     The limit is the best of every batch size and caller count: 1 caller, and
     --offline_callers concurrent callers (as many as the server's batch threads),
     each with the servers' TF thread settings, so (d) is what the server's own
-    configuration can do without HTTP, JSON or queueing.
+    configuration can do without HTTP, JSON or queueing. Each point runs whole
+    passes over the texts for --offline_seconds, so one lucky second cannot
+    set the limit.
+
+    (d@N) puts the texts in a random order and sorts only N at a time (N = the
+    target concurrency), cutting each group into runs with the local server's
+    own rule (`length_runs`) at the best of --window_run_costs, with
+    --offline_callers callers: the server's batching without HTTP, JSON or
+    queueing, seeing every one of the N requests at once (the server sees
+    only those not yet running).
     """
     import numpy as np
 
@@ -188,20 +221,29 @@ def offline(fixed, dynamic, encoded, args):
         batch["label_ids"] = np.zeros(len(chunk), np.int32)
         return batch
 
-    result = {"sorted_batches": []}
     ordered = sorted(encoded, key=lambda e: len(e.input_ids))
+    points = [("all", callers, size, [ordered[i:i + size] for i in range(0, len(ordered), size)])
+              for callers in sorted({1, args.offline_callers}) for size in args.offline_batch_sizes]
+    points += [("window", args.offline_callers, cost, window_runs(encoded, args.window, args.max_batch_size, cost))
+               for cost in args.window_run_costs]
+    result = {"sorted_batches": [], "window": args.window}
     session, run = _load_export(dynamic, args)
     try:
-        for callers in sorted({1, args.offline_callers}):
-            for size in args.offline_batch_sizes:
-                batches = [arrays(ordered[i:i + size], None) for i in range(0, len(ordered), size)]
-                for batch in batches[-2:]:  # warm the longest shapes
-                    run(batch)
-                rate = len(ordered) / _run_all(run, batches, callers)
-                result["sorted_batches"].append({"batch_size": size, "callers": callers,
+        for order, callers, knob, chunks in points:
+            batches = [arrays(chunk, None) for chunk in chunks]
+            for batch in sorted(batches, key=lambda b: b["input_ids"].size)[-2:]:  # warm the largest shapes
+                run(batch)
+            rate = _rate(run, batches, callers, args.offline_seconds)
+            if order == "all":
+                result["sorted_batches"].append({"order": order, "batch_size": knob, "callers": callers,
                                                  "sequences_per_sec": rate})
-                print("  (d) batch %-3d sorted by length, %d caller(s): %7.1f sequences/sec" % (size, callers, rate))
-                sys.stdout.flush()
+                print("  (d) batch %-3d sorted by length, %d caller(s): %7.1f sequences/sec" % (knob, callers, rate))
+            else:
+                result["sorted_batches"].append({"order": order, "run_cost_tokens": knob, "callers": callers,
+                                                 "mean_batch": len(encoded) / len(batches), "sequences_per_sec": rate})
+                print("  (d@%d) run cost %-3d (%.1f texts a run), %d caller(s): %7.1f sequences/sec"
+                      % (args.window, knob, len(encoded) / len(batches), callers, rate))
+            sys.stdout.flush()
         sample = encoded[:args.latency_samples]
         result["batch1_dynamic"] = _batch1(run, [arrays([e], None) for e in sample])
     finally:
@@ -211,12 +253,37 @@ def offline(fixed, dynamic, encoded, args):
         result["batch1_fixed"] = _batch1(run, [arrays([e], args.max_seq_length) for e in sample])
     finally:
         session.close()
-    best = max(result["sorted_batches"], key=lambda r: r["sequences_per_sec"])
+    best = max((r for r in result["sorted_batches"] if r["order"] == "all"), key=lambda r: r["sequences_per_sec"])
     result["best_batch_size"], result["best_callers"] = best["batch_size"], best["callers"]
     result["sequences_per_sec"] = best["sequences_per_sec"]
+    best = max((r for r in result["sorted_batches"] if r["order"] == "window"), key=lambda r: r["sequences_per_sec"])
+    result["window_run_cost_tokens"] = best["run_cost_tokens"]
+    result["window_sequences_per_sec"] = best["sequences_per_sec"]
     print("  in-process batch-1 p50: fixed %.1f ms, dynamic %.1f ms" % (
         result["batch1_fixed"]["p50_ms"], result["batch1_dynamic"]["p50_ms"]))
     return result
+
+
+def window_runs(encoded, window, max_batch_size, run_cost_tokens, seed=0):
+    """The texts in a fixed random order, `window` at a time cut into runs as the local server cuts its queue."""
+    import random
+    from model_server.batcher import length_runs
+
+    shuffled = [_Queued(e) for e in encoded]
+    random.Random(seed).shuffle(shuffled)
+    runs = []
+    for i in range(0, len(shuffled), window):
+        runs += length_runs(shuffled[i:i + window], max_batch_size, run_cost_tokens)
+    return [[queued.encoded for queued in run] for run in runs]
+
+
+class _Queued(object):
+    """A text as `length_runs` sees a queued request."""
+    size = 1
+
+    def __init__(self, encoded):
+        self.encoded = encoded
+        self.length = len(encoded.input_ids)
 
 
 def _load_export(base, args):
@@ -235,18 +302,27 @@ def _load_export(base, args):
     return session, lambda batch: fn(*[batch[n] for n in names])
 
 
-def _run_all(run, batches, callers):
-    """Seconds to run every batch, `callers` threads taking the next batch in turn."""
-    todo = iter(batches)
+def _rate(run, batches, callers, seconds):
+    """Sequences/sec of whole passes over `batches` until `seconds` passed, `callers` threads taking turns."""
     lock = threading.Lock()
+    state = {"next": 0, "rows": 0}
+    stop_at = time.monotonic() + seconds
+
+    def take():
+        with lock:
+            index = state["next"]
+            if index % len(batches) == 0 and index and time.monotonic() >= stop_at:
+                return None  # only between passes
+            state["next"] += 1
+            batch = batches[index % len(batches)]
+            state["rows"] += len(batch["label_ids"])
+            return batch
 
     def caller():
-        while True:
-            with lock:
-                batch = next(todo, None)
-            if batch is None:
-                return
+        batch = take()
+        while batch is not None:
             run(batch)
+            batch = take()
 
     threads = [threading.Thread(target=caller) for _ in range(callers)]
     started = time.monotonic()
@@ -254,13 +330,17 @@ def _run_all(run, batches, callers):
         thread.start()
     for thread in threads:
         thread.join()
-    return time.monotonic() - started
+    return state["rows"] / (time.monotonic() - started)
 
 
 def best_of(first, second):
-    """The faster of two offline measurements, keeping both passes' figures."""
+    """The faster of two offline measurements (each of d and d@N), keeping both passes' figures."""
     best = dict(max(first, second, key=lambda r: r["sequences_per_sec"]))
     best["passes"] = [first["sequences_per_sec"], second["sequences_per_sec"]]
+    window = max(first, second, key=lambda r: r["window_sequences_per_sec"])
+    for key in ("window_run_cost_tokens", "window_sequences_per_sec"):
+        best[key] = window[key]
+    best["window_passes"] = [first["window_sequences_per_sec"], second["window_sequences_per_sec"]]
     return best
 
 
@@ -284,14 +364,18 @@ def point(rows, variant, concurrency):
     return None
 
 
-def targets(rows, limit, at):
+def targets(rows, offline, at):
     """The issue's three targets, each with its figures and whether it is met (None = not measured)."""
     a, c, a0 = point(rows, "a", at), point(rows, "c", at), point(rows, "a0", at)
     a1, c1 = point(rows, "a", 1), point(rows, "c", 1)
+    limit, window = offline["sequences_per_sec"], offline["window_sequences_per_sec"]
     out = {}
     if c:
         out["c_vs_d"] = {"ratio": c["rps"] / limit, "goal": 0.9, "met": c["rps"] >= 0.9 * limit,
                          "what": "(c) at concurrency %d >= 0.9x (d)" % at}
+        out["c_vs_d_window"] = {"ratio": c["rps"] / window, "goal": None, "met": None,
+                                "what": "for reference, no target: (c) at concurrency %d / (d@%d)"
+                                        % (at, offline["window"])}
     if a and c:
         out["c_vs_a"] = {"ratio": c["rps"] / a["rps"], "goal": 5.0, "met": c["rps"] >= 5 * a["rps"],
                          "what": "(c) at concurrency %d >= 5x (a)" % at}
@@ -305,7 +389,8 @@ def targets(rows, limit, at):
     return out
 
 
-def table(rows, limit, goals):
+def table(rows, offline, goals):
+    limit, window = offline["sequences_per_sec"], offline["window_sequences_per_sec"]
     lines = ["| variant | concurrency | req/s | x (a) | x (d) | p50 ms | p90 ms | p99 ms | errors |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for row in rows:
@@ -314,14 +399,18 @@ def table(rows, limit, goals):
             row["variant"], VARIANTS[row["variant"]], row["concurrency"], row["rps"],
             "%.2f" % (row["rps"] / a["rps"]) if a and a["rps"] else "-", row["rps"] / limit,
             row["p50_ms"], row["p90_ms"], row["p99_ms"], row["errors"]))
-    lines.append("| (d) offline, sorted by length, best batch | - | %.1f seq/s | | 1.00 | | | | |" % limit)
+    lines.append("| (d) offline, sorted by length, best batch (%d, %d caller(s)) | - | %.1f seq/s | | 1.00 | | | | |"
+                 % (offline["best_batch_size"], offline["best_callers"], limit))
+    lines.append("| (d@%d) offline, sorted %d at a time, server's runs (cost %d) | - | %.1f seq/s | | %.2f | | | | |"
+                 % (offline["window"], offline["window"], offline["window_run_cost_tokens"], window, window / limit))
     lines.append("")
     for goal in goals.values():
-        lines.append("- %s: %.2fx -> %s" % (goal["what"], goal["ratio"], "MET" if goal["met"] else "not met"))
+        verdict = "" if goal["met"] is None else " -> MET" if goal["met"] else " -> not met"
+        lines.append("- %s: %.2fx%s" % (goal["what"], goal["ratio"], verdict))
     return "\n".join(lines)
 
 
-def plot(rows, limit, path, at):
+def plot(rows, offline, path, at):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -335,7 +424,9 @@ def plot(rows, limit, path, at):
             ordered = sorted(row["latencies_ms"])
             right.plot(ordered, [(i + 1) / len(ordered) for i in range(len(ordered))],
                        label="(%s) c=%d" % (variant, row["concurrency"]))
-    left.axhline(limit, color="k", linestyle="--", label="(d) offline limit")
+    left.axhline(offline["sequences_per_sec"], color="k", linestyle="--", label="(d) offline limit")
+    left.axhline(offline["window_sequences_per_sec"], color="grey", linestyle=":",
+                 label="(d@%d) sorted %d at a time" % (offline["window"], offline["window"]))
     left.set_xscale("log", base=2)
     left.set_xlabel("concurrent clients")
     left.set_ylabel("requests/sec (1 text each)")
@@ -374,7 +465,11 @@ def parse_args(argv=None):
                         help="TF intra-op threads of every server and of (d) (0 = TF's choice)")
     parser.add_argument("--inter_op", type=int, default=os.cpu_count() or 1,
                         help="TF inter-op threads of every server and of (d) (0 = TF's choice)")
-    parser.add_argument("--offline_batch_sizes", default="8,16,32,64")
+    parser.add_argument("--offline_batch_sizes", default=None, help="comma list (default 8,12; --full 4,8,12,16,32)")
+    parser.add_argument("--offline_seconds", type=float, default=None,
+                        help="per (d) point, in whole passes over the texts (default 4, --full 8)")
+    parser.add_argument("--window", type=int, default=32, help="N of (d@N): texts sorted at a time")
+    parser.add_argument("--window_run_costs", default="8,16,32", help="run costs (tokens) tried for (d@N)")
     parser.add_argument("--offline_callers", type=int, default=None,
                         help="concurrent in-process callers tried for (d) besides 1 (default: --num_batch_threads)")
     parser.add_argument("--latency_samples", type=int, default=100, help="texts for in-process batch-1 latency")
@@ -387,7 +482,9 @@ def parse_args(argv=None):
     unknown = sorted(set(args.variants) - set(VARIANTS))
     if unknown:
         parser.error("--variants: unknown %s (choose from %s)" % (",".join(unknown), ", ".join(VARIANTS)))
-    args.offline_batch_sizes = [int(s) for s in args.offline_batch_sizes.split(",")]
+    args.offline_batch_sizes = [int(s) for s in (args.offline_batch_sizes or ("4,8,12,16,32" if args.full else "8,12")).split(",")]
+    args.window_run_costs = [int(s) for s in args.window_run_costs.split(",")]
+    args.offline_seconds = args.offline_seconds or (8.0 if args.full else 4.0)
     args.offline_callers = args.offline_callers or args.num_batch_threads
     return args
 
@@ -418,8 +515,8 @@ def main(argv=None):
     again = offline(fixed, dynamic, encoded, args)
     limit = best_of(limit, again)
     at = 32 if 32 in args.concurrency else max(args.concurrency)
-    goals = targets(rows, limit["sequences_per_sec"], at)
-    text = table(rows, limit["sequences_per_sec"], goals)
+    goals = targets(rows, limit, at)
+    text = table(rows, limit, goals)
     print()
     print(text)
     report = {
@@ -434,7 +531,7 @@ def main(argv=None):
     os.makedirs(os.path.dirname(args.output), exist_ok=True)
     with open(args.output, "w") as f:
         json.dump(report, f, indent=1)
-    plot(rows, limit["sequences_per_sec"], args.plot, at)
+    plot(rows, limit, args.plot, at)
     print("\nwrote %s and %s" % (args.output, args.plot))
     return 0
 
