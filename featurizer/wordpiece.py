@@ -151,9 +151,14 @@ class WordpieceTokenizer:
             return [i for word in words for i in cache[word]]
         except KeyError:
             pass
+        vocab = self.vocab
         for word in words:
             if word not in cache and len(cache) < self._cache_size:
-                cache[word] = self._word_ids(word)
+                whole = vocab.get(word)  # most words are whole vocab entries: skip the split
+                if whole is not None and len(word) <= MAX_INPUT_CHARS_PER_WORD:
+                    cache[word] = (whole,)
+                else:
+                    cache[word] = self._word_ids(word)
         return [i for word in words for i in (cache.get(word) or self._word_ids(word))]
 
     def _word_ids(self, word: str) -> Tuple[int, ...]:
