@@ -9,6 +9,9 @@ request, against ~0.25 ms for `http.client` threads).
 import asyncio
 import time
 
+from model_server.event_loop import new_event_loop
+
+
 def drive(port, path, bodies, concurrency, seconds):
     """Replay `bodies` (POSTed to `path`) from `concurrency` clients for `seconds`.
 
@@ -48,7 +51,7 @@ def drive(port, path, bodies, concurrency, seconds):
     async def all_clients():
         await asyncio.gather(*[client(i * len(bodies) // concurrency) for i in range(concurrency)])
 
-    loop = _event_loop()
+    loop = new_event_loop()
     began = time.monotonic()
     try:
         loop.run_until_complete(all_clients())
@@ -74,14 +77,6 @@ async def _read_response(reader):
         if name.strip().lower() == b"content-length":
             length = int(value)
     return status, await reader.readexactly(length)
-
-
-def _event_loop():
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
 
 
 def percentiles(seconds_list):

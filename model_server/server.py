@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from model_server import config as config_module
 from model_server.errors import ServingError
+from model_server.event_loop import new_event_loop
 from model_server.grpc_service import start_grpc_server
 from model_server.loader import make_loader
 from model_server.manager import Manager, failure_text
@@ -23,15 +24,6 @@ from model_server.service import Service
 log = logging.getLogger("model_server")
 
 GRACE_SECONDS = 30
-
-
-def _new_event_loop():
-    """uvloop when installed (uvicorn[standard] pins it): a faster loop for the REST API."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
 
 
 class StartupError(Exception):
@@ -109,7 +101,7 @@ class Server(object):
 
     def run(self):
         """Serve until SIGTERM/SIGINT. Returns the process exit code."""
-        loop = _new_event_loop()
+        loop = new_event_loop()
         asyncio.set_event_loop(loop)
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._on_signal)
