@@ -29,7 +29,7 @@ demo: setup
 setup-client: $(CLIENT_VENV)/.installed
 
 # A plain (non-editable) install of the client package proves it installs without TensorFlow.
-$(CLIENT_VENV)/.installed: pyproject.toml $(shell find serving_client featurizer -name '*.py' 2>/dev/null)
+$(CLIENT_VENV)/.installed: pyproject.toml $(shell find bert_contract serving_client featurizer -name '*.py' 2>/dev/null)
 	$(CLIENT_PYTHON) -m venv $(CLIENT_VENV)
 	$(CLIENT_PY) -m pip install --quiet ".[test]"
 	@touch $@

@@ -21,7 +21,7 @@ from tqdm import tqdm
 from bert_runner.errors import RunnerError
 from bert_runner.tasks import InputExample
 from featurizer import FEATURIZER_VERSION, Featurizer
-from featurizer.vocab import file_sha256
+from bert_contract import file_sha256
 
 log = logging.getLogger("bert_runner")
 

@@ -6,7 +6,7 @@ speeds up ASCII text with identical ids.
 
 from featurizer.errors import FeaturizerError
 from featurizer.features import EncodedInput, Featurizer, pad_batch, truncate_pair
-from featurizer.model_info import FEATURIZER_VERSION, ModelInfo
+from bert_contract import FEATURIZER_VERSION, MetadataError, ModelInfo
 from featurizer.vocab import load_vocab, vocab_sha256
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "FEATURIZER_VERSION",
     "Featurizer",
     "FeaturizerError",
+    "MetadataError",
     "ModelInfo",
     "load_vocab",
     "pad_batch",

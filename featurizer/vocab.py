@@ -1,8 +1,8 @@
 """WordPiece vocabulary loading, with the exact id assignment of BERT's reference code."""
 
-import hashlib
 from typing import Dict
 
+from bert_contract import file_sha256
 from featurizer.errors import FeaturizerError
 
 # Tokens every BERT classifier input needs; a vocab without them cannot be used.
@@ -44,14 +44,6 @@ def load_vocab(vocab_file: str) -> Dict[str, int]:
             "vocab file %s lacks the special token(s) %s" % (vocab_file, ", ".join(missing))
         )
     return vocab
-
-
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def vocab_sha256(vocab_file: str) -> str:

@@ -1,17 +1,12 @@
 """SHA-256 of files, in hex and in the urlsafe-base64 form wheel RECORD files use."""
 
 import base64
-import hashlib
+
+from bert_contract import file_sha256
 
 BLOCK = 1 << 20
 
-
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(BLOCK), b""):
-            digest.update(block)
-    return digest.hexdigest()
+__all__ = ["BLOCK", "file_sha256", "record_digest"]
 
 
 def record_digest(hex_digest: str) -> str:

@@ -19,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, cast, Deque, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 from urllib.parse import quote, urlsplit
 
-from featurizer import Featurizer, FeaturizerError, ModelInfo, pad_batch
+from featurizer import Featurizer, FeaturizerError, MetadataError, ModelInfo, pad_batch
 from serving_client._errors import InputError, ModelMismatchError, ProtocolError, ServerError, ServingClientError
 from serving_client._metadata import LABEL_INPUT, BertLayout, bert_layout, dummy_inputs, parse_metadata
 from serving_client._retry import Retry, RetryTransport
@@ -314,7 +314,7 @@ class ServingClient:
             return featurizer, self.user_labels
         try:
             info.check_featurizer(featurizer.vocab_sha256, lower, length)
-        except FeaturizerError as e:
+        except MetadataError as e:
             raise ModelMismatchError("%s: %s (vocab %s); nothing was sent" % (where, e, self.vocab_file), request)
         if self.user_labels is not None and self.user_labels != info.labels:
             raise ModelMismatchError(

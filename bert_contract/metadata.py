@@ -1,17 +1,24 @@
-"""What a client must know about an exported model, carried inside the SavedModel.
+"""`ModelInfo`: what a client must know about an export, carried inside it.
 
-The export stores this as JSON in its `metadata` signature (see export/), so a
-client talking to a stock `tensorflow_model_server` can name the classes and
-refuse to send ids made with a different vocab or casing.
+The export stores it as JSON in its `metadata` signature, so a client talking to
+a stock `tensorflow_model_server` can name the classes and refuse to send ids
+made with another vocab or casing. Fields are only ever added, with defaults
+that describe exports written before them, so old exports keep loading.
 """
 
 import json
 from typing import List, NamedTuple, Optional
 
-from featurizer.errors import FeaturizerError
+from bert_contract.names import SEQUENCE_CLASSIFICATION, TASK_KINDS
 
 # Bumped when featurization changes in a way that changes ids.
 FEATURIZER_VERSION = 1
+# Bumped when a field is added to ModelInfo; readers accept every older version.
+METADATA_SCHEMA_VERSION = 2
+
+
+class MetadataError(ValueError):
+    """Model metadata that is malformed, or that does not fit the client's settings."""
 
 
 class ModelInfo(NamedTuple):
@@ -23,6 +30,9 @@ class ModelInfo(NamedTuple):
     # True when the export's sequence dimension is -1 (pad to the batch's longest).
     dynamic_seq_length: bool = False
     featurizer_version: int = FEATURIZER_VERSION
+    # One of names.TASK_KINDS: what `output` holds and how a client decodes it.
+    task_kind: str = SEQUENCE_CLASSIFICATION
+    schema_version: int = METADATA_SCHEMA_VERSION
 
     def to_json(self) -> str:
         return json.dumps(self._asdict(), sort_keys=True)
@@ -31,7 +41,7 @@ class ModelInfo(NamedTuple):
     def from_json(cls, text: str) -> "ModelInfo":
         try:
             data = json.loads(text)
-            return cls(
+            info = cls(
                 labels=[str(label) for label in data["labels"]],
                 vocab_sha256=str(data["vocab_sha256"]),
                 do_lower_case=bool(data["do_lower_case"]),
@@ -39,12 +49,19 @@ class ModelInfo(NamedTuple):
                 task_name=str(data.get("task_name", "")),
                 dynamic_seq_length=bool(data.get("dynamic_seq_length", False)),
                 featurizer_version=int(data.get("featurizer_version", FEATURIZER_VERSION)),
+                task_kind=str(data.get("task_kind", SEQUENCE_CLASSIFICATION)),
+                schema_version=int(data.get("schema_version", 1)),
             )
         except (ValueError, KeyError, TypeError) as e:
-            raise FeaturizerError("model metadata is not valid: %s" % e)
+            raise MetadataError("model metadata is not valid: %s" % e)
+        if info.task_kind not in TASK_KINDS:
+            raise MetadataError(
+                "model metadata names task kind %r; this client knows %s" % (info.task_kind, ", ".join(TASK_KINDS))
+            )
+        return info
 
     def check_featurizer(self, vocab_sha256: str, do_lower_case: bool, max_seq_length: Optional[int] = None) -> None:
-        """Raises FeaturizerError when local settings would produce other ids than training did."""
+        """Raises MetadataError when local settings would produce other ids than training did."""
         problems = []
         if vocab_sha256 != self.vocab_sha256:
             problems.append(
@@ -56,13 +73,11 @@ class ModelInfo(NamedTuple):
                 % (do_lower_case, self.do_lower_case)
             )
         if max_seq_length is not None and max_seq_length > self.max_seq_length:
-            problems.append(
-                "max_seq_length=%d exceeds the model's %d" % (max_seq_length, self.max_seq_length)
-            )
+            problems.append("max_seq_length=%d exceeds the model's %d" % (max_seq_length, self.max_seq_length))
         if self.featurizer_version != FEATURIZER_VERSION:
             problems.append(
                 "the model was exported with featurizer version %d, this is version %d"
                 % (self.featurizer_version, FEATURIZER_VERSION)
             )
         if problems:
-            raise FeaturizerError("featurizer does not match the model: " + "; ".join(problems))
+            raise MetadataError("featurizer does not match the model: " + "; ".join(problems))

@@ -1,0 +1,28 @@
+"""Signature and tensor names of an export, and the task kinds it can serve.
+
+`serving_default` takes the training features by name (int32, `[-1, L]`, with
+`L = -1` for a dynamic-length export) plus `label_ids`, which the reference
+`model_fn` reads in every mode (clients send zeros); it answers `output`:
+probabilities `[-1, num_labels]` for a sequence classifier, `[-1, L, num_tags]`
+for a token classifier. `metadata` answers one JSON `ModelInfo` per row.
+"""
+
+DEFAULT_SIGNATURE = "serving_default"
+METADATA_SIGNATURE = "metadata"
+
+INPUT_IDS = "input_ids"
+INPUT_MASK = "input_mask"
+SEGMENT_IDS = "segment_ids"
+LABEL_IDS = "label_ids"
+# What the featurizer fills, in the order the reference writes them.
+FEATURE_INPUTS = (INPUT_IDS, INPUT_MASK, SEGMENT_IDS)
+# Every placeholder of `serving_default`.
+SERVING_INPUTS = (LABEL_IDS,) + FEATURE_INPUTS
+INPUT_DTYPE = "int32"
+
+SERVING_OUTPUT = "output"
+METADATA_OUTPUT = "metadata_json"
+
+SEQUENCE_CLASSIFICATION = "sequence_classification"
+TOKEN_CLASSIFICATION = "token_classification"
+TASK_KINDS = (SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION)
