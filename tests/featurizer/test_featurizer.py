@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from featurizer import Featurizer, FeaturizerError, ModelInfo, load_vocab, pad_batch
+from featurizer import Featurizer, FeaturizerError, MetadataError, ModelInfo, load_vocab, pad_batch
 from featurizer import fast
 
 
@@ -70,11 +70,11 @@ def test_model_info_round_trip_and_mismatch(tiny_vocab_file):
     info = ModelInfo(["neg", "pos"], featurizer.vocab_sha256, True, 32, "sentiment")
     assert ModelInfo.from_json(info.to_json()) == info
     info.check_featurizer(featurizer.vocab_sha256, True, 32)
-    with pytest.raises(FeaturizerError, match="do_lower_case=False but the model was trained with do_lower_case=True"):
+    with pytest.raises(MetadataError, match="do_lower_case=False but the model was trained with do_lower_case=True"):
         info.check_featurizer(featurizer.vocab_sha256, False)
-    with pytest.raises(FeaturizerError, match="vocab sha256"):
+    with pytest.raises(MetadataError, match="vocab sha256"):
         info.check_featurizer("0" * 64, True)
-    with pytest.raises(FeaturizerError, match="not valid"):
+    with pytest.raises(MetadataError, match="not valid"):
         ModelInfo.from_json('{"labels": 3}')
 
 
@@ -85,3 +85,13 @@ def test_fast_path_equals_python_path_on_ascii(tiny_vocab_file, text, do_lower_c
     python = Featurizer(tiny_vocab_file, do_lower_case, use_fast=False)
     rust = Featurizer(tiny_vocab_file, do_lower_case, use_fast=True)
     assert rust.token_ids([text]) == python.token_ids([text])
+
+
+def test_model_info_reads_exports_from_before_task_kinds():
+    """Metadata written before `task_kind` existed describes a sequence classifier."""
+    old = '{"labels": ["a", "b"], "vocab_sha256": "x", "do_lower_case": true, "max_seq_length": 8}'
+    info = ModelInfo.from_json(old)
+    assert info.task_kind == "sequence_classification"
+    assert info.schema_version == 1
+    with pytest.raises(MetadataError, match="task kind 'regression'"):
+        ModelInfo.from_json(old[:-1] + ', "task_kind": "regression"}')
