@@ -1,5 +1,8 @@
 """Examples -> TFRecord features (cached) -> batched `tf.data` input for the estimator.
 
+What a record holds is the task family's `RecordSchema`; writing, caching and
+the input pipeline are the same for every family.
+
 Records hold *unpadded* ids, so one file serves every padding strategy: fixed
 `max_seq_length` (the reference's, and the TPU's), padding each batch to its
 longest example, or length buckets for training. A record file is reused only
@@ -13,21 +16,56 @@ import json
 import logging
 import os
 import time
-from typing import Dict, List, NamedTuple, Optional, Sequence
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
 
 import tensorflow.compat.v1 as tf
 from tqdm import tqdm
 
-from bert_runner.errors import RunnerError
-from bert_runner.tasks import InputExample
+from bert_contract import INPUT_IDS, INPUT_MASK, file_sha256
 from featurizer import FEATURIZER_VERSION, Featurizer
-from bert_contract import file_sha256
 
 log = logging.getLogger("bert_runner")
 
 # Bumped whenever the record layout changes, so old caches are not reused.
 RECORDS_FORMAT_VERSION = 1
 _ENCODE_CHUNK = 2048
+
+
+# Added to every record: 0 for the rows that only fill a fixed-size TPU batch.
+IS_REAL_EXAMPLE = "is_real_example"
+
+
+class RecordSchema(NamedTuple):
+    """The int features of a task family's records.
+
+    `sequences` hold one value per token (unpadded in the file, padded per
+    batch, the first is `input_ids`); `scalars` one value per example. Every
+    record also gets `input_mask` (1 per token) and `is_real_example` when read.
+    """
+
+    sequences: Sequence[str]
+    scalars: Sequence[str]
+
+    def feature_spec(self) -> Dict:
+        spec = {name: tf.io.VarLenFeature(tf.int64) for name in self.sequences}
+        spec.update({name: tf.io.FixedLenFeature([], tf.int64) for name in self.scalars})
+        spec[IS_REAL_EXAMPLE] = tf.io.FixedLenFeature([], tf.int64)
+        return spec
+
+    def padded_shapes(self, length: Optional[int]) -> Dict:
+        shapes = {name: [length] for name in tuple(self.sequences) + (INPUT_MASK,)}
+        shapes.update({name: [] for name in tuple(self.scalars) + (IS_REAL_EXAMPLE,)})
+        return shapes
+
+    def padding_record(self) -> Dict[str, List[int]]:
+        """A fake row filling the last fixed-size batch; weight 0 in metrics."""
+        record = {name: [0] for name in self.sequences}
+        record.update({name: [0] for name in self.scalars})
+        return record
+
+
+# One record per example in, one dict of int lists per record out.
+Encoder = Callable[[Featurizer, Sequence, Sequence[str]], List[Dict[str, List[int]]]]
 
 
 class RecordFile(NamedTuple):
@@ -52,74 +90,56 @@ def cache_key(data_file: str, featurizer: Featurizer, label_list: Sequence[str],
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode("utf-8")).hexdigest()
 
 
-def label_ids(examples: Sequence[InputExample], label_list: Sequence[str]) -> List[int]:
-    """Label ids; an unknown label is an error naming its file and line."""
-    label_map = {label: i for i, label in enumerate(label_list)}
-    ids = []
-    for example in examples:
-        if example.label is None:
-            ids.append(0)  # unlabelled test data: a placeholder, as in the reference
-            continue
-        if example.label not in label_map:
-            raise RunnerError(
-                "%s: label %r is not in the label list [%s]"
-                % (example.source or example.guid, example.label, ", ".join(label_list))
-            )
-        ids.append(label_map[example.label])
-    return ids
-
-
 def _int_feature(values):
     return tf.train.Feature(int64_list=tf.train.Int64List(value=list(values)))
 
 
 def write_records(
-    examples: Sequence[InputExample],
+    examples: Sequence,
     featurizer: Featurizer,
     label_list: Sequence[str],
     path: str,
+    encode: Encoder,
+    schema: RecordSchema,
     num_padding: int = 0,
 ) -> RecordFile:
-    """Featurizes `examples` into `path` (atomically), plus `num_padding` dummy rows."""
-    labels = label_ids(examples, label_list)
+    """Featurizes `examples` with the family's `encode` into `path` (atomically), plus `num_padding` dummy rows."""
     tmp_path = "%s.tmp-%d" % (path, os.getpid())
     start = time.time()
+    count = 0
     with tf.io.TFRecordWriter(tmp_path) as writer, tqdm(
         total=len(examples), desc="featurize %s" % os.path.basename(path), unit="ex", disable=None
     ) as progress:
         for begin in range(0, len(examples), _ENCODE_CHUNK):
             chunk = examples[begin : begin + _ENCODE_CHUNK]
-            encoded = featurizer.encode_batch([e.text_a for e in chunk], [e.text_b for e in chunk])
-            for example, label in zip(encoded, labels[begin : begin + _ENCODE_CHUNK]):
-                writer.write(_serialize(example.input_ids, example.segment_ids, label, True))
+            for record in encode(featurizer, chunk, label_list):
+                writer.write(_serialize(record, True))
+                count += 1
             progress.update(len(chunk))
         for _ in range(num_padding):
-            # Fake examples fill the last fixed-size batch; weight 0 in metrics.
-            writer.write(_serialize([0], [0], 0, False))
+            writer.write(_serialize(schema.padding_record(), False))
     os.replace(tmp_path, path)
     elapsed = max(time.time() - start, 1e-9)
     log.info("featurized %d examples into %s (%.0f examples/sec)", len(examples), path, len(examples) / elapsed)
-    return RecordFile(path, len(examples), num_padding)
+    return RecordFile(path, count, num_padding)
 
 
-def _serialize(input_ids, segment_ids, label_id, is_real):
-    features = {
-        "input_ids": _int_feature(input_ids),
-        "segment_ids": _int_feature(segment_ids),
-        "label_ids": _int_feature([label_id]),
-        "is_real_example": _int_feature([int(is_real)]),
-    }
+def _serialize(record: Dict[str, List[int]], is_real: bool) -> bytes:
+    features = {name: _int_feature(values) for name, values in record.items()}
+    features[IS_REAL_EXAMPLE] = _int_feature([int(is_real)])
     return tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString()
 
 
 def cached_records(
     split: str,
-    examples: Sequence[InputExample],
+    examples: Sequence,
     data_file: str,
     featurizer: Featurizer,
     label_list: Sequence[str],
     cache_dir: str,
     task_options: Dict,
+    encode: Encoder,
+    schema: RecordSchema,
     num_padding: int = 0,
 ) -> RecordFile:
     """The record file for a split, written once and reused while its inputs are unchanged."""
@@ -133,7 +153,7 @@ def cached_records(
         if meta.get("key") == key:
             log.info("reusing cached features %s (%d examples)", path, meta["num_examples"])
             return RecordFile(path, meta["num_examples"], meta.get("num_padding", 0))
-    record = write_records(examples, featurizer, label_list, path, num_padding)
+    record = write_records(examples, featurizer, label_list, path, encode, schema, num_padding)
     # The marker is written last: a record file without it is never reused.
     tmp_marker = marker + ".tmp-%d" % os.getpid()
     with open(tmp_marker, "w") as f:
@@ -153,6 +173,7 @@ def bucket_boundaries(max_seq_length: int) -> List[int]:
 
 def input_fn_builder(
     record_file: RecordFile,
+    schema: RecordSchema,
     max_seq_length: int,
     is_training: bool,
     batch_size: Optional[int] = None,
@@ -169,34 +190,18 @@ def input_fn_builder(
     """
 
     def decode(serialized):
-        parsed = tf.io.parse_single_example(
-            serialized,
-            {
-                "input_ids": tf.io.VarLenFeature(tf.int64),
-                "segment_ids": tf.io.VarLenFeature(tf.int64),
-                "label_ids": tf.io.FixedLenFeature([], tf.int64),
-                "is_real_example": tf.io.FixedLenFeature([], tf.int64),
-            },
-        )
-        input_ids = tf.cast(tf.sparse.to_dense(parsed["input_ids"]), tf.int32)
-        return {
-            "input_ids": input_ids,
-            "input_mask": tf.ones_like(input_ids),
-            "segment_ids": tf.cast(tf.sparse.to_dense(parsed["segment_ids"]), tf.int32),
-            "label_ids": tf.cast(parsed["label_ids"], tf.int32),
-            "is_real_example": tf.cast(parsed["is_real_example"], tf.int32),
+        parsed = tf.io.parse_single_example(serialized, schema.feature_spec())
+        features = {
+            name: tf.cast(tf.sparse.to_dense(value) if isinstance(value, tf.SparseTensor) else value, tf.int32)
+            for name, value in parsed.items()
         }
+        features[INPUT_MASK] = tf.ones_like(features[INPUT_IDS])
+        return features
 
     def input_fn(params):
         size = batch_size or params["batch_size"]
         length = None if dynamic_padding else max_seq_length
-        padded_shapes = {
-            "input_ids": [length],
-            "input_mask": [length],
-            "segment_ids": [length],
-            "label_ids": [],
-            "is_real_example": [],
-        }
+        padded_shapes = schema.padded_shapes(length)
         dataset = tf.data.TFRecordDataset(record_file.path)
         if is_training:
             dataset = dataset.shuffle(min(shuffle_buffer, max(record_file.num_examples, 1)), seed=seed)
@@ -206,7 +211,7 @@ def input_fn_builder(
             boundaries = bucket_boundaries(max_seq_length)
             dataset = dataset.apply(
                 tf.data.experimental.bucket_by_sequence_length(
-                    element_length_func=lambda features: tf.shape(features["input_ids"])[0],
+                    element_length_func=lambda features: tf.shape(features[INPUT_IDS])[0],
                     bucket_boundaries=boundaries,
                     bucket_batch_sizes=[size] * (len(boundaries) + 1),
                     padded_shapes=padded_shapes,

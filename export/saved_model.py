@@ -12,13 +12,12 @@ import tempfile
 import time
 from typing import Optional, Sequence
 
+from bert_contract import WARMUP_FILE
 from export.serving_input import serving_input_fn_builder
 from export.warmup import warmup_requests, write_warmup_file
 from featurizer import Featurizer
 
 log = logging.getLogger("bert_runner")
-
-WARMUP_FILE = "tf_serving_warmup_requests"
 # A `temp-*` export directory untouched this long was left by an interrupted export.
 STALE_TEMP_SECONDS = 3600
 
@@ -40,16 +39,24 @@ def export_saved_model(
     dynamic_seq_length: bool = False,
     checkpoint_path: Optional[str] = None,
     warmup_texts: Sequence[str] = (),
+    label_ids_per_token: bool = False,
 ) -> str:
     """Exports the latest (or given) checkpoint; returns the new version directory."""
     os.makedirs(export_dir, exist_ok=True)
     remove_stale_temp_dirs(export_dir)
-    serving_input_fn = serving_input_fn_builder(featurizer.max_seq_length, dynamic_seq_length, featurizer.vocab["[SEP]"])
+    serving_input_fn = serving_input_fn_builder(
+        featurizer.max_seq_length, dynamic_seq_length, featurizer.vocab["[SEP]"], label_ids_per_token
+    )
     scratch = tempfile.mkdtemp(prefix="warmup-")
     try:
         warmup_file = write_warmup_file(
             os.path.join(scratch, WARMUP_FILE),
-            warmup_requests(featurizer, list(warmup_texts), dynamic_seq_length=dynamic_seq_length),
+            warmup_requests(
+                featurizer,
+                list(warmup_texts),
+                dynamic_seq_length=dynamic_seq_length,
+                label_ids_per_token=label_ids_per_token,
+            ),
         )
         path = estimator.export_saved_model(
             export_dir,

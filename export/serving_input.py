@@ -1,7 +1,9 @@
 """The serving inputs of an exported classifier.
 
-Four int32 placeholders named like the training features. `label_ids` is there
-because the reference `model_fn` reads it in every mode; clients send 0.
+Four int32 placeholders named like the training features (`bert_contract`'s
+`SERVING_INPUTS`). `label_ids` is there because the reference `model_fn`
+reads it in every mode; clients send 0 (`[-1]`, or `[-1, L]` for a family
+whose labels are per token).
 
 A dynamic-length export may be batched by TF Serving with
 `pad_variable_length_inputs`, which pads each request with the *first element*
@@ -13,7 +15,7 @@ padded positions are masked and the probabilities do not change.
 
 import tensorflow.compat.v1 as tf
 
-INPUT_NAMES = ("label_ids", "input_ids", "input_mask", "segment_ids")
+from bert_contract import FEATURE_INPUTS, INPUT_IDS, INPUT_MASK, LABEL_IDS
 
 
 def mask_through_last_sep(input_ids, sep_id: int):
@@ -23,19 +25,22 @@ def mask_through_last_sep(input_ids, sep_id: int):
     return tf.cast(tf.cumsum(is_sep, axis=1, reverse=True) > 0, tf.int32)
 
 
-def serving_input_fn_builder(max_seq_length: int, dynamic_seq_length: bool = False, sep_id: int = None):
-    """`label_ids` [-1] and `input_ids`/`input_mask`/`segment_ids` [-1, L] (L = -1 if dynamic)."""
+def serving_input_fn_builder(
+    max_seq_length: int, dynamic_seq_length: bool = False, sep_id: int = None, label_ids_per_token: bool = False
+):
+    """`label_ids` [-1] (or [-1, L]) and `input_ids`/`input_mask`/`segment_ids` [-1, L] (L = -1 if dynamic)."""
     seq_length = None if dynamic_seq_length else max_seq_length
     if dynamic_seq_length and sep_id is None:
         raise ValueError("a dynamic-length export needs the [SEP] id to derive its mask")
 
     def serving_input_fn():
-        tensors = {"label_ids": tf.placeholder(tf.int32, [None], name="label_ids")}
-        for name in INPUT_NAMES[1:]:
+        label_shape = [None, seq_length] if label_ids_per_token else [None]
+        tensors = {LABEL_IDS: tf.placeholder(tf.int32, label_shape, name=LABEL_IDS)}
+        for name in FEATURE_INPUTS:
             tensors[name] = tf.placeholder(tf.int32, [None, seq_length], name=name)
         features = dict(tensors)
         if dynamic_seq_length:
-            features["input_mask"] = mask_through_last_sep(tensors["input_ids"], sep_id)
+            features[INPUT_MASK] = mask_through_last_sep(tensors[INPUT_IDS], sep_id)
         return tf.estimator.export.ServingInputReceiver(features=features, receiver_tensors=tensors)
 
     return serving_input_fn

@@ -9,10 +9,8 @@ from typing import Sequence
 import tensorflow.compat.v1 as tf
 from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
 
+from bert_contract import DEFAULT_SIGNATURE, INPUT_IDS, LABEL_IDS, MAX_WARMUP_RECORDS
 from featurizer import Featurizer, pad_batch
-
-# A server refuses files with more records than this.
-MAX_WARMUP_RECORDS = 1000
 
 
 def warmup_requests(
@@ -20,7 +18,8 @@ def warmup_requests(
     texts: Sequence[str],
     batch_sizes: Sequence[int] = (1, 8),
     dynamic_seq_length: bool = False,
-    signature_name: str = "serving_default",
+    signature_name: str = DEFAULT_SIGNATURE,
+    label_ids_per_token: bool = False,
 ):
     """One PredictRequest per batch size, featurized from `texts` (cycled as needed)."""
     if not texts:
@@ -32,7 +31,9 @@ def warmup_requests(
         padded = pad_batch(encoded, None if dynamic_seq_length else featurizer.max_seq_length)
         request = predict_pb2.PredictRequest()
         request.model_spec.signature_name = signature_name
-        request.inputs["label_ids"].CopyFrom(tf.make_tensor_proto([0] * batch_size, dtype=tf.int32))
+        length = len(padded[INPUT_IDS][0])
+        label_ids = [[0] * length] * batch_size if label_ids_per_token else [0] * batch_size
+        request.inputs[LABEL_IDS].CopyFrom(tf.make_tensor_proto(label_ids, dtype=tf.int32))
         for name, values in padded.items():
             request.inputs[name].CopyFrom(tf.make_tensor_proto(values, dtype=tf.int32))
         requests.append(request)

@@ -169,9 +169,10 @@ def test_labels_file_fixes_the_label_order(files, tmp_path):
     message = run_error(files, labels_file=str(labels))
     assert message == "the label list has 1 label(s) ['pos']; a classifier needs at least 2"
     labels.write_text("pos\nneg\nneutral\n")
-    from bert_runner.run import _Plan
+    from bert_runner.classification import SequenceClassification
+    from bert_runner.plan import Plan
 
-    plan = _Plan(tiny_bert.run_options(files, files["output_dir"], do_train=True, labels_file=str(labels)))
+    plan = Plan(tiny_bert.run_options(files, files["output_dir"], do_train=True, labels_file=str(labels)), SequenceClassification())
     assert plan.labels == ["pos", "neg", "neutral"]
     with open(os.path.join(files["output_dir"], "label_list.txt")) as f:
         assert f.read().split() == ["pos", "neg", "neutral"]

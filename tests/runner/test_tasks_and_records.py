@@ -72,17 +72,27 @@ def test_generic_task_reads_the_sms_split(sms_dir):
 
 def test_features_are_cached_and_rebuilt_when_an_input_changes(tiny_model_files, tmp_path):
     from bert_runner import records
+    from bert_runner.classification import SequenceClassification
     from bert_runner.tasks import make_task
     from featurizer import Featurizer
 
     data_dir = tiny_bert.write_sentiment_dataset(str(tmp_path / "data"))
     featurizer = Featurizer(tiny_model_files["vocab_file"], max_seq_length=16)
     cache = str(tmp_path / "cache")
+    family = SequenceClassification()
 
     def build(featurizer=featurizer, labels=("neg", "pos")):
         task = make_task("generic", data_dir)
         return records.cached_records(
-            "train", task.get_examples("train"), task.split_path("train"), featurizer, list(labels), cache, {"task": "generic"}
+            "train",
+            task.get_examples("train"),
+            task.split_path("train"),
+            featurizer,
+            list(labels),
+            cache,
+            {"task": "generic"},
+            family.encode,
+            family.record_schema,
         )
 
     first = build()

@@ -1,0 +1,187 @@
+"""Sequence classification: one label per text (or text pair), the reference's task family.
+
+Reading is `tasks.py` (the reference tasks and the generic TSV/CSV); a record
+holds the featurizer's ids and one label id; the head is the reference's
+pooled [CLS] -> dropout -> linear -> softmax; evaluation adds a confusion
+matrix for per-class scores; outputs are the reference's `eval_results.txt`
+and `test_results.tsv` plus `eval_results.json` and `test_predictions.tsv`.
+"""
+
+import logging
+import os
+from typing import Dict, List, Sequence
+
+import tensorflow.compat.v1 as tf
+
+from bert_contract import INPUT_IDS, LABEL_IDS, SEGMENT_IDS, SEQUENCE_CLASSIFICATION
+from bert_runner import results
+from bert_runner.errors import RunnerError
+from bert_runner.family import Head, TaskFamily
+from bert_runner.labels import read_labels_file, saved_labels
+from bert_runner.metrics import format_confusion, scores
+from bert_runner.records import IS_REAL_EXAMPLE, RecordSchema
+from bert_runner.tasks import GenericTask, InputExample, Task, make_task
+
+log = logging.getLogger("bert_runner")
+
+_WARMUP_FALLBACK = "this is a warm-up request"
+
+
+def label_ids(examples: Sequence[InputExample], label_list: Sequence[str]) -> List[int]:
+    """Label ids; an unknown label is an error naming its file and line."""
+    label_map = {label: i for i, label in enumerate(label_list)}
+    ids = []
+    for example in examples:
+        if example.label is None:
+            ids.append(0)  # unlabelled test data: a placeholder, as in the reference
+            continue
+        if example.label not in label_map:
+            raise RunnerError(
+                "%s: label %r is not in the label list [%s]"
+                % (example.source or example.guid, example.label, ", ".join(label_list))
+            )
+        ids.append(label_map[example.label])
+    return ids
+
+
+def streaming_confusion_matrix(labels, predictions, num_classes, weights):
+    """A tf.metrics-style (value, update_op) pair accumulating a confusion matrix."""
+    with tf.variable_scope(None, default_name="confusion_matrix"):
+        total = tf.get_variable(
+            "total",
+            [num_classes, num_classes],
+            dtype=tf.float64,
+            initializer=tf.zeros_initializer(),
+            trainable=False,
+            collections=[tf.GraphKeys.LOCAL_VARIABLES, tf.GraphKeys.METRIC_VARIABLES],
+        )
+        batch = tf.math.confusion_matrix(labels, predictions, num_classes=num_classes, weights=weights, dtype=tf.float64)
+        return tf.identity(total), tf.assign_add(total, batch)
+
+
+class SequenceClassification(TaskFamily):
+    kind = SEQUENCE_CLASSIFICATION
+    record_schema = RecordSchema(sequences=(INPUT_IDS, SEGMENT_IDS), scalars=(LABEL_IDS,))
+    label_ids_per_token = False
+
+    # reading
+    def make_task(self, options) -> Task:
+        generic = (options.task_name or "").lower() == GenericTask.name
+        generic_options = {}
+        if generic:
+            labels = options.labels
+            if options.labels_file and not labels:
+                labels = read_labels_file(options.labels_file, "--labels_file")
+            generic_options = dict(
+                text_column=options.text_column,
+                text_b_column=options.text_b_column,
+                label_column=options.label_column,
+                labels=labels or saved_labels(options.output_dir),
+                files={"train": options.train_file, "dev": options.dev_file, "test": options.test_file},
+            )
+        return make_task(options.task_name, options.data_dir, **generic_options)
+
+    def check_examples(self, examples, labels):
+        label_ids(examples, labels)
+
+    def warmup_texts(self, examples):
+        return [e.text_a for e in examples[:8]] or [_WARMUP_FALLBACK]
+
+    def cache_options(self, options):
+        generic = (options.task_name or "").lower() == GenericTask.name
+        return {
+            "task": (options.task_name or "").lower(),
+            "columns": [options.text_column, options.text_b_column, options.label_column] if generic else None,
+        }
+
+    # features
+    def encode(self, featurizer, examples, labels):
+        encoded = featurizer.encode_batch([e.text_a for e in examples], [e.text_b for e in examples])
+        return [
+            {INPUT_IDS: e.input_ids, SEGMENT_IDS: e.segment_ids, LABEL_IDS: [label]}
+            for e, label in zip(encoded, label_ids(examples, labels))
+        ]
+
+    # model: BERT's pooled [CLS] output -> dropout -> linear -> softmax, as in the reference
+    def head(self, encoder, features, num_labels, is_training):
+        output_layer = encoder.get_pooled_output()
+        hidden_size = output_layer.shape[-1].value
+        output_weights = tf.get_variable(
+            "output_weights", [num_labels, hidden_size], initializer=tf.truncated_normal_initializer(stddev=0.02)
+        )
+        output_bias = tf.get_variable("output_bias", [num_labels], initializer=tf.zeros_initializer())
+        label_ids = features[LABEL_IDS]
+        # Named "classifier" (not the reference's "loss", which holds no variables)
+        # so the estimator's `loss` summary keeps its name in TensorBoard.
+        with tf.variable_scope("classifier"):
+            if is_training:
+                output_layer = tf.nn.dropout(output_layer, rate=0.1)
+            logits = tf.nn.bias_add(tf.matmul(output_layer, output_weights, transpose_b=True), output_bias)
+            probabilities = tf.nn.softmax(logits, axis=-1)
+            log_probs = tf.nn.log_softmax(logits, axis=-1)
+            one_hot_labels = tf.one_hot(label_ids, depth=num_labels, dtype=tf.float32)
+            per_example_loss = -tf.reduce_sum(one_hot_labels * log_probs, axis=-1)
+            loss = tf.reduce_mean(per_example_loss)
+        return Head(
+            loss=loss,
+            metric_inputs={
+                "per_example_loss": per_example_loss,
+                "label_ids": label_ids,
+                "logits": logits,
+                "weights": features[IS_REAL_EXAMPLE],
+            },
+            predictions={"probabilities": probabilities},
+            output=probabilities,
+        )
+
+    def eval_metrics(self, num_labels, per_example_loss, label_ids, logits, weights):
+        predictions = tf.argmax(logits, axis=-1, output_type=tf.int32)
+        return {
+            "eval_accuracy": tf.metrics.accuracy(labels=label_ids, predictions=predictions, weights=weights),
+            "eval_loss": tf.metrics.mean(values=per_example_loss, weights=weights),
+            "confusion_matrix": streaming_confusion_matrix(label_ids, predictions, num_labels, weights),
+        }
+
+    # outputs
+    def write_eval(self, plan, result):
+        output_dir = plan.options.output_dir
+        report = scores(result["confusion_matrix"], plan.labels)
+        report.update(
+            loss=float(result["eval_loss"]),
+            global_step=int(result["global_step"]),
+            data_file=plan.task.split_path("dev"),
+        )
+        # The reference's file: every scalar metric, sorted.
+        reference = "".join("%s = %s\n" % (key, result[key]) for key in sorted(result) if key != "confusion_matrix")
+        results.write_text(os.path.join(output_dir, "eval_results.txt"), reference)
+        results.write_json(os.path.join(output_dir, "eval_results.json"), report)
+        log.info(
+            "eval: accuracy %.4f  loss %.4f  macro F1 %.4f  MCC %.4f  (%d examples)\n%s",
+            report["accuracy"],
+            report["loss"],
+            report["macro_f1"],
+            report["mcc"],
+            report["num_examples"],
+            format_confusion(report["confusion_matrix"], plan.labels),
+        )
+        return report
+
+    def write_predictions(self, plan, predictions, record_file):
+        output_dir = plan.options.output_dir
+        raw_path = os.path.join(output_dir, "test_results.tsv")
+        labelled_path = os.path.join(output_dir, "test_predictions.tsv")
+        raw_lines, labelled_lines = [], ["\t".join(["prediction"] + list(plan.labels)) + "\n"]
+        for prediction in predictions:
+            if len(raw_lines) >= record_file.num_examples:
+                break  # TPU padding rows
+            probabilities = prediction["probabilities"]
+            raw_lines.append("\t".join(str(p) for p in probabilities) + "\n")
+            best = max(range(len(probabilities)), key=lambda i: probabilities[i])
+            labelled_lines.append("\t".join([plan.labels[best]] + ["%.6f" % p for p in probabilities]) + "\n")
+        written = len(raw_lines)
+        if written != record_file.num_examples:
+            raise RunnerError("predicted %d rows for %d test examples" % (written, record_file.num_examples))
+        results.write_text(raw_path, "".join(raw_lines))
+        results.write_text(labelled_path, "".join(labelled_lines))
+        log.info("predictions for %d examples: %s and %s", written, raw_path, labelled_path)
+        return {"num_examples": written, "results_file": raw_path, "predictions_file": labelled_path}

@@ -1,0 +1,98 @@
+"""What a task family (sequence classification, token classification, ...) defines.
+
+A run goes: read examples -> check them -> features -> TFRecords -> estimator
+(BERT encoder + the family's head) -> eval/predict outputs -> SavedModel. Only
+the steps that depend on *what is predicted* belong to a family; everything
+else is shared and a new family reuses it unchanged: checking the model files
+and flags (`plan.py`), the label list saved with the run (`labels.py`),
+record writing and caching and the `tf.data` pipeline (`records.py`,
+`inputs.py`), estimator and distribution (`estimator.py`, `distribute.py`),
+optimizer and hooks, the estimator actions (`steps.py`), the export machinery
+with its warm-up requests and metadata signature (`export/`).
+
+A family implements `TaskFamily`:
+
+reading
+    `make_task(options)` returns a `tasks.Task` (examples per split, the
+    ordered label list, the data file of a split). `check_examples(examples,
+    labels)` raises `RunnerError` naming file and line for a label that is not
+    in the list (run before any work). `warmup_texts(examples)` picks texts
+    for the export's warm-up requests. `cache_options(options)` names the
+    family's settings that change its records (part of the cache key).
+features
+    `record_schema` lists the int features of a record (`records.RecordSchema`:
+    per-token sequences, padded per batch, and one-per-example scalars; the
+    shared code adds `input_mask` and `is_real_example`). `encode(featurizer,
+    examples, labels)` returns one `{feature: [int, ...]}` dict per record
+    (a family may write several records per example, e.g. windows).
+model
+    `head(encoder, features, num_labels, is_training)` builds the layers on
+    top of the `bert.modeling.BertModel` and the loss; it returns a `Head`:
+    the mean loss, the tensors its metrics need, the predictions the
+    estimator yields, and `output`, the export's `serving_default` output.
+    `label_ids_per_token` says whether `label_ids` is `[-1]` or `[-1, L]`
+    (the serving input and warm-up requests follow it).
+metrics
+    `eval_metrics(num_labels, **head.metric_inputs)` returns tf.metrics-style
+    `(value, update_op)` pairs, the reference's `eval_accuracy`/`eval_loss`
+    names where they apply. It is called inside the TPU host call on TPU.
+outputs
+    `write_eval(plan, result)` and `write_predictions(plan, predictions,
+    record_file)` write the family's files into `--output_dir` and return the
+    summary `run()` hands back.
+contract
+    `kind` is one of `bert_contract.TASK_KINDS`; it goes into the export's
+    metadata so a client knows how to decode `output`.
+"""
+
+from typing import Dict, Iterable, List, NamedTuple, Sequence
+
+from bert_runner.records import RecordSchema
+
+
+class Head(NamedTuple):
+    """What a family's head adds to the graph."""
+
+    loss: object  # scalar: the mean training loss
+    metric_inputs: Dict[str, object]  # keyword tensors for `eval_metrics`
+    predictions: Dict[str, object]  # what `estimator.predict` yields per example
+    output: object  # `serving_default`'s output tensor
+
+
+class TaskFamily:
+    """The task-specific steps of a run; see the module docstring."""
+
+    kind = ""
+    record_schema = RecordSchema((), ())
+    label_ids_per_token = False
+
+    # reading
+    def make_task(self, options):
+        raise NotImplementedError
+
+    def check_examples(self, examples: Sequence, labels: Sequence[str]) -> None:
+        raise NotImplementedError
+
+    def warmup_texts(self, examples: Sequence) -> List[str]:
+        raise NotImplementedError
+
+    def cache_options(self, options) -> Dict:
+        raise NotImplementedError
+
+    # features
+    def encode(self, featurizer, examples: Sequence, labels: Sequence[str]) -> List[Dict[str, List[int]]]:
+        raise NotImplementedError
+
+    # model and metrics
+    def head(self, encoder, features: Dict, num_labels: int, is_training: bool) -> Head:
+        raise NotImplementedError
+
+    def eval_metrics(self, num_labels: int, **metric_inputs) -> Dict:
+        raise NotImplementedError
+
+    # outputs
+    def write_eval(self, plan, result: Dict) -> Dict:
+        raise NotImplementedError
+
+    def write_predictions(self, plan, predictions: Iterable[Dict], record_file) -> Dict:
+        raise NotImplementedError
