@@ -8,9 +8,11 @@ reference `run_classifier.convert_single_example` (before padding).
 
 from typing import Dict, List, NamedTuple, Optional, Sequence
 
-from featurizer import fast
+from featurizer import fast, offsets
 from featurizer.errors import FeaturizerError
+from featurizer.offsets import WordPieces
 from featurizer.vocab import load_vocab, vocab_sha256
+from featurizer.windows import Window, windows
 from featurizer.wordpiece import WordpieceTokenizer
 
 
@@ -80,6 +82,28 @@ class Featurizer:
             if result[i] is None:
                 result[i] = self._wordpiece.ids(text)
         return result
+
+    # -- token classification: pieces with offsets, windows ------------------------
+
+    def text_pieces(self, text: str) -> WordPieces:
+        """WordPieces of `text` with their character spans and the basic tokenizer's words.
+
+        Same ids as `token_ids([text])[0]`, on a separate (slower) path.
+        """
+        return offsets.text_pieces(self._wordpiece, text)
+
+    def word_pieces(self, words: Sequence[str]) -> WordPieces:
+        """WordPieces of pre-split words (e.g. CoNLL tokens), each word tokenized on its own."""
+        return offsets.word_pieces(self._wordpiece, words)
+
+    def windows(self, num_pieces: int, doc_stride: int) -> List[Window]:
+        """Overlapping windows of at most `max_seq_length - 2` pieces (room for [CLS] and [SEP])."""
+        return windows(num_pieces, self.max_seq_length - 2, doc_stride)
+
+    def encode_window(self, ids: Sequence[int], window: Window) -> EncodedInput:
+        """`[CLS] ids[window] [SEP]`: position `p` of the result holds piece `window.start + p - 1`."""
+        input_ids = [self._cls_id, *ids[window.start : window.end], self._sep_id]
+        return EncodedInput(input_ids, [0] * len(input_ids))
 
     def encode(self, text_a: str, text_b: Optional[str] = None) -> EncodedInput:
         """One example; `text_b` makes it a sentence pair."""

@@ -167,15 +167,18 @@ class WordpieceTokenizer:
     def tokenize(self, text: str) -> List[str]:
         """Text -> WordPiece tokens, exactly as `FullTokenizer.tokenize`."""
         tokens = []  # type: List[str]
-        cache = self._cache
         for word in basic_tokenize(text, self.do_lower_case):
-            pieces = cache.get(word)
-            if pieces is None:
-                pieces = self._split_word(word)
-                if len(cache) < self._cache_size:
-                    cache[word] = pieces
-            tokens.extend(pieces)
+            tokens.extend(self.word_pieces(word))
         return tokens
+
+    def word_pieces(self, word: str) -> List[str]:
+        """WordPieces of one basic-tokenized word, memoised like `tokenize`."""
+        pieces = self._cache.get(word)
+        if pieces is None:
+            pieces = self._split_word(word)
+            if len(self._cache) < self._cache_size:
+                self._cache[word] = pieces
+        return pieces
 
     def _split_word(self, word: str) -> List[str]:
         if len(word) > MAX_INPUT_CHARS_PER_WORD:

@@ -3,29 +3,7 @@
 import pytest
 
 from featurizer import Featurizer, pad_batch
-
-EDGE_CASES = [
-    "",
-    "   ",
-    "UNwant\u00e9d,running",
-    "unwantedX running",
-    "H\u00e9llo W\u00f6rld \u00c5ngstr\u00f6m na\u00efve caf\u00e9",
-    "\u4e2d\u6587\u5b57 mixed with english\u4e2d",
-    "ctrl\x00chars\x07and\x1bescapes\x7f here",
-    "zero\u200bwidth\u200cjoiner\u200d and\ufeffbom",
-    "tabs\tnew\nlines\rand\u00a0nbsp\u3000ideographic space",
-    "punct!!! ... ?!? \"quoted\" (paren) [CLS] [SEP] #hash ##hash @at $5.00",
-    "\u00bfqu\u00e9? \u00a1s\u00ed! \u2014 em\u2013dash \u2026 \u00ab\u00bb \u201ccurly\u201d",
-    "a" * 199,
-    "a" * 200,
-    "b" * 201,
-    "x" * 1000 + " tail",
-    "\ufffdreplacement\ufffd",
-    "Stra\u00dfe \u0130stanbul \u0131 \uff21\uff22\uff23 \u2160",
-    "emoji \U0001f600 \U0001f44d\U0001f3fd and \U00020000 ext-b",
-    "soft\u00adhyphen combining e\u0301 and \u1e9e",
-    "unassigned \u0378 private \ue000 here",
-]
+from hostile_text import EDGE_CASES  # tests/helpers
 
 PAIRS = [
     ("a short one", "a much much longer second text that goes on and on and on and on"),

@@ -1,0 +1,53 @@
+"""Overlapping windows over a long token sequence, and which window to trust per token.
+
+A token classifier must not truncate: a sentence longer than the model's
+length is cut into windows of `max_pieces` WordPieces whose starts are
+`doc_stride` apart, the last one ending at the last piece. Training and the
+client cut the same windows with the same function. A piece seen by several
+windows takes its prediction from the one where it has the most context on
+both sides (the smaller of its left and right context, ties to the longer and
+then the earlier window), as BERT's SQuAD code does for answers.
+"""
+
+from typing import List, NamedTuple
+
+from featurizer.errors import FeaturizerError
+
+
+class Window(NamedTuple):
+    """Pieces `[start, end)` of the document."""
+
+    start: int
+    end: int
+
+    def context(self, position: int) -> float:
+        """How well `position` is surrounded inside this window (higher is better)."""
+        return min(position - self.start, self.end - 1 - position) + 0.01 * (self.end - self.start)
+
+
+def windows(num_pieces: int, max_pieces: int, doc_stride: int) -> List[Window]:
+    """The windows covering `num_pieces` pieces; one (maybe empty) window when they fit."""
+    if max_pieces < 1:
+        raise FeaturizerError("a window must hold at least one token, got max_pieces=%d" % max_pieces)
+    if doc_stride < 1:
+        raise FeaturizerError("doc_stride must be at least 1, got %d" % doc_stride)
+    result = []  # type: List[Window]
+    start = 0
+    while True:
+        end = min(num_pieces, start + max_pieces)
+        result.append(Window(start, end))
+        if end >= num_pieces:
+            return result
+        start += min(end - start, doc_stride)
+
+
+def best_windows(spans: List[Window], num_pieces: int) -> List[int]:
+    """For each piece, the index of the window where it has the most context."""
+    best = [-1] * num_pieces
+    scores = [float("-inf")] * num_pieces
+    for index, window in enumerate(spans):
+        for position in range(window.start, window.end):
+            score = window.context(position)
+            if score > scores[position]:
+                best[position], scores[position] = index, score
+    return best

@@ -1,0 +1,149 @@
+"""WordPieces map back to exact character spans of the original text; windows cover long texts."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from featurizer import Featurizer, FeaturizerError, Window, best_windows
+from featurizer.wordpiece import basic_tokenize
+from hostile_text import EDGE_CASES, conll_words, hostile_texts  # tests/helpers
+
+
+@pytest.fixture(scope="module")
+def featurizers(tiny_vocab_file):
+    return {lower: Featurizer(tiny_vocab_file, do_lower_case=lower, max_seq_length=8) for lower in (True, False)}
+
+
+def surfaces(text, pieces):
+    return [text[start:end] for start, end in zip(pieces.starts, pieces.ends)]
+
+
+def test_spans_point_into_the_original_text(tiny_vocab_file):
+    featurizer = Featurizer(tiny_vocab_file, do_lower_case=True)
+    text = "UNwant\u00e9d,running"
+    pieces = featurizer.text_pieces(text)
+    assert featurizer.tokenize(text) == ["un", "##want", "##ed", ",", "runn", "##ing"]
+    assert surfaces(text, pieces) == ["UN", "want", "\u00e9d", ",", "runn", "ing"]
+    assert [text[a:b] for a, b in pieces.words] == ["UNwant\u00e9d", ",", "running"]
+    assert pieces.word_index == [0, 0, 0, 1, 2, 2]
+    assert pieces.first_pieces() == [0, 3, 4]
+
+
+def test_stripped_accents_stay_with_their_letter_and_dropped_characters_between_words(tiny_vocab_file):
+    featurizer = Featurizer(tiny_vocab_file, do_lower_case=True)
+    text = "\x00Jose\u0301\u200b \u4e2d\u6587!\x07"
+    pieces = featurizer.text_pieces(text)
+    assert [text[a:b] for a, b in pieces.words] == ["Jose\u0301", "\u4e2d", "\u6587", "!"]
+    assert surfaces(text, pieces)[:4] == ["J", "o", "s", "e\u0301"]
+
+
+def test_one_character_split_into_several_pieces_never_overlaps(tmp_path):
+    # NFD turns the Hangul syllable into three jamo; this vocab splits it between them.
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "\u1112", "##\u1161", "##\u11ab", "a"]) + "\n")
+    featurizer = Featurizer(str(vocab), do_lower_case=True)
+    text = "a \ud55c"
+    pieces = featurizer.text_pieces(text)
+    assert pieces.ids == featurizer.token_ids([text])[0] == [7, 4, 5, 6]
+    assert list(zip(pieces.starts, pieces.ends)) == [(0, 1), (2, 3), (3, 3), (3, 3)]
+    assert pieces.words == [(0, 1), (2, 3)]
+
+
+def check_spans(text, pieces, do_lower_case):
+    spans = list(zip(pieces.starts, pieces.ends))
+    previous_end = 0
+    for start, end in spans:
+        assert previous_end <= start <= end <= len(text)
+        previous_end = end
+    previous_end = 0
+    for start, end in pieces.words:
+        assert previous_end <= start < end <= len(text)
+        previous_end = end
+    for (start, end), word in zip(spans, pieces.word_index):
+        word_start, word_end = pieces.words[word]
+        assert word_start <= start and end <= word_end
+
+
+def same_word(surface, word, do_lower_case):
+    """The surface tokenizes to exactly this word (Greek final sigma depends on context)."""
+    return [w.replace("\u03c2", "\u03c3") for w in basic_tokenize(surface, do_lower_case)] == [
+        word.replace("\u03c2", "\u03c3")
+    ]
+
+
+@settings(max_examples=400, deadline=None)
+@given(hostile_texts, st.booleans())
+def test_text_pieces_have_the_ids_of_encode_and_exact_disjoint_spans(featurizers, text, do_lower_case):
+    featurizer = featurizers[do_lower_case]
+    pieces = featurizer.text_pieces(text)
+    assert pieces.ids == featurizer.token_ids([text])[0]
+    check_spans(text, pieces, do_lower_case)
+    words = basic_tokenize(text, do_lower_case)
+    assert len(pieces.words) == len(words)
+    for (start, end), word in zip(pieces.words, words):
+        assert same_word(text[start:end], word, do_lower_case), (text[start:end], word)
+
+
+@pytest.mark.parametrize("text", EDGE_CASES)
+@pytest.mark.parametrize("do_lower_case", [True, False])
+def test_edge_cases_spans(featurizers, text, do_lower_case):
+    featurizer = featurizers[do_lower_case]
+    pieces = featurizer.text_pieces(text)
+    assert pieces.ids == featurizer.token_ids([text])[0]
+    check_spans(text, pieces, do_lower_case)
+
+
+@settings(max_examples=300, deadline=None)
+@given(conll_words, st.booleans())
+def test_pre_split_words_keep_their_own_index_and_place(featurizers, words, do_lower_case):
+    featurizer = featurizers[do_lower_case]
+    pieces = featurizer.word_pieces(words)
+    joined = " ".join(words)
+    assert [joined[a:b] for a, b in pieces.words] == words
+    expected_ids = [i for word in words for i in featurizer.token_ids([word])[0]]
+    assert pieces.ids == expected_ids
+    for index, word in enumerate(words):
+        count = len(featurizer.token_ids([word])[0])
+        assert pieces.word_index.count(index) == count
+        assert (pieces.first_pieces()[index] == -1) == (count == 0)
+    check_spans(joined, pieces._replace(words=[w for w in pieces.words if w[0] < w[1]]), do_lower_case)
+
+
+def test_word_without_pieces_has_a_span_but_no_first_piece(tiny_vocab_file):
+    featurizer = Featurizer(tiny_vocab_file, do_lower_case=True)
+    pieces = featurizer.word_pieces(["Run", "\ufe0f", "New-York"])
+    assert pieces.first_pieces()[1] == -1
+    assert pieces.words == [(0, 3), (4, 5), (6, 14)]
+    assert set(pieces.word_index) == {0, 2}
+
+
+def test_windows_cover_every_piece_with_the_stride(featurizers):
+    featurizer = featurizers[True]  # max_seq_length 8: 6 pieces per window
+    assert featurizer.windows(0, 2) == [Window(0, 0)]
+    assert featurizer.windows(6, 2) == [Window(0, 6)]
+    assert featurizer.windows(11, 2) == [Window(0, 6), Window(2, 8), Window(4, 10), Window(6, 11)]
+    assert featurizer.windows(7, 100) == [Window(0, 6), Window(6, 7)]
+    with pytest.raises(FeaturizerError, match="doc_stride must be at least 1"):
+        featurizer.windows(10, 0)
+
+
+def test_each_piece_is_read_from_the_window_where_it_has_most_context(featurizers):
+    spans = featurizers[True].windows(11, 2)
+    best = best_windows(spans, 11)
+    # Ends: only the first/last window holds them; the middle goes to the window centred on it.
+    assert best[0] == 0 and best[10] == 3
+    assert best[5] == 1 or best[5] == 2
+    for position, index in enumerate(best):
+        window = spans[index]
+        assert window.start <= position < window.end
+        assert all(window.context(position) >= other.context(position)
+                   for other in spans if other.start <= position < other.end)
+
+
+def test_encode_window_adds_cls_and_sep(featurizers):
+    featurizer = featurizers[True]
+    pieces = featurizer.text_pieces("the movie is good today ok lol")
+    encoded = featurizer.encode_window(pieces.ids, Window(2, 5))
+    vocab = featurizer.vocab
+    assert encoded.input_ids == [vocab["[CLS]"], vocab["is"], vocab["good"], vocab["today"], vocab["[SEP]"]]
+    assert encoded.segment_ids == [0] * 5
