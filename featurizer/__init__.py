@@ -7,7 +7,7 @@ speeds up ASCII text with identical ids.
 from featurizer.errors import FeaturizerError
 from featurizer.features import EncodedInput, Featurizer, pad_batch, truncate_pair
 from featurizer.offsets import WordPieces
-from featurizer.windows import Window, best_windows
+from featurizer.windows import Window, WindowedText, best_windows
 from bert_contract import FEATURIZER_VERSION, MetadataError, ModelInfo
 from featurizer.vocab import load_vocab, vocab_sha256
 
@@ -23,6 +23,7 @@ __all__ = [
     "truncate_pair",
     "vocab_sha256",
     "Window",
+    "WindowedText",
     "WordPieces",
     "best_windows",
 ]

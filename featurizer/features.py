@@ -12,7 +12,7 @@ from featurizer import fast, offsets
 from featurizer.errors import FeaturizerError
 from featurizer.offsets import WordPieces
 from featurizer.vocab import load_vocab, vocab_sha256
-from featurizer.windows import Window, windows
+from featurizer.windows import Window, WindowedText, window_pieces, windows
 from featurizer.wordpiece import WordpieceTokenizer
 
 
@@ -104,6 +104,10 @@ class Featurizer:
         """`[CLS] ids[window] [SEP]`: position `p` of the result holds piece `window.start + p - 1`."""
         input_ids = [self._cls_id, *ids[window.start : window.end], self._sep_id]
         return EncodedInput(input_ids, [0] * len(input_ids))
+
+    def encode_windows(self, pieces: WordPieces, doc_stride: int) -> WindowedText:
+        """All windows of `pieces` as model inputs, and where each word is read (no truncation)."""
+        return window_pieces(pieces, self.windows(len(pieces.ids), doc_stride), self.encode_window)
 
     def encode(self, text_a: str, text_b: Optional[str] = None) -> EncodedInput:
         """One example; `text_b` makes it a sentence pair."""

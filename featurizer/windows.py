@@ -9,9 +9,13 @@ both sides (the smaller of its left and right context, ties to the longer and
 then the earlier window), as BERT's SQuAD code does for answers.
 """
 
-from typing import List, NamedTuple
+from typing import TYPE_CHECKING, Callable, List, NamedTuple, Optional, Sequence, Tuple
 
 from featurizer.errors import FeaturizerError
+from featurizer.offsets import WordPieces
+
+if TYPE_CHECKING:  # features.py imports this module
+    from featurizer.features import EncodedInput
 
 
 class Window(NamedTuple):
@@ -51,3 +55,44 @@ def best_windows(spans: List[Window], num_pieces: int) -> List[int]:
             if score > scores[position]:
                 best[position], scores[position] = index, score
     return best
+
+
+class WindowedText(NamedTuple):
+    """A text's (or sentence's) WordPieces cut into model inputs.
+
+    `encoded[i]` is `[CLS] pieces[windows[i]] [SEP]`; `reading[w]` says where
+    word `w` is read at prediction time: `(window index, positions of its
+    pieces in that window)`, chosen by the context of its first piece, or None
+    for a word without pieces.
+    """
+
+    pieces: WordPieces
+    windows: List[Window]
+    encoded: List["EncodedInput"]
+    reading: List[Optional[Tuple[int, List[int]]]]
+
+    def labelled_positions(self, index: int) -> List[Tuple[int, int]]:
+        """(position, word) of every first piece inside window `index`: where training puts a label."""
+        window = self.windows[index]
+        firsts = self.pieces.first_pieces()
+        return [(first - window.start + 1, word) for word, first in enumerate(firsts) if window.start <= first < window.end]
+
+
+def window_pieces(
+    pieces: WordPieces, spans: List[Window], encode: Callable[[Sequence[int], Window], "EncodedInput"]
+) -> WindowedText:
+    """Cuts `pieces` into `spans` (`encode(ids, window)` builds each input) and picks each word's window."""
+    best = best_windows(spans, len(pieces.ids))
+    reading = [None] * len(pieces.words)  # type: List[Optional[Tuple[int, List[int]]]]
+    for word, first in enumerate(pieces.first_pieces()):
+        if first < 0:
+            continue
+        index = best[first]
+        window = spans[index]
+        positions = [
+            position - window.start + 1
+            for position in range(first, window.end)
+            if pieces.word_index[position] == word
+        ]
+        reading[word] = (index, positions)
+    return WindowedText(pieces, spans, [encode(pieces.ids, window) for window in spans], reading)

@@ -147,3 +147,29 @@ def test_encode_window_adds_cls_and_sep(featurizers):
     vocab = featurizer.vocab
     assert encoded.input_ids == [vocab["[CLS]"], vocab["is"], vocab["good"], vocab["today"], vocab["[SEP]"]]
     assert encoded.segment_ids == [0] * 5
+
+
+def test_encode_windows_labels_first_pieces_and_reads_each_word_from_its_best_window(featurizers):
+    featurizer = featurizers[True]  # 6 pieces per window
+    words = ["the", "unwanted", "movie", "is", "good", "today"]  # un ##want ##ed: 8 pieces
+    pieces = featurizer.word_pieces(words)
+    windowed = featurizer.encode_windows(pieces, doc_stride=2)
+    assert windowed.windows == [Window(0, 6), Window(2, 8)]
+    assert [len(e.input_ids) for e in windowed.encoded] == [8, 8]
+    # Window 0 holds the first pieces of the, unwanted, movie, is; window 1 those of movie..today.
+    assert windowed.labelled_positions(0) == [(1, 0), (2, 1), (5, 2), (6, 3)]
+    assert windowed.labelled_positions(1) == [(3, 2), (4, 3), (5, 4), (6, 5)]
+    # "unwanted" (pieces 1-3) is read in window 0, all three pieces; "today" only fits window 1.
+    assert windowed.reading[1] == (0, [2, 3, 4])
+    assert windowed.reading[5] == (1, [6])
+    for word, (index, positions) in enumerate(windowed.reading):
+        ids = windowed.encoded[index].input_ids
+        assert [ids[p] for p in positions] == featurizer.token_ids([words[word]])[0]
+
+
+def test_a_text_that_fits_is_one_window_read_in_place(featurizers):
+    featurizer = featurizers[True]
+    pieces = featurizer.text_pieces("good movie")
+    windowed = featurizer.encode_windows(pieces, doc_stride=3)
+    assert windowed.windows == [Window(0, 2)]
+    assert windowed.reading == [(0, [1]), (0, [2])]
