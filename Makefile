@@ -29,7 +29,7 @@ demo: setup
 setup-client: $(CLIENT_VENV)/.installed
 
 # A plain (non-editable) install of the client package proves it installs without TensorFlow.
-$(CLIENT_VENV)/.installed: pyproject.toml $(shell find bert_contract serving_client featurizer -name '*.py' 2>/dev/null)
+$(CLIENT_VENV)/.installed: pyproject.toml $(shell find bert_contract serving_client featurizer tagging -name '*.py' 2>/dev/null)
 	$(CLIENT_PYTHON) -m venv $(CLIENT_VENV)
 	$(CLIENT_PY) -m pip install --quiet ".[test]"
 	@touch $@
@@ -41,7 +41,7 @@ test-py37: setup pretrained
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-client: setup-client
-	cd tests && ../$(CLIENT_PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS) -m "not needs_tf" client featurizer
+	cd tests && ../$(CLIENT_PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS) -m "not needs_tf" client featurizer tagging
 
 clean-venv:
 	rm -rf $(VENV) $(CLIENT_VENV)

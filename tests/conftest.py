@@ -12,6 +12,7 @@ import tiny_bert  # noqa: E402  (tests/helpers)
 
 SHARED_DIR = os.path.abspath(os.path.join(HERE, "..", "..", "shared"))
 SMS_DIR = os.path.join(SHARED_DIR, "data", "sms_spam")
+WNUT_DIR = os.path.join(SHARED_DIR, "data", "wnut17")
 
 
 def _tensorflow_importable():
@@ -45,6 +46,14 @@ def sms_dir():
     if not os.path.isfile(os.path.join(SMS_DIR, "train.tsv")):
         pytest.skip("../shared/data/sms_spam is not available")
     return SMS_DIR
+
+
+@pytest.fixture(scope="session")
+def wnut_dir():
+    """WNUT-17 (CoNLL files) from ../shared; tests using it skip cleanly without it."""
+    if not os.path.isfile(os.path.join(WNUT_DIR, "train.conll")):
+        pytest.skip("../shared/data/wnut17 is not available")
+    return WNUT_DIR
 
 
 @pytest.fixture(scope="session")
