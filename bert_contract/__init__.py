@@ -26,6 +26,7 @@ from bert_contract.names import (
 )
 from bert_contract.limits import MAX_WARMUP_RECORDS, WARMUP_FILE
 from bert_contract.status import HTTP_STATUS, http_status
+from bert_contract.textfile import NotUtf8Error, read_utf8
 
 __all__ = [
     "DEFAULT_SIGNATURE",
@@ -41,6 +42,7 @@ __all__ = [
     "METADATA_SCHEMA_VERSION",
     "METADATA_SIGNATURE",
     "MetadataError",
+    "NotUtf8Error",
     "ModelInfo",
     "SEGMENT_IDS",
     "SEQUENCE_CLASSIFICATION",
@@ -51,4 +53,5 @@ __all__ = [
     "WARMUP_FILE",
     "file_sha256",
     "http_status",
+    "read_utf8",
 ]

@@ -11,6 +11,7 @@ import io
 import os
 from typing import Dict, List, NamedTuple, Optional, Sequence
 
+from bert_contract import NotUtf8Error, read_utf8
 from bert_runner.errors import RunnerError
 
 SPLITS = ("train", "dev", "test")
@@ -32,18 +33,11 @@ def read_table(path: str, delimiter: str = "\t", quoting: int = csv.QUOTE_NONE) 
     unbalanced quotes); CSV files use standard quoting.
     """
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
+        text = read_utf8(path)
     except OSError as e:
         raise RunnerError("cannot read data file %s: %s" % (path, e.strerror or e))
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line_start = raw.rfind(b"\n", 0, e.start) + 1
-        raise RunnerError(
-            "%s:%d: not valid UTF-8 (byte 0x%02x at column %d); save the file as UTF-8"
-            % (path, raw.count(b"\n", 0, e.start) + 1, raw[e.start], e.start - line_start + 1)
-        )
+    except NotUtf8Error as e:
+        raise RunnerError(str(e))
     if text.startswith("\ufeff"):
         text = text[1:]
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting)

@@ -2,7 +2,7 @@
 
 from typing import Dict
 
-from bert_contract import file_sha256
+from bert_contract import NotUtf8Error, file_sha256, read_utf8
 from featurizer.errors import FeaturizerError
 
 # Tokens every BERT classifier input needs; a vocab without them cannot be used.
@@ -17,15 +17,11 @@ def load_vocab(vocab_file: str) -> Dict[str, int]:
     file the same way is what makes our ids identical to the reference's.
     """
     try:
-        with open(vocab_file, "rb") as f:
-            raw = f.read()
+        text = read_utf8(vocab_file)
     except OSError as e:
         raise FeaturizerError("cannot read vocab file %s: %s" % (vocab_file, e.strerror or e))
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        raise FeaturizerError("%s:%d: vocab file is not valid UTF-8" % (vocab_file, line))
+    except NotUtf8Error as e:
+        raise FeaturizerError("%s:%d: vocab file is not valid UTF-8" % (vocab_file, e.line))
     # Split on "\n" only, as readline() does; a blank line inside the file is
     # a token (""), the empty string after a final newline is not.
     lines = text.split("\n")

@@ -11,6 +11,7 @@ message, raised while reading, i.e. before any training starts.
 import os
 from typing import Iterable, List, NamedTuple, Optional, Sequence
 
+from bert_contract import NotUtf8Error, read_utf8
 from tagging.errors import TaggingError
 from tagging.schemes import IOB2, OUTSIDE, from_iob2, split_tag, tag_list, tag_types, to_iob2
 
@@ -45,18 +46,11 @@ def split_path(data_dir: str, split: str, explicit: Optional[str] = None) -> str
 def read_text(path: str) -> str:
     """A UTF-8 file's text; non-UTF-8 bytes are an error naming the line and column."""
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
+        text = read_utf8(path)
     except OSError as e:
         raise TaggingError("cannot read %s: %s" % (path, e.strerror or e))
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line_start = raw.rfind(b"\n", 0, e.start) + 1
-        raise TaggingError(
-            "%s:%d: not valid UTF-8 (byte 0x%02x at column %d); save the file as UTF-8"
-            % (path, raw.count(b"\n", 0, e.start) + 1, raw[e.start], e.start - line_start + 1)
-        )
+    except NotUtf8Error as e:
+        raise TaggingError(str(e))
     return text[1:] if text.startswith("\ufeff") else text
 
 
