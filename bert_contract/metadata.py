@@ -14,7 +14,8 @@ from bert_contract.names import SEQUENCE_CLASSIFICATION, TASK_KINDS
 # Bumped when featurization changes in a way that changes ids.
 FEATURIZER_VERSION = 1
 # Bumped when a field is added to ModelInfo; readers accept every older version.
-METADATA_SCHEMA_VERSION = 2
+# 3: tag_scheme and doc_stride (token classifiers).
+METADATA_SCHEMA_VERSION = 3
 
 
 class MetadataError(ValueError):
@@ -33,6 +34,12 @@ class ModelInfo(NamedTuple):
     # One of names.TASK_KINDS: what `output` holds and how a client decodes it.
     task_kind: str = SEQUENCE_CLASSIFICATION
     schema_version: int = METADATA_SCHEMA_VERSION
+    # Token classifiers: `labels` are the tags in this scheme ("IOB2"), in id order;
+    # "" for a sequence classifier.
+    tag_scheme: str = ""
+    # Token classifiers: a text longer than max_seq_length - 2 tokens is cut into
+    # windows starting this many tokens apart, as in training; 0 for a sequence classifier.
+    doc_stride: int = 0
 
     def to_json(self) -> str:
         return json.dumps(self._asdict(), sort_keys=True)
@@ -51,6 +58,8 @@ class ModelInfo(NamedTuple):
                 featurizer_version=int(data.get("featurizer_version", FEATURIZER_VERSION)),
                 task_kind=str(data.get("task_kind", SEQUENCE_CLASSIFICATION)),
                 schema_version=int(data.get("schema_version", 1)),
+                tag_scheme=str(data.get("tag_scheme", "")),
+                doc_stride=int(data.get("doc_stride", 0)),
             )
         except (ValueError, KeyError, TypeError) as e:
             raise MetadataError("model metadata is not valid: %s" % e)

@@ -16,9 +16,15 @@ exponential backoff); read timeouts are not. What still fails raises one
 keep going past a failed batch: its rows come back in their places as
 `FailedPrediction(index, error, text, text_b)`; every result has `.error`
 (None for a `Prediction`).
+
+A token classifier (NER) export answers `client.entities(text)`: a
+`TaggedText` whose `entities` are `EntitySpan(start, end, label, text, score)`
+with `text == input[start:end]` (see `_entities.py` for windows, sub-token
+aggregation and the repair of invalid tag sequences).
 """
 
 from serving_client._client import FailedPrediction, Prediction, ServingClient
+from serving_client._entities import EntitySpan, TaggedText
 from serving_client._errors import (
     ConnectError,
     InputError,
@@ -34,6 +40,7 @@ from serving_client._transport import HTTPTransport, MockTransport, Request, Res
 
 __all__ = [
     "ConnectError",
+    "EntitySpan",
     "FailedPrediction",
     "HTTPTransport",
     "InputError",
@@ -48,6 +55,7 @@ __all__ = [
     "ServerError",
     "ServingClient",
     "ServingClientError",
+    "TaggedText",
     "Transport",
     "TransportError",
 ]

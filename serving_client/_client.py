@@ -9,6 +9,11 @@ Predictions go to the version that was checked, never to "whatever is latest".
 A failed batch raises by default; with `on_error="collect"` its rows come back
 as `FailedPrediction`s in their places and the other batches still count, so
 one bad batch of a large file does not throw away the rest.
+
+A token classifier (metadata task kind `token_classification`) answers
+`entities()`: each text is cut into the windows training used and the
+per-token probabilities come back as entity spans of the original text
+(`_entities.py`). Asking a model of the other kind is refused before sending.
 """
 
 import base64
@@ -19,7 +24,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, cast, Deque, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 from urllib.parse import quote, urlsplit
 
+from bert_contract import SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION
 from featurizer import Featurizer, FeaturizerError, MetadataError, ModelInfo, pad_batch
+from serving_client import _entities
+from serving_client._entities import TaggedText
 from serving_client._errors import InputError, ModelMismatchError, ProtocolError, ServerError, ServingClientError
 from serving_client._metadata import LABEL_INPUT, BertLayout, bert_layout, dummy_inputs, parse_metadata
 from serving_client._retry import Retry, RetryTransport
@@ -77,6 +85,8 @@ class _Model(NamedTuple):
     featurizer: Featurizer
     labels: Optional[List[str]]  # None: foreign export without --labels, use indices
     info: Optional[ModelInfo]
+    task_kind: str = SEQUENCE_CLASSIFICATION
+    doc_stride: int = 0  # token classifiers: windows start this many tokens apart
 
 
 class ServingClient:
@@ -106,6 +116,8 @@ class ServingClient:
         retry: Optional[Retry] = None,
         transport: Optional[Transport] = None,
         use_fast: bool = False,
+        aggregation: str = _entities.DEFAULT_AGGREGATION,
+        doc_stride: Optional[int] = None,
     ):
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1, got %d" % batch_size)
@@ -122,6 +134,10 @@ class ServingClient:
         self.batch_size = batch_size
         self.max_in_flight = max_in_flight
         self.use_fast = use_fast
+        self.aggregation = _entities.check_aggregation(aggregation)
+        if doc_stride is not None and doc_stride < 1:
+            raise ValueError("doc_stride must be >= 1, got %d" % doc_stride)
+        self.doc_stride = doc_stride
         if transport is None:
             transport = _default_transport(self.url, connect_timeout, timeout, max_in_flight)
         self._transport = RetryTransport(transport, retry if retry is not None else Retry())
@@ -158,26 +174,55 @@ class ServingClient:
         `FailedPrediction` for each of its rows instead and goes on. Errors
         before any batch is sent (metadata, mismatch, unreadable input) always raise.
         """
-        if on_error not in ON_ERROR:
-            raise ValueError("on_error must be one of %s, got %r" % (", ".join(ON_ERROR), on_error))
+        _check_on_error(on_error)
         model = self._loaded()
-        pending = collections.deque()  # type: Deque[Tuple[int, List[Tuple[str, Optional[str]]], Future]]
-        executor = self._pool()
-        start = 0
-        try:
-            for chunk in _chunks(examples, self.batch_size):
-                request = Request("POST", model.predict_url, self._predict_body(model, chunk))
-                pending.append((start, chunk, executor.submit(self._post_predict, request)))
-                start += len(chunk)
-                if len(pending) >= self.max_in_flight:
-                    for result in self._finish(model, pending.popleft(), progress, on_error):
-                        yield result
-            while pending:
-                for result in self._finish(model, pending.popleft(), progress, on_error):
-                    yield result
-        finally:
-            for _, _, future in pending:
-                future.cancel()
+        self._require_kind(model, SEQUENCE_CLASSIFICATION)
+        batches = ((chunk, self._predict_body(model, chunk), None) for chunk in _chunks(examples, self.batch_size))
+        for result in self._pipeline(model, batches, self._classify, progress, on_error):
+            yield result
+
+    def entities(self, text: str) -> TaggedText:
+        """The entities of one text (token classifiers only); raises its `ServingClientError`."""
+        return cast(TaggedText, next(self.iter_entities([text])))
+
+    def entities_batch(self, texts: Sequence[str], on_error: str = "raise") -> List[Union[TaggedText, FailedPrediction]]:
+        """One `TaggedText` per text, in order; see `iter_predict` for `on_error`."""
+        return list(self.iter_entities(texts, on_error=on_error))
+
+    def iter_entities(
+        self,
+        texts: Iterable[str],
+        progress: Optional[Callable[[int], None]] = None,
+        on_error: str = "raise",
+    ) -> Iterator[Union[TaggedText, FailedPrediction]]:
+        """Streams each text's entities in input order (token classifiers only).
+
+        Each text is cut into the model's windows (`doc_stride` apart, as in
+        training); a request carries whole texts and at most `batch_size`
+        windows (a longer text goes alone). Failures behave as in `iter_predict`.
+        """
+        _check_on_error(on_error)
+        model = self._loaded()
+        self._require_kind(model, TOKEN_CLASSIFICATION)
+        with_labels = LABEL_INPUT in model.layout.input_names
+        batches = (
+            (
+                [(text, None) for text, _ in chunk],
+                {
+                    "signature_name": self.signature,
+                    "inputs": _entities.request_inputs(chunk, model.layout.sequence_length, with_labels),
+                },
+                [windowed for _, windowed in chunk],
+            )
+            for chunk in _entities.chunk_windows(texts, model.featurizer, model.doc_stride, self.batch_size)
+        )
+        for result in self._pipeline(model, batches, self._tag, progress, on_error):
+            yield result
+
+    @property
+    def task_kind(self) -> str:
+        """What the model does: `sequence_classification` or `token_classification`."""
+        return self._loaded().task_kind
 
     @property
     def labels(self) -> Optional[List[str]]:
@@ -267,7 +312,41 @@ class ServingClient:
                 "from the labels given" if self.user_labels else "are class indices",
             )
         featurizer, labels = self._configure(layout, info, where, request)
-        return _Model(version, self._model_url(version) + ":predict", layout, featurizer, labels, info)
+        output = signature.outputs[layout.output_name].shape
+        kind = info.task_kind if info is not None else TOKEN_CLASSIFICATION if output and len(output) == 3 else SEQUENCE_CLASSIFICATION
+        doc_stride = 0
+        if kind == TOKEN_CLASSIFICATION:
+            doc_stride = self._check_tagger(labels, info, featurizer, where, request)
+        return _Model(version, self._model_url(version) + ":predict", layout, featurizer, labels, info, kind, doc_stride)
+
+    def _check_tagger(
+        self, labels: Optional[List[str]], info: Optional[ModelInfo], featurizer: Featurizer, where: str, request: Request
+    ) -> int:
+        """The doc stride to window with; refuses tags the client cannot decode."""
+        if not labels:
+            raise ModelMismatchError(
+                "%s is a token classifier without a '%s' signature: give its tags with --labels" % (where, METADATA_SIGNATURE),
+                request,
+            )
+        scheme = (info.tag_scheme if info is not None else "") or _entities.TAG_SCHEME
+        try:
+            _entities.check_tags(labels, scheme)
+        except ValueError as e:
+            raise ModelMismatchError("%s: %s" % (where, e), request)
+        if self.doc_stride is not None:
+            return self.doc_stride
+        if info is not None and info.doc_stride > 0:
+            return info.doc_stride
+        return max(1, (featurizer.max_seq_length - 2) // 2)
+
+    @staticmethod
+    def _require_kind(model: _Model, kind: str) -> None:
+        if model.task_kind != kind:
+            use = "entities()/iter_entities()" if model.task_kind == TOKEN_CLASSIFICATION else "predict()/iter_predict()"
+            raise ModelMismatchError(
+                "the model at %s is a %s model, not a %s model: use %s"
+                % (model.predict_url, model.task_kind.replace("_", " "), kind.replace("_", " "), use)
+            )
 
     def _fetch_model_info(self, version: Optional[int], signature: Any) -> ModelInfo:
         request = Request(
@@ -338,33 +417,79 @@ class ServingClient:
     def _post_predict(self, request: Request) -> Tuple[Request, Dict[str, Any]]:
         return request, self._call(request)
 
+    def _pipeline(
+        self,
+        model: _Model,
+        batches: Iterable[Tuple[List[Tuple[str, Optional[str]]], Dict[str, Any], Any]],
+        decode: Callable[[_Model, List[Tuple[str, Optional[str]]], Any, Dict[str, Any], Request], List[Any]],
+        progress: Optional[Callable[[int], None]],
+        on_error: str,
+    ) -> Iterator[Any]:
+        """Sends (chunk, body, state) batches with up to max_in_flight requests; yields decoded rows in order."""
+        pending = collections.deque()  # type: Deque[Tuple[int, List[Tuple[str, Optional[str]]], Any, Future]]
+        executor = self._pool()
+        start = 0
+        try:
+            for chunk, body, state in batches:
+                request = Request("POST", model.predict_url, body)
+                pending.append((start, chunk, state, executor.submit(self._post_predict, request)))
+                start += len(chunk)
+                if len(pending) >= self.max_in_flight:
+                    for result in self._finish(model, pending.popleft(), decode, progress, on_error):
+                        yield result
+            while pending:
+                for result in self._finish(model, pending.popleft(), decode, progress, on_error):
+                    yield result
+        finally:
+            for _, _, _, future in pending:
+                future.cancel()
+
     def _finish(
         self,
         model: _Model,
-        item: Tuple[int, List[Tuple[str, Optional[str]]], Future],
+        item: Tuple[int, List[Tuple[str, Optional[str]]], Any, Future],
+        decode: Callable[[_Model, List[Tuple[str, Optional[str]]], Any, Dict[str, Any], Request], List[Any]],
         progress: Optional[Callable[[int], None]],
         on_error: str,
-    ) -> List[Union[Prediction, FailedPrediction]]:
-        start, chunk, future = item
+    ) -> List[Any]:
+        start, chunk, state, future = item
         try:
             request, body = future.result()
-            rows = _probability_rows(body, model, len(chunk), request)
+            results = decode(model, chunk, state, body, request)
         except ServingClientError as e:
             if on_error == "raise":
                 raise
             logger.debug("rows %d-%d failed: %s", start, start + len(chunk) - 1, e)
-            results = [
-                FailedPrediction(start + i, e, text, text_b) for i, (text, text_b) in enumerate(chunk)
-            ]  # type: List[Union[Prediction, FailedPrediction]]
-        else:
-            labels = model.labels or [str(i) for i in range(len(rows[0]))]
-            results = []
-            for (text, text_b), row in zip(chunk, rows):
-                best = max(range(len(row)), key=row.__getitem__)
-                results.append(Prediction(labels[best], dict(zip(labels, row)), text, text_b))
+            results = [FailedPrediction(start + i, e, text, text_b) for i, (text, text_b) in enumerate(chunk)]
         if progress is not None:
             progress(len(chunk))
         return results
+
+    @staticmethod
+    def _classify(
+        model: _Model, chunk: List[Tuple[str, Optional[str]]], state: Any, body: Dict[str, Any], request: Request
+    ) -> List[Prediction]:
+        rows = _probability_rows(body, model, len(chunk), request)
+        labels = model.labels or [str(i) for i in range(len(rows[0]))]
+        results = []
+        for (text, text_b), row in zip(chunk, rows):
+            best = max(range(len(row)), key=row.__getitem__)
+            results.append(Prediction(labels[best], dict(zip(labels, row)), text, text_b))
+        return results
+
+    def _tag(
+        self, model: _Model, chunk: List[Tuple[str, Optional[str]]], state: Any, body: Dict[str, Any], request: Request
+    ) -> List[TaggedText]:
+        outputs = body.get("outputs")
+        if isinstance(outputs, dict):
+            outputs = outputs.get(model.layout.output_name)
+        tags = cast(List[str], model.labels)
+        where = "the answer from %s" % model.predict_url
+        per_text = _entities.window_outputs(outputs, list(zip([t for t, _ in chunk], state)), len(tags), where, request)
+        return [
+            TaggedText(text, _entities.decode(text, windowed, answer, tags, self.aggregation))
+            for (text, _), windowed, answer in zip(chunk, state, per_text)
+        ]
 
     # -- plumbing ---------------------------------------------------------------
 
@@ -399,6 +524,11 @@ def _default_transport(url: str, connect_timeout: float, timeout: float, max_in_
 
         return GrpcTransport(url, timeout=timeout, connect_timeout=connect_timeout)
     raise ValueError("server URL %r must start with http://, https:// or grpc://" % url)
+
+
+def _check_on_error(on_error: str) -> None:
+    if on_error not in ON_ERROR:
+        raise ValueError("on_error must be one of %s, got %r" % (", ".join(ON_ERROR), on_error))
 
 
 def _chunks(examples: Iterable[Example], size: int) -> Iterator[List[Tuple[str, Optional[str]]]]:

@@ -2,14 +2,17 @@
 
 A `FailedPrediction` keeps its place: an `{"error", "line", "text"}` record in
 JSON, an ERROR row in the table, so output rows still match input rows.
+A token classifier's `TaggedText` is `{"text", "entities": [{"start", "end",
+"label", "text", "score"}]}` in JSON; its table has one row per entity.
 """
 
 import json
 from typing import IO, Any, Dict, List, Optional, Union
 
 from serving_client._client import FailedPrediction, Prediction
+from serving_client._entities import TaggedText
 
-Result = Union[Prediction, FailedPrediction]
+Result = Union[Prediction, TaggedText, FailedPrediction]
 
 OUTPUT_FORMATS = ("table", "json", "jsonl")
 # Texts longer than this are shortened in the table (JSON keeps them whole).
@@ -41,8 +44,16 @@ def failure_record(failed: FailedPrediction, line: Optional[int] = None) -> Dict
     return record
 
 
+def entities_record(tagged: TaggedText) -> Dict[str, Any]:
+    return {"text": tagged.text, "entities": [entity.to_dict() for entity in tagged.entities]}
+
+
 def result_record(result: Result, line: Optional[int] = None) -> Dict[str, Any]:
-    return failure_record(result, line) if isinstance(result, FailedPrediction) else prediction_record(result)
+    if isinstance(result, FailedPrediction):
+        return failure_record(result, line)
+    if isinstance(result, TaggedText):
+        return entities_record(result)
+    return prediction_record(result)
 
 
 class Writer:
@@ -128,6 +139,45 @@ class TableWriter(Writer):
         self.stream.write("  ".join(padded + cells[len(self._widths):]).rstrip() + "\n")
 
 
+class EntityTableWriter(Writer):
+    """One row per entity: (input line,) start, end, label, score, text; ERROR rows for failed texts.
+
+    A single text without entities prints "(no entities)"; in a file such a
+    line simply has no rows.
+    """
+
+    HEADER = ["start", "end", "label", "score", "text"]
+
+    def __init__(self, stream: IO[str], single: bool = False):
+        super().__init__(stream)
+        self.single = single
+        self._header = False
+        self._count = 0
+
+    def write(self, result: Result, line: Optional[int] = None) -> None:
+        if not self._header:
+            self._row(([] if self.single else ["line"]) + self.HEADER)
+            self._header = True
+        where = [] if self.single else [str(line if line is not None else getattr(result, "index", "-"))]
+        if isinstance(result, FailedPrediction):
+            self._row(where + ["-", "-", "ERROR", "-", _table_text(result)])
+            return
+        assert isinstance(result, TaggedText)
+        for entity in result.entities:
+            self._row(where + [str(entity.start), str(entity.end), entity.label, "%.4f" % entity.score, _shorten(entity.text)])
+            self._count += 1
+
+    def close(self) -> None:
+        if self.single and not self._count:
+            self.stream.write("(no entities)\n")
+        super().close()
+
+    def _row(self, cells: List[str]) -> None:
+        widths = ([] if self.single else [5]) + [5, 5, 14, 6]
+        padded = [cell.ljust(width) for cell, width in zip(cells, widths)]
+        self.stream.write("  ".join(padded + cells[len(widths):]).rstrip() + "\n")
+
+
 def _table_text(result: Result) -> str:
     text = result.text if result.text_b is None else "%s | %s" % (result.text, result.text_b)
     return _shorten(" ".join(text.split()))
@@ -137,9 +187,10 @@ def _shorten(text: str) -> str:
     return text if len(text) <= TABLE_TEXT_WIDTH else text[: TABLE_TEXT_WIDTH - 3] + "..."
 
 
-def make_writer(fmt: str, stream: IO[str], single: bool = False) -> Writer:
+def make_writer(fmt: str, stream: IO[str], single: bool = False, entities: bool = False) -> Writer:
+    """A writer for `fmt`; `entities` selects the table of a token classifier."""
     if fmt == "table":
-        return TableWriter(stream)
+        return EntityTableWriter(stream, single=single) if entities else TableWriter(stream)
     if fmt == "json":
         return JsonWriter(stream, single=single)
     if fmt == "jsonl":

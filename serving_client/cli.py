@@ -1,4 +1,8 @@
-"""`bert-classify` / `python -m serving_client`: classify texts with a served BERT model.
+"""`bert-classify` / `python -m serving_client`: classify texts, or tag their entities, with a served BERT model.
+
+The model's metadata says which: a token classifier (NER) answers with entity
+spans of each text (`--aggregation`, `--doc-stride`), a sequence classifier
+with a label per text.
 
 Errors are one line on stderr and a non-zero exit: 1 for serving and input
 errors, 2 for bad arguments. In a --file run a failed batch does not stop the
@@ -13,8 +17,10 @@ import os
 import sys
 from typing import Callable, Deque, Iterator, List, Optional, Tuple, Union
 
+from bert_contract import TOKEN_CLASSIFICATION
 from serving_client._client import DEFAULT_SIGNATURE, FailedPrediction, Prediction, ServingClient
-from serving_client._errors import ServingClientError
+from serving_client._entities import AGGREGATIONS, DEFAULT_AGGREGATION, TaggedText
+from serving_client._errors import InputError, ServingClientError
 from serving_client._inputs import FORMATS, count_examples, read_numbered_examples
 from serving_client._output import OUTPUT_FORMATS, make_writer
 from serving_client._retry import Retry
@@ -25,6 +31,7 @@ EXAMPLES = """examples:
   %(prog)s --model sms_spam --vocab vocab.txt "Win a free prize now"
   %(prog)s --model qnli --vocab vocab.txt "Who wrote it?" "It was written by Ann."
   %(prog)s --server grpc://localhost:8500 --model sms_spam --vocab vocab.txt --file texts.tsv --format jsonl
+  %(prog)s --model ner --vocab vocab.txt "Ada Lovelace moved to London"     # entities of an NER model
 
 """
 # Kept apart from EXAMPLES, whose %(prog)s argparse fills in.
@@ -72,6 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="comma-separated class names, for models exported without a 'metadata' signature")
     server.add_argument("--fast", action="store_true",
                         help="tokenize ASCII text with the Rust 'tokenizers' package (same ids)")
+
+    tagging = parser.add_argument_group("entities (token classification models)")
+    tagging.add_argument("--aggregation", choices=AGGREGATIONS, default=DEFAULT_AGGREGATION,
+                         help="how a word's tag is read from its WordPieces: the first piece's (as trained), "
+                              "their average, or the most confident piece (default: %(default)s)")
+    tagging.add_argument("--doc-stride", type=_positive,
+                         help="tokens between the starts of the windows of a long text (default: the model's, as trained)")
 
     inputs = parser.add_argument_group("input file")
     inputs.add_argument("--input-format", choices=("auto",) + FORMATS, default="auto",
@@ -139,6 +153,8 @@ def _client(args: argparse.Namespace) -> ServingClient:
             connect_timeout=args.connect_timeout,
             retry=Retry(max_retries=args.retries),
             use_fast=args.fast,
+            aggregation=args.aggregation,
+            doc_stride=args.doc_stride,
         )
     except ValueError as e:  # e.g. an unsupported URL scheme
         raise SystemExit("%s: error: %s" % (PROG, e))
@@ -147,13 +163,16 @@ def _client(args: argparse.Namespace) -> ServingClient:
 
 
 def _run(client: ServingClient, args: argparse.Namespace) -> int:
-    """Classifies the text or the file; returns how many rows failed (only with --file)."""
-    writer = make_writer(args.format, sys.stdout, single=args.file is None)
+    """Classifies or tags the text or the file; returns how many rows failed (only with --file)."""
+    tagger = client.task_kind == TOKEN_CLASSIFICATION  # metadata errors before any output
+    if tagger and (args.text_b is not None or args.text_b_column):
+        raise InputError("the model tags entities in single texts; it takes no second text")
+    writer = make_writer(args.format, sys.stdout, single=args.file is None, entities=tagger)
     if args.file is None:
-        writer.write(client.predict(args.text, args.text_b))  # its error is the run's error
+        # Its error is the run's error.
+        writer.write(client.entities(args.text) if tagger else client.predict(args.text, args.text_b))
         writer.close()
         return 0
-    client.load()  # metadata errors before the progress bar appears
     # Line numbers of the examples handed to the client and not yet answered, oldest first.
     lines = collections.deque()  # type: Deque[int]
 
@@ -166,8 +185,12 @@ def _run(client: ServingClient, args: argparse.Namespace) -> int:
 
     progress = _progress_bar(args)
     failures = _FailureLog(args.file, progress)
+    if tagger:
+        results = client.iter_entities((text for text, _ in examples()), progress.update, on_error="collect")
+    else:
+        results = client.iter_predict(examples(), progress.update, on_error="collect")
     try:
-        for result in client.iter_predict(examples(), progress.update, on_error="collect"):
+        for result in results:
             line = lines.popleft()
             failures.add(result, line)
             writer.write(result, line)
@@ -190,7 +213,7 @@ class _FailureLog:
         self._error = None  # type: Optional[ServingClientError]
         self._lines = []  # type: List[int]
 
-    def add(self, result: Union[Prediction, FailedPrediction], line: int) -> None:
+    def add(self, result: Union[Prediction, TaggedText, FailedPrediction], line: int) -> None:
         self.total += 1
         error = result.error
         if error is not self._error:

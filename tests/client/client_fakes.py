@@ -123,6 +123,10 @@ class FakeServing:
             signatures["metadata"] = meta
         return signatures
 
+    def outputs(self, inputs):
+        """The `output` rows of a predict: probabilities that encode each row's token count."""
+        return [token_count_probabilities(mask, self.num_outputs) for mask in inputs["input_mask"]]
+
     def _predict(self, request: Request) -> Response:
         body = request.json
         # Round-trip through JSON text, as the wire would.
@@ -145,7 +149,7 @@ class FakeServing:
         try:
             if self.delay is not None:
                 time.sleep(self.delay(index))
-            outputs = [token_count_probabilities(mask, self.num_outputs) for mask in inputs["input_mask"]]
+            outputs = self.outputs(inputs)
         finally:
             with self._lock:
                 self.in_flight -= 1

@@ -11,6 +11,7 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 PUBLIC = [
     "ConnectError",
+    "EntitySpan",
     "FailedPrediction",
     "HTTPTransport",
     "InputError",
@@ -25,6 +26,7 @@ PUBLIC = [
     "ServerError",
     "ServingClient",
     "ServingClientError",
+    "TaggedText",
     "Transport",
     "TransportError",
 ]
