@@ -8,7 +8,7 @@ CLIENT_VENV := .venv-client
 CLIENT_PY := $(CLIENT_VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup setup-client demo test test-py37 test-client clean-venv
+.PHONY: setup setup-client demo test test-py37 test-client clean-venv client-protos
 
 setup: $(VENV)/.installed
 
@@ -28,11 +28,17 @@ demo: setup
 
 setup-client: $(CLIENT_VENV)/.installed
 
-# A plain (non-editable) install of the client package proves it installs without TensorFlow.
-$(CLIENT_VENV)/.installed: pyproject.toml $(shell find bert_contract serving_client featurizer tagging -name '*.py' 2>/dev/null)
+# A plain (non-editable) install of the client package with its gRPC extra proves it installs
+# without TensorFlow; requirements-client.txt pins the versions tested together.
+$(CLIENT_VENV)/.installed: pyproject.toml requirements-client.txt $(shell find bert_contract serving_client featurizer tagging -name '*.py' 2>/dev/null)
 	$(CLIENT_PYTHON) -m venv $(CLIENT_VENV)
-	$(CLIENT_PY) -m pip install --quiet ".[test]"
+	$(CLIENT_PY) -m pip install --quiet -c requirements-client.txt ".[grpc,test]"
 	@touch $@
+
+# The client's TF Serving messages: recompile serving_client/protos/*.proto after editing them
+# (tests/client/test_client_protos.py fails while serving_client/_proto_descriptors.py is stale).
+client-protos: setup
+	$(PY) -m scripts.client_protos
 
 test: test-py37 test-client lint-deploy
 

@@ -17,9 +17,8 @@ from urllib.parse import unquote, urlsplit
 
 import grpc
 from google.protobuf import json_format
-from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
-from tensorflow_serving.apis import get_model_metadata_pb2, predict_pb2, prediction_service_pb2_grpc
 
+from serving_client import _protos
 from serving_client._errors import ConnectError, ProtocolError, ReadTimeout
 from serving_client._transport import Request, Response, Transport
 
@@ -74,7 +73,7 @@ class GrpcTransport(Transport):
         self.connect_timeout = connect_timeout
         options = [("grpc.max_send_message_length", MAX_MESSAGE_BYTES), ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)]
         self._channel = grpc.insecure_channel(self.target, options=options)
-        self._stub = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
+        self._stub = _protos.PredictionServiceStub(self._channel)
         self._lock = threading.Lock()
         self._connected = False
         # (model, version, signature) -> input dtypes, learned from metadata.
@@ -116,18 +115,17 @@ class GrpcTransport(Transport):
             self._connected = True
 
     def _metadata(self, model: str, version: Optional[int]) -> Dict[str, Any]:
-        rpc = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=["signature_def"])
+        rpc = _protos.GetModelMetadataRequest(metadata_field=["signature_def"])
         _set_spec(rpc.model_spec, model, version, "")
         answer = self._stub.GetModelMetadata(rpc, timeout=self.timeout)
-        signature_map = get_model_metadata_pb2.SignatureDefMap()
-        answer.metadata["signature_def"].Unpack(signature_map)
+        signature_map = _protos.unpack_any(answer.metadata["signature_def"], _protos.SignatureDefMap)
         body = {
             "model_spec": json_format.MessageToDict(answer.model_spec, preserving_proto_field_name=True),
             "metadata": {"signature_def": json_format.MessageToDict(signature_map, preserving_proto_field_name=True)},
         }
         served = answer.model_spec.version.value if answer.model_spec.HasField("version") else None
         for name, signature in signature_map.signature_def.items():
-            dtypes = {key: types_pb2.DataType.Name(spec.dtype) for key, spec in signature.inputs.items()}
+            dtypes = {key: _protos.dtype_name(spec.dtype) for key, spec in signature.inputs.items()}
             for key_version in {version, served}:
                 self._dtypes[(model, key_version, name)] = dtypes
         return body
@@ -142,7 +140,7 @@ class GrpcTransport(Transport):
         if dtypes is None:
             self._metadata(model, version)
             dtypes = self._dtypes.get((model, version, signature), {})
-        rpc = predict_pb2.PredictRequest()
+        rpc = _protos.PredictRequest()
         _set_spec(rpc.model_spec, model, version, signature)
         for name, value in inputs.items():
             # An input the signature lacks gets a guessed dtype; the server then names it.
@@ -173,15 +171,16 @@ def to_tensor_proto(value: Any, dtype: str) -> Any:
     flat = _flatten(value, len(shape))
     if dtype == "DT_STRING":
         flat = [_to_bytes(item) for item in flat]
-    proto = tensor_pb2.TensorProto(dtype=types_pb2.DataType.Value(dtype))
-    proto.tensor_shape.CopyFrom(tensor_shape_pb2.TensorShapeProto(dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=n) for n in shape]))
+    proto = _protos.TensorProto(dtype=_protos.dtype_number(dtype))
+    for size in shape:
+        proto.tensor_shape.dim.add(size=size)
     getattr(proto, field).extend(flat)
     return proto
 
 
 def from_tensor_proto(proto: Any, name: str = "") -> Any:
     """TensorProto -> nested list, with string outputs as REST renders them."""
-    dtype = types_pb2.DataType.Name(proto.dtype)
+    dtype = _protos.dtype_name(proto.dtype)
     shape = [dim.size for dim in proto.tensor_shape.dim]
     count = 1
     for size in shape:

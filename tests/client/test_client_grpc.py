@@ -1,4 +1,5 @@
-"""The gRPC transport against an in-process PredictionService (TF's own proto conversions as oracle)."""
+"""The gRPC transport (the client's own protos) against an in-process PredictionService built on
+tensorflow-serving-api's stubs, with TF's own proto conversions as oracle."""
 
 from concurrent import futures
 
@@ -127,14 +128,18 @@ def test_grpc_connect_failure_is_a_connect_error(tiny_vocab_file):
     [([[1, 2, 3], [4, 5, 6]], "DT_INT32"), ([7, 8], "DT_INT64"), ([[0.5], [1.5]], "DT_FLOAT"), (["a", "b\u00e9"], "DT_STRING"), ([], "DT_INT32")],
 )
 def test_tensor_conversion_agrees_with_tensorflow(value, dtype):
+    """Through the wire format: the client's own TensorProto one side, TensorFlow's the other."""
     import numpy as np
     import tensorflow as tf
+    from tensorflow.core.framework import tensor_pb2
+
     from serving_client._grpc import from_tensor_proto, to_tensor_proto
+    from serving_client._protos import TensorProto
 
     proto = to_tensor_proto(value, dtype)
     expected = [v.encode("utf-8") for v in value] if dtype == "DT_STRING" else value
-    assert tf.make_ndarray(proto).tolist() == expected
+    assert tf.make_ndarray(tensor_pb2.TensorProto.FromString(proto.SerializeToString())).tolist() == expected
     np_dtype = {"DT_INT32": np.int32, "DT_INT64": np.int64, "DT_FLOAT": np.float32, "DT_STRING": object}[dtype]
-    array = np.array(expected, dtype=np_dtype)
-    assert from_tensor_proto(tf.make_tensor_proto(array)) == value  # tensor_content for numbers
+    from_tf = TensorProto.FromString(tf.make_tensor_proto(np.array(expected, dtype=np_dtype)).SerializeToString())
+    assert from_tensor_proto(from_tf) == value  # tensor_content for numbers
     assert from_tensor_proto(proto) == value  # *_val fields
