@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-# The client must also run on current Python without TensorFlow: its tests run in a second venv.
+# The client must also run on current Python without TensorFlow: its tests run in a second venv,
+# against the installed package (pythonpath without the repository root).
 CLIENT_PYTHON ?= python3
 CLIENT_VENV := .venv-client
 CLIENT_PY := $(CLIENT_VENV)/bin/python
@@ -24,7 +25,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml scripts/find_python37.sh
 
 # The main job end to end: pretrained model -> fine-tune -> export -> serve -> query.
 demo: setup
-	$(PY) scripts/demo.py
+	$(PY) -m scripts.demo
 
 setup-client: $(CLIENT_VENV)/.installed
 
@@ -47,7 +48,7 @@ test-py37: setup pretrained
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-client: setup-client
-	cd tests && ../$(CLIENT_PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS) -m "not needs_tf" client featurizer tagging
+	cd tests && ../$(CLIENT_PY) -m pytest -p no:cacheprovider -o pythonpath=tests/helpers $(PYTEST_ARGS) -m "not needs_tf" client featurizer tagging
 
 clean-venv:
 	rm -rf $(VENV) $(CLIENT_VENV)

@@ -4,7 +4,7 @@ The reference is `bert.tokenization.FullTokenizer` plus the steps of
 `run_classifier.convert_single_example`; it needs TensorFlow, so run this with
 the Python 3.7 venv:
 
-    .venv/bin/python bench/featurizer.py [--vocab VOCAB] [--data ../shared/data/sms_spam/train.tsv]
+    .venv/bin/python -m bench.featurizer [--vocab VOCAB] [--data ../shared/data/sms_spam/train.tsv]
 
 The default vocab is all-MiniLM-L6-v2's (uncased, 30,522 tokens), fetched and
 converted once by `python -m pretrained fetch`.
@@ -27,9 +27,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-sys.path.insert(0, REPO)
 
-from featurizer import Featurizer, pad_batch  # noqa: E402
+from featurizer import Featurizer, pad_batch
 
 DEFAULT_DATA = os.path.normpath(os.path.join(REPO, "..", "shared", "data", "sms_spam", "train.tsv"))
 

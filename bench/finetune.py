@@ -1,8 +1,8 @@
 """Fine-tuning speed: the project's run_classifier.py vs Google's reference bert.run_classifier.
 
-    .venv/bin/python bench/finetune.py          # DEFAULT, quick: 800 of the 4460 train rows
+    .venv/bin/python -m bench.finetune          # DEFAULT, quick: 800 of the 4460 train rows
                                                 # (stratified), 1 epoch; ~5 min on 2 shared cores
-    .venv/bin/python bench/finetune.py --full   # the issue's setting: all 4460 train rows, 1 epoch,
+    .venv/bin/python -m bench.finetune --full   # the issue's setting: all 4460 train rows, 1 epoch,
                                                 # max_seq_length 128, batch 32; ~12 min
 
 Both runners fine-tune all-MiniLM-L6-v2 (`python -m pretrained fetch`) on the SMS spam
@@ -55,11 +55,8 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-for _path in (REPO, HERE):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
 
-from quality import (  # noqa: E402  (bench/quality.py; TF-free)
+from bench.quality import (  # TF-free
     DEFAULT_DATA_DIR,
     DEFAULT_RESULTS_DIR,
     LABELS,

@@ -4,7 +4,7 @@ Starts the server (REST, loopback, free ports) with batching off and on, and
 drives :predict (one BERT-shaped row per request) with 1 and 32 concurrent
 clients for a fixed time each, with bench/loadgen.py's asyncio load generator.
 
-    .venv/bin/python bench/model_server.py [--seconds=5] [--seq_len=128] [--binary=tensorflow_model_server]
+    .venv/bin/python -m bench.model_server [--seconds=5] [--seq_len=128] [--binary=tensorflow_model_server]
 """
 
 import argparse
@@ -13,13 +13,11 @@ import os
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-sys.path.insert(0, os.path.join(ROOT, "tests", "helpers"))
+from bench.loadgen import drive
+from model_server.launch import running_server
+from tests.helpers import toy_savedmodel  # the toy model the server tests use
 
-import toy_savedmodel  # noqa: E402  (tests/helpers)
-from loadgen import drive  # noqa: E402  (bench/)
-from model_server.testing import running_server  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 BATCHING = "max_batch_size { value: 32 }\nbatch_timeout_micros { value: 2000 }\nnum_batch_threads { value: 2 }\n"
 

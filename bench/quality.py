@@ -1,7 +1,7 @@
 """Model quality on the SMS spam split: fine-tuned all-MiniLM-L6-v2 vs TF-IDF baselines.
 
-    .venv/bin/python bench/quality.py            # full run: 3 epochs, 5-15 min on 2 shared cores
-    .venv/bin/python bench/quality.py --quick    # smoke run, ~2 min: 0.25 epoch, figures not meaningful
+    .venv/bin/python -m bench.quality            # full run: 3 epochs, 5-15 min on 2 shared cores
+    .venv/bin/python -m bench.quality --quick    # smoke run, ~2 min: 0.25 epoch, figures not meaningful
 
 All models learn from the same train.tsv and are scored on the same dev.tsv
 and test.tsv of ../shared/data/sms_spam, plus the deduplicated test subset
@@ -38,7 +38,6 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-sys.path.insert(0, REPO)
 
 from bert_runner.metrics import format_confusion, scores  # noqa: E402  (TF-free)
 from bert_runner.tasks import GenericTask  # noqa: E402  (TF-free)

@@ -25,8 +25,8 @@ issue's targets. The exports are built once under bench/results/serving_model
 (a 5-step fine-tune of the converted pretrained model: speed does not depend on
 the weights) and reused by later runs.
 
-    .venv/bin/python bench/serving.py                       # quick: 10 s per point, concurrency 1 and 32
-    .venv/bin/python bench/serving.py --full                # 20 s per point, concurrency 1, 8, 32, 64
+    .venv/bin/python -m bench.serving                       # quick: 10 s per point, concurrency 1 and 32
+    .venv/bin/python -m bench.serving --full                # 20 s per point, concurrency 1, 8, 32, 64
 """
 
 import argparse
@@ -42,12 +42,11 @@ import tempfile
 import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [ROOT, os.path.join(ROOT, "bench")]
+from bench.loadgen import drive, percentiles
+from featurizer import Featurizer, pad_batch
+from model_server.launch import running_server
 
-from featurizer import Featurizer, pad_batch  # noqa: E402
-from loadgen import drive, percentiles  # noqa: E402  (bench/)
-from model_server.testing import running_server  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 SHARED = os.path.join(os.path.dirname(ROOT), "shared")
 SMS_DIR = os.path.join(SHARED, "data", "sms_spam")
@@ -521,7 +520,7 @@ def main(argv=None):
     print(text)
     report = {
         "date": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
-        "command": " ".join(["bench/serving.py"] + (argv if argv is not None else sys.argv[1:])),
+        "command": " ".join(["python -m bench.serving"] + (argv if argv is not None else sys.argv[1:])),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "loadavg_before": load_before, "loadavg_after": os.getloadavg()},
         "settings": dict(vars(args)),

@@ -6,7 +6,7 @@
 BENCH_QUALITY_ARGS ?=
 
 bench-quality: setup
-	$(PY) bench/quality.py $(BENCH_QUALITY_ARGS)
+	$(PY) -m bench.quality $(BENCH_QUALITY_ARGS)
 
 #   make bench-serving   serving speed of all-MiniLM-L6-v2 on SMS test traffic: per-request server,
 #                        batching server and length-aware batching on a dynamic-length export vs the
@@ -18,7 +18,7 @@ BENCH_SERVING_ARGS ?=
 BENCH_TARGETS += bench-serving
 
 bench-serving: setup
-	$(PY) bench/serving.py $(BENCH_SERVING_ARGS)
+	$(PY) -m bench.serving $(BENCH_SERVING_ARGS)
 
 #   make bench-finetune  fine-tuning speed, our run_classifier.py vs Google's reference
 #                        bert.run_classifier on the SMS split: quick run by default (800 stratified
@@ -31,7 +31,7 @@ BENCH_FINETUNE_ARGS ?=
 BENCH_TARGETS += bench-featurizer bench-quality bench-finetune bench-server
 
 bench-finetune: setup
-	$(PY) bench/finetune.py $(BENCH_FINETUNE_ARGS)
+	$(PY) -m bench.finetune $(BENCH_FINETUNE_ARGS)
 
 bench:
 	@set -e; for target in $(BENCH_TARGETS); do \

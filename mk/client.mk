@@ -2,4 +2,4 @@
 .PHONY: bench-featurizer
 
 bench-featurizer:
-	$(PY) bench/featurizer.py
+	$(PY) -m bench.featurizer

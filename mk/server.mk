@@ -9,7 +9,7 @@ test-server: setup
 	$(PY) -m pytest $(PYTEST_ARGS) tests/server
 
 bench-server: setup
-	$(PY) bench/model_server.py
+	$(PY) -m bench.model_server
 
 server-protos: setup
 	$(PY) -m grpc_tools.protoc -I. --python_out=. \

@@ -12,7 +12,7 @@ import os
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
-from model_server.flags import DEFAULT_MONITORING_PATH
+from model_server.flags import AUTO_PORT, DEFAULT_MONITORING_PATH
 from model_server.protos import batching_parameters_pb2, monitoring_config_pb2
 
 
@@ -174,7 +174,7 @@ def check_ports(options):
     """Port flag combinations TFS refuses at startup."""
     for name in ("port", "rest_api_port"):
         value = getattr(options, name)
-        if not 0 <= value <= 65535:
+        if value != AUTO_PORT and not 0 <= value <= 65535:
             raise ConfigError("--%s=%d is not a valid port" % (name, value))
     if options.port == 0 and not options.grpc_socket_path:
         raise ConfigError("--port=0 turns gRPC off: give --grpc_socket_path as well")

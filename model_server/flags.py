@@ -15,11 +15,15 @@ Flag = collections.namedtuple("Flag", "name kind default help")
 
 _CPUS = os.cpu_count() or 1
 DEFAULT_MONITORING_PATH = "/monitoring/prometheus/metrics"
+# `--port=auto` / `--rest_api_port=auto` (local extra): bind a free port the OS picks. TFS has no
+# such value (its 0 means "off", kept here), so a command line using it fails loudly there.
+AUTO_PORT = -1
 
 FLAGS = [
-    Flag("port", "int", 8500, "Port to listen on for gRPC API (0 = off; then --grpc_socket_path is required)"),
+    Flag("port", "port", 8500, "Port to listen on for gRPC API (0 = off; then --grpc_socket_path is required; "
+         "LOCAL: auto = a free port, see --port_file)"),
     Flag("grpc_socket_path", "str", "", "If non-empty, also listen on this UNIX socket for gRPC API"),
-    Flag("rest_api_port", "int", 0, "Port to listen on for HTTP/REST API (0 = off)"),
+    Flag("rest_api_port", "port", 0, "Port to listen on for HTTP/REST API (0 = off; LOCAL: auto = a free port)"),
     Flag("rest_api_num_threads", "int", 4 * _CPUS, "Number of threads for HTTP/REST request work (JSON codec)"),
     Flag("rest_api_timeout_in_ms", "int", 30000, "Timeout of one HTTP/REST model run in ms (then 504)"),
     Flag("rest_api_enable_cors_support", "bool", False, "Send Access-Control-Allow-* headers on REST responses"),
@@ -43,6 +47,9 @@ FLAGS = [
          "Allow new version labels to point at versions that are not AVAILABLE yet"),
     Flag("version", "bool", False, "Print the version and exit"),
     # Local extras (not in TFS).
+    Flag("port_file", "str", "",
+         "LOCAL: once serving, write the bound ports as JSON {\"grpc_port\": ..., \"rest_api_port\": ...} "
+         "to this file (replaced atomically; removed at shutdown)"),
     Flag("bind_all_interfaces", "bool", False,
          "LOCAL: listen on all interfaces (0.0.0.0) instead of loopback only (127.0.0.1)"),
     Flag("rest_api_max_body_bytes", "int", 64 * 1024 * 1024,
@@ -96,7 +103,7 @@ def usage(program="tensorflow_model_server"):
     return "\n".join(lines)
 
 
-_KIND_NAMES = {"int": "int64", "str": "string", "bool": "bool"}
+_KIND_NAMES = {"int": "int64", "port": "int64|auto", "str": "string", "bool": "bool"}
 
 
 def _convert(flag, raw):
@@ -108,11 +115,16 @@ def _convert(flag, raw):
         raise UsageError("invalid value for --%s: %r (expected true or false)" % (flag.name, raw))
     if raw is None:
         raise UsageError("--%s needs a value: --%s=<%s>" % (flag.name, flag.name, _KIND_NAMES[flag.kind]))
-    if flag.kind == "int":
+    if flag.kind == "port" and raw == "auto":
+        return AUTO_PORT
+    if flag.kind in ("int", "port"):
         try:
-            return int(raw, 10)
+            value = int(raw, 10)
         except ValueError:
             raise UsageError("invalid value for --%s: %r (expected an integer)" % (flag.name, raw)) from None
+        if flag.kind == "port" and value < 0:
+            raise UsageError("invalid value for --%s: %r (expected 0-65535 or auto)" % (flag.name, raw))
+        return value
     return raw
 
 

@@ -16,6 +16,7 @@ from tensorflow_serving.apis import (
 
 from model_server import examples
 from model_server.errors import ServingError, from_exception
+from model_server.flags import AUTO_PORT
 from model_server.runner import start_predict
 from model_server.service import fill_model_spec
 
@@ -160,7 +161,9 @@ class ModelService(model_service_pb2_grpc.ModelServiceServicer):
 
 
 def start_grpc_server(service, host, port, socket_path, max_workers, max_receive_bytes=MAX_MESSAGE_BYTES):
-    """Start serving; returns the grpc.Server. Raises OSError when a bind fails.
+    """Start serving; returns (grpc.Server, bound TCP port or None). Raises OSError when a bind fails.
+
+    port: 0 = no TCP port, AUTO_PORT = a free one the OS picks.
 
     Requests over max_receive_bytes are refused by gRPC itself (RESOURCE_EXHAUSTED)
     before they are buffered whole, so one client cannot exhaust the memory.
@@ -172,13 +175,16 @@ def start_grpc_server(service, host, port, socket_path, max_workers, max_receive
                  ("grpc.so_reuseport", 0)])
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(PredictionService(service), server)
     model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelService(service), server)
-    addresses = (["%s:%d" % (host, port)] if port else []) + (["unix:" + socket_path] if socket_path else [])
-    for address in addresses:
+    tcp = ["%s:%d" % (host, 0 if port == AUTO_PORT else port)] if port else []
+    bound_port = None
+    for address in tcp + (["unix:" + socket_path] if socket_path else []):
         try:
             bound = server.add_insecure_port(address)
         except RuntimeError:
             bound = 0
         if not bound:
             raise OSError("cannot bind gRPC to %s" % address)
+        if address in tcp:
+            bound_port = bound
     server.start()
-    return server
+    return server, bound_port

@@ -171,6 +171,8 @@ class Manager(object):
                     log.error("File system poll of model %s abandoned: cannot read base path %s: %s",
                               model.name, model.config.base_path, exc.strerror or exc)
                     continue
+            if not present and not model.removed:  # TFS logs this on every poll too
+                log.warning("No versions of servable %s found under base path %s", model.name, model.config.base_path)
             with self._cond:
                 model.present = present
                 model.aspired = version_dirs.aspired(model.config.model_version_policy, present)

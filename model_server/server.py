@@ -6,6 +6,7 @@ let in-flight requests finish, then unload the models.
 """
 
 import asyncio
+import json
 import logging
 import os
 import signal
@@ -15,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from model_server import config as config_module
 from model_server.errors import ServingError
 from model_server.event_loop import new_event_loop
+from model_server.flags import AUTO_PORT
 from model_server.grpc_service import start_grpc_server
 from model_server.loader import make_loader
 from model_server.manager import Manager, failure_text
@@ -46,6 +48,9 @@ class Server(object):
         self.service = Service(self.manager, self.metrics)
         self.shutdown = threading.Event()
         self._grpc = None
+        self.grpc_port = None  # the ports actually bound (differ from the flags with `auto`)
+        self.rest_port = None
+        self._port_file_written = False
 
     # ------------------------------------------------------------ startup
 
@@ -89,13 +94,14 @@ class Server(object):
         if not options.port and not options.grpc_socket_path:
             return
         try:
-            self._grpc = start_grpc_server(self.service, self.host, options.port, options.grpc_socket_path,
-                                           max_workers=max(64, 4 * (os.cpu_count() or 1)),
-                                           max_receive_bytes=options.grpc_max_receive_message_bytes)
+            self._grpc, self.grpc_port = start_grpc_server(
+                self.service, self.host, options.port, options.grpc_socket_path,
+                max_workers=max(64, 4 * (os.cpu_count() or 1)),
+                max_receive_bytes=options.grpc_max_receive_message_bytes)
         except OSError as exc:
             raise StartupError(str(exc)) from None
-        if options.port:
-            log.info("Running gRPC ModelServer at %s:%d ...", self.host, options.port)
+        if self.grpc_port:
+            log.info("Running gRPC ModelServer at %s:%d ...", self.host, self.grpc_port)
 
     # ------------------------------------------------------------ run / stop
 
@@ -111,6 +117,7 @@ class Server(object):
                 self.start_grpc()
                 loop.run_until_complete(self._serve(stopper))
         finally:
+            self._remove_port_file()
             self.shutdown.set()  # also releases `stopper` on a startup error
             if self._grpc is not None:
                 self._grpc.stop(0)
@@ -125,7 +132,7 @@ class Server(object):
     async def _serve(self, stopper):
         options = self.options
         rest = None
-        if options.rest_api_port and options.rest_api_port == options.port:
+        if options.rest_api_port not in (0, AUTO_PORT) and options.rest_api_port == options.port:
             log.error("--rest_api_port cannot be the same as --port; the HTTP/REST API is not started")
         elif options.rest_api_port:
             rest = self._make_rest_server()
@@ -138,7 +145,9 @@ class Server(object):
                 except SystemExit:  # uvicorn exits when it cannot bind
                     pass
                 raise StartupError("cannot bind HTTP/REST API to %s:%d" % (self.host, options.rest_api_port))
-            log.info("Exporting HTTP/REST API at:localhost:%d ...", options.rest_api_port)
+            self.rest_port = rest.servers[0].sockets[0].getsockname()[1]
+            log.info("Exporting HTTP/REST API at:localhost:%d ...", self.rest_port)
+        self._write_port_file()
         await stopper
         grace = None
         if self._grpc is not None:
@@ -155,7 +164,8 @@ class Server(object):
         from model_server.rest_app import RestApi, http_protocol
 
         api = RestApi(self.service, self.pool, self.options, self.monitoring_path)
-        config = uvicorn.Config(api.app, host=self.host, port=self.options.rest_api_port, log_level="warning",
+        port = 0 if self.options.rest_api_port == AUTO_PORT else self.options.rest_api_port
+        config = uvicorn.Config(api.app, host=self.host, port=port, log_level="warning",
                                 access_log=False, lifespan="off", server_header=False, date_header=False,
                                 interface="asgi3", http=http_protocol(self.options.rest_api_read_timeout_seconds))
 
@@ -164,6 +174,30 @@ class Server(object):
                 pass
 
         return _Uvicorn(config)
+
+    def _write_port_file(self):
+        """--port_file: the bound ports as JSON, written once everything serves (atomic replace)."""
+        path = self.options.port_file
+        if not path:
+            return
+        ports = {"grpc_port": self.grpc_port, "rest_api_port": self.rest_port, "pid": os.getpid()}
+        partial = "%s.%d.tmp" % (path, os.getpid())
+        try:
+            with open(partial, "w") as f:
+                json.dump(ports, f)
+            os.replace(partial, path)
+        except OSError as exc:
+            raise StartupError("cannot write --port_file=%s: %s" % (path, exc.strerror or exc)) from None
+        self._port_file_written = True
+        log.info("Wrote bound ports to %s", path)
+
+    def _remove_port_file(self):
+        """A port file outlives no server: a reader must never connect to a port nobody owns."""
+        if self._port_file_written:
+            try:
+                os.remove(self.options.port_file)
+            except OSError:
+                pass
 
     def _stop_all(self):
         self.manager.stop()

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The main job, end to end: pretrained BERT -> fine-tune -> evaluate -> export -> serve -> query.
 
-    make demo            (or: .venv/bin/python scripts/demo.py)
+    make demo            (or, from the repository root: .venv/bin/python -m scripts.demo)
 
 Every stage is the project's real command: `python -m pretrained fetch`,
 `run_classifier.py`, "the model server" (tensorflow_model_server when on PATH,
@@ -16,10 +16,9 @@ import subprocess
 import sys
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
+from model_server.launch import running_server
 
-from model_server.testing import running_server  # noqa: E402
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 STAGES = 5
 

@@ -1,14 +1,13 @@
 """Fixtures shared by every test: a tiny BERT vocab/config and the ../shared data."""
 
 import os
-import sys
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "helpers"))
+import model_servers  # tests/helpers: on sys.path through pyproject.toml's pytest `pythonpath`
+import tiny_bert
 
-import tiny_bert  # noqa: E402  (tests/helpers)
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 SHARED_DIR = os.path.abspath(os.path.join(HERE, "..", "..", "shared"))
 SMS_DIR = os.path.join(SHARED_DIR, "data", "sms_spam")
@@ -33,11 +32,9 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session", autouse=True)
 def server_logs_in_pytest_tmp(tmp_path_factory):
     """Servers started by tests log under pytest's temporary directory (rotated), not /tmp."""
-    from model_server import testing
-
-    testing.LOG_DIR = str(tmp_path_factory.mktemp("server-logs"))
+    model_servers.LOG_DIR = str(tmp_path_factory.mktemp("server-logs"))
     yield
-    testing.LOG_DIR = None
+    model_servers.LOG_DIR = None
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,6 @@
 """End to end: the client against the local model server serving a real tiny export.
 
-Starts the server with the server's own test helper (REST and gRPC on free
-ports) and checks that REST and gRPC predictions equal running the
+Starts the local server (REST and gRPC on ports it picks itself) and checks that REST and gRPC predictions equal running the
 SavedModel directly on the featurizer's ids.
 """
 
@@ -13,7 +12,6 @@ from serving_client import ModelMismatchError, ServingClient
 
 pytestmark = pytest.mark.needs_tf
 
-testing = pytest.importorskip("model_server.testing", reason="model_server/ is not there")
 
 MODEL = "tiny"
 TEXTS = ["the movie was good", "awful film , i hate it", "lovely day", "the food is bad"]
@@ -25,7 +23,9 @@ def served(trained_tiny_model):
     export_path = trained_tiny_model["export_path"]
     args = ["--model_name=%s" % MODEL, "--model_base_path=%s" % os.path.dirname(export_path)]
     # REST opens only once every model has an AVAILABLE version (contract §1).
-    with testing.running_server(args, timeout=180.0) as server:
+    from model_servers import running_server
+
+    with running_server(args, timeout=180.0) as server:
         yield server.rest_url, "grpc://" + server.grpc_target, export_path
 
 

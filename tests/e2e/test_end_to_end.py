@@ -43,7 +43,7 @@ def saved_model_probabilities(export_path, featurizer, text_a, text_b=None):
 
 def test_fine_tune_export_serve_and_query(tiny_model_files, tmp_path):
     from featurizer import Featurizer
-    from model_server.testing import running_server
+    from model_servers import running_server
 
     output_dir = str(tmp_path / "run")
     export_dir = str(tmp_path / "exports" / "sentiment")

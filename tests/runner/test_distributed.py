@@ -55,7 +55,8 @@ def test_batch_must_split_evenly_across_devices(tiny_model_files, tmp_path):
 
 def test_parameter_server_cluster_of_local_processes(tiny_model_files, tmp_path):
     """ps + chief + worker on loopback: both workers train, the chief's checkpoint exports and serves."""
-    from model_server.testing import free_port, running_server
+    from model_server.launch import free_port  # TF_CONFIG names every task's port before any starts
+    from model_servers import running_server
 
     output_dir = str(tmp_path / "cluster")
     cluster = {

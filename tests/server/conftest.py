@@ -76,7 +76,7 @@ def monitoring_file(tmp_path_factory):
 @pytest.fixture(scope="session")
 def toy_server(impl, toy_export, monitoring_file, tmp_path_factory):
     """One server for the read-only tests: model "toy", REST + gRPC (TCP and UNIX socket), metrics, CORS."""
-    from model_server.testing import running_server
+    from model_servers import running_server
 
     socket_path = str(tmp_path_factory.mktemp("grpc_socket") / "grpc.sock")
     with running_server(["--model_name=toy", "--model_base_path=" + toy_export, "--grpc_socket_path=" + socket_path,

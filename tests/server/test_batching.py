@@ -8,7 +8,7 @@ import requests
 
 import toy_savedmodel as toy_models
 from conftest import Rest, metric_value, write
-from model_server.testing import running_server
+from model_servers import running_server
 
 pytestmark = pytest.mark.needs_tf
 

@@ -9,7 +9,7 @@ from tensorflow_serving.apis import (
 
 import toy_savedmodel as toy_models
 from conftest import Rest
-from model_server.testing import running_server
+from model_servers import running_server
 
 pytestmark = pytest.mark.needs_tf
 

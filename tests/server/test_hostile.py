@@ -49,7 +49,7 @@ def build_embedding_model(base_dir, version=1):
 
 @pytest.fixture(scope="module")
 def hostile_server(toy_export, tmp_path_factory):
-    from model_server.testing import running_server
+    from model_servers import running_server
 
     root = tmp_path_factory.mktemp("hostile")
     embed = root / "embed"
@@ -183,7 +183,7 @@ def test_idle_and_slow_clients_do_not_block_others(rest, hostile_server):
 
 
 def test_stalled_request_heads_are_closed_and_stalled_bodies_get_408(toy_export):
-    from model_server.testing import running_server
+    from model_servers import running_server
 
     head = b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" % PREDICT.encode()
     body = json.dumps({"instances": [ROW]}).encode()

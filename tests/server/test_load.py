@@ -23,7 +23,7 @@ import requests
 
 import toy_savedmodel as toy_models
 from conftest import Rest, write
-from model_server.testing import running_server
+from model_servers import running_server
 from test_versions import FAST_POLL, states, wait_for
 
 pytestmark = pytest.mark.needs_tf

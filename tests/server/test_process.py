@@ -12,7 +12,8 @@ import requests
 
 import toy_savedmodel as toy_models
 from conftest import Rest, write
-from model_server.testing import free_port, running_server, start_server
+from model_server.launch import free_port
+from model_servers import running_server, start_server, wait_for_log
 
 pytestmark = pytest.mark.needs_tf
 
@@ -42,7 +43,7 @@ def test_version_flag_and_bad_flag_values():
      "--grpc_max_receive_message_bytes must be positive; got 0"),
 ], ids=["relative-base-path", "batching-file-without-flag", "no-model", "grpc-limit"])
 def test_startup_errors_are_one_line(args, message):
-    code, out = run_server(["--port=%d" % free_port()] + args)
+    code, out = run_server(["--port=auto"] + args)
     assert code != 0
     assert message in out
     assert "Traceback" not in out
@@ -60,7 +61,7 @@ CONFIGS = {
 def test_config_file_errors(tmp_path, kind):
     text, message = CONFIGS[kind]
     path = write(tmp_path / "models.config", text)
-    code, out = run_server(["--port=%d" % free_port(), "--model_config_file=" + path])
+    code, out = run_server(["--port=auto", "--model_config_file=" + path])
     assert code != 0 and message in out and "Traceback" not in out
     if kind == "syntax":
         assert "Error parsing text-format tensorflow.serving.ModelServerConfig" in out
@@ -68,11 +69,11 @@ def test_config_file_errors(tmp_path, kind):
 
 def test_batching_file_errors(tmp_path):
     path = write(tmp_path / "batching.config", "max_batch_size { value: 8 }\nallowed_batch_sizes: 4\n")
-    code, out = run_server(["--port=%d" % free_port(), "--model_base_path=/abs", "--enable_batching",
+    code, out = run_server(["--port=auto", "--model_base_path=/abs", "--enable_batching",
                             "--batching_parameters_file=" + path])
     assert code != 0 and "allowed_batch_sizes must end with max_batch_size" in out
     write(path, "max_batch_size: 8\n")
-    code, out = run_server(["--port=%d" % free_port(), "--model_base_path=/abs", "--enable_batching",
+    code, out = run_server(["--port=auto", "--model_base_path=/abs", "--enable_batching",
                             "--batching_parameters_file=" + path])
     assert code != 0 and "Error parsing text-format tensorflow.serving.BatchingParameters" in out
 
@@ -98,7 +99,7 @@ def test_port_conflicts(toy_export, tmp_path):
         busy.close()
     assert code != 0 and "cannot bind gRPC" in out.strip().splitlines()[-1]
 
-    port = free_port()
+    port = free_port()  # both flags must name the same number: the one test that cannot use `auto`
     log = tmp_path / "server.log"
     with open(str(log), "w") as out:
         process = subprocess.Popen([sys.executable, "-m", "model_server", "--port=%d" % port,
@@ -121,13 +122,12 @@ def test_waits_for_a_version_before_opening_ports(tmp_path, version_source):
     server = start_server(["--model_name=m", "--model_base_path=%s" % base, "--file_system_poll_wait_seconds=1"],
                           wait=False)
     try:
-        time.sleep(3)
+        wait_for_log(server, "No versions of servable m found under base path")  # it polled and waits
         assert server.process.poll() is None
-        with pytest.raises(requests.ConnectionError):
-            requests.get(server.rest_url + "/v1/models/m", timeout=2)
+        assert not server.serving() and "Running gRPC ModelServer" not in server.log()  # no port open
         shutil.copytree(os.path.join(version_source, "1"), str(base / "temp-1"))
         os.rename(str(base / "temp-1"), str(base / "1"))
-        server.wait_ready(60)
+        server.wait_serving(60)
         assert requests.get(server.rest_url + "/v1/models/m", timeout=10).status_code == 200
     finally:
         server.stop()
@@ -136,9 +136,10 @@ def test_waits_for_a_version_before_opening_ports(tmp_path, version_source):
 def test_sigterm_while_waiting_for_versions(tmp_path):
     server = start_server(["--model_name=m", "--model_base_path=%s" % tmp_path], wait=False)
     try:
-        time.sleep(3)
+        wait_for_log(server, "No versions of servable m found under base path")
         server.process.send_signal(signal.SIGTERM)
         assert server.process.wait(15) == 0
+        assert "Running gRPC ModelServer" not in server.log()
     finally:
         server.stop()
 
