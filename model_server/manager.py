@@ -190,8 +190,11 @@ class Manager(object):
                 self._set_state(model, entry, START)
                 self._loads.submit(self._load, model, entry)
         for entry in model.versions.values():
-            if entry.number not in model.aspired and entry.state == END:
+            if entry.number not in model.aspired and entry.state == END and not entry.retry_allowed:
                 entry.retry_allowed = True
+                if entry.error:
+                    log.info("Failed servable version {name: %s version: %d} is gone; it loads again if it "
+                             "comes back", model.name, entry.number)
         aspired_available = any(model.versions[n].state == AVAILABLE for n in model.aspired
                                 if n in model.versions)
         for entry in list(model.versions.values()):

@@ -5,7 +5,7 @@
 [-1, 2] = softmax([0.001 * sum(input_ids * input_mask), bias]): the bias tells
 versions apart. `metadata` returns one JSON string per row. Extra signatures
 exercise what BERT does not: several outputs, strings/bytes, floats, a
-deliberately slow run, and classify/regress over tf.Examples with a float
+deliberately slow run, a run a test holds open (`gated`), and classify/regress over tf.Examples with a float
 feature `x` of length 2 (scores = softmax(x), classes "neg"/"pos",
 regression = sum(x)).
 """
@@ -55,6 +55,15 @@ def build(base_dir, version, seq_len=4, bias=0.0, warmup_records=0, warmup_bytes
                                 parallel_iterations=1, back_prop=False)
         slow_out = tf.fill([tf.shape(n)[0]], counted, name="slow_out")
 
+        # "gated": writes the file `started` when its run begins, then runs until a file `release`
+        # exists, so a test knows a run is in flight and decides when it ends.
+        started = tf.placeholder(tf.string, [None], name="started")
+        release = tf.placeholder(tf.string, [None], name="release")
+        with tf.control_dependencies([tf.io.write_file(started[0], "started")]):
+            polls = tf.while_loop(lambda i: tf.equal(tf.size(tf.io.matching_files(release[0])), 0),
+                                  lambda i: i + 1, [tf.constant(0)], parallel_iterations=1, back_prop=False)
+        gated_out = tf.fill([tf.shape(started)[0]], tf.minimum(polls, 1), name="gated_out")
+
         bert_inputs = {"label_ids": label_ids, "input_ids": input_ids, "input_mask": input_mask,
                        "segment_ids": segment_ids}
         info_of = tf.saved_model.utils.build_tensor_info
@@ -68,6 +77,8 @@ def build(base_dir, version, seq_len=4, bias=0.0, warmup_records=0, warmup_bytes
                          {"doubled": info_of(doubled), "echo_bytes": info_of(tf.identity(text)),
                           "length": info_of(lengths)}, predict),
             "slow": sig({"n": info_of(n)}, {"count": info_of(slow_out)}, predict),
+            "gated": sig({"started": info_of(started), "release": info_of(release)},
+                         {"waited": info_of(gated_out)}, predict),
             "classify": tf.saved_model.classification_signature_def(serialized, classes, scores),
             "regress": tf.saved_model.regression_signature_def(serialized, regression),
         }

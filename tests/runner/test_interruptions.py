@@ -37,10 +37,19 @@ def checkpoint_steps(output_dir):
     return sorted(int(p.rsplit("-", 1)[1].split(".")[0]) for p in glob.glob(os.path.join(output_dir, "model.ckpt-*.index")))
 
 
+def kill_points(name):
+    """A seeded random source for kill points; the seed is printed (shown when the test fails) and
+    INTERRUPTION_SEED=<seed> replays it."""
+    seed = int(os.environ.get("INTERRUPTION_SEED") or random.SystemRandom().randrange(2 ** 32))
+    print("%s: kill points from INTERRUPTION_SEED=%d" % (name, seed))
+    return random.Random(seed)
+
+
 def test_sigkill_during_training_then_rerun_finishes_at_the_same_step(trained_tiny_model, tmp_path):
     output_dir = str(tmp_path / "run")
     command = classifier_command(trained_tiny_model, output_dir, "do_train", "do_eval")
-    kill_after = random.choice([40, 80, 120, 160, 200])
+    kill_after = kill_points("training").choice([40, 80, 120, 160, 200])
+    print("kill once the checkpoint of step %d exists" % kill_after)
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 300
@@ -73,12 +82,25 @@ def test_killed_exports_never_leave_a_numeric_version(trained_tiny_model, tmp_pa
     command = classifier_command(
         trained_tiny_model, trained_tiny_model["options"].output_dir, "do_export", export_dir=export_dir
     )
-    rng = random.Random()
-    for delay in sorted(rng.uniform(1.0, 8.0) for _ in range(3)):
+    rng = kill_points("export")
+    interrupted = 0  # kills that landed while the export was being written
+    for attempt in range(3):
+        before = set(os.listdir(export_dir)) if os.path.isdir(export_dir) else set()
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 300
+        while not [n for n in new_entries(export_dir, before) if n.startswith("temp-")]:  # writing started
+            if process.poll() is not None:
+                break
+            assert time.time() < deadline, "no export started within 300 s"
+            time.sleep(0.01)
+        delay = 0.0 if attempt == 0 else rng.uniform(0.0, 1.0)  # the first kill right as writing starts
+        print("attempt %d: SIGKILL %.2f s after the export's temp dir appeared" % (attempt, delay))
         time.sleep(delay)
         process.send_signal(signal.SIGKILL)
         process.wait()
+        added = new_entries(export_dir, before)
+        if any(name.startswith("temp-") for name in added) and not any(name.isdigit() for name in added):
+            interrupted += 1
         for name in os.listdir(export_dir) if os.path.isdir(export_dir) else []:
             if name.isdigit():  # finished before the kill: must be whole
                 version = os.path.join(export_dir, name)
@@ -87,6 +109,12 @@ def test_killed_exports_never_leave_a_numeric_version(trained_tiny_model, tmp_pa
                 assert os.path.isfile(os.path.join(version, "assets.extra", "tf_serving_warmup_requests"))
             else:
                 assert name.startswith("temp-"), name
+    print("%d of 3 kills interrupted an export being written" % interrupted)
+    assert interrupted >= 1, "no kill landed while an export was being written: the test proved nothing"
+
+
+def new_entries(directory, before):
+    return set(os.listdir(directory)) - before if os.path.isdir(directory) else set()
 
 
 def test_stale_temp_dirs_of_interrupted_exports_are_removed(tmp_path):

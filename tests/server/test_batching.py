@@ -76,41 +76,63 @@ def test_concurrent_requests_share_batches_and_warmup_runs_first(impl, toy_expor
         assert status == 200 and len(body["predictions"]) == 5
 
 
-def dynamic_length_server(tmp_path, impl, extra=()):
-    """A server batching a dynamic-length (L = -1) toy export with pad_variable_length_inputs."""
+def dynamic_length_server(tmp_path, impl, monitoring_file, max_batch_size, extra=()):
+    """A server batching a dynamic-length (L = -1) toy export with pad_variable_length_inputs.
+
+    The batch timeout is long: a batch runs when it is full, so which requests share
+    a batch is decided by max_batch_size, not by how fast the threads sent them.
+    """
     base = tmp_path / "dynamic"
     base.mkdir()
     toy_models.build(base, 1, seq_len=-1)
-    config = batching_file(tmp_path, max_batch_size=16, batch_timeout_micros=300000, num_batch_threads=1, pad=True)
+    config = batching_file(tmp_path, max_batch_size=max_batch_size, batch_timeout_micros=30000000,
+                           num_batch_threads=1, pad=True)
     return running_server(["--model_name=toy", "--model_base_path=%s" % base, "--enable_batching",
-                           "--batching_parameters_file=" + config] + list(extra), binary=impl)
+                           "--batching_parameters_file=" + config, "--monitoring_config_file=" + monitoring_file]
+                          + list(extra), binary=impl)
 
 
-def test_variable_length_inputs_are_padded(impl, tmp_path):
-    with dynamic_length_server(tmp_path, impl) as server:
-        rows = toy_models.bert_rows(2, seq_len=3) + toy_models.bert_rows(2, seq_len=6)
+def padded_with_cls(row, length):
+    """The row as TFS pads it: each tensor's first element repeated (101 = [CLS] under mask 1)."""
+    extra = length - len(row["input_ids"])
+    return dict(row, input_ids=row["input_ids"] + [101] * extra, input_mask=row["input_mask"] + [1] * extra)
+
+
+def batches_run(rest):
+    text = metrics(rest)
+    return metric_value(text, BATCH_SIZE + "_count"), metric_value(text, BATCH_SIZE + "_sum")
+
+
+def test_variable_length_inputs_are_padded(impl, tmp_path, monitoring_file):
+    rows = toy_models.bert_rows(2, seq_len=3) + toy_models.bert_rows(2, seq_len=6)
+    with dynamic_length_server(tmp_path, impl, monitoring_file, max_batch_size=len(rows)) as server:
         results = concurrent_predict(server.rest_url + "/v1/models/toy:predict",
                                      [{"instances": [row]} for row in rows])
         assert [status for status, _ in results] == [200] * 4
-        # Padding repeats each tensor's first element (TFS semantics), so rows padded from 3 to 6
-        # see three extra [CLS] ids under mask 1.
-        for row, (_, body) in zip(rows, results):
-            padded = dict(row, input_ids=row["input_ids"] + [101] * (6 - len(row["input_ids"])),
-                          input_mask=row["input_mask"] + [1] * (6 - len(row["input_mask"])))
-            candidates = [toy_models.expected_output(row), toy_models.expected_output(padded)]
-            assert any(np.allclose(body["predictions"][0], c, rtol=1e-5) for c in candidates)
+        if impl is None:
+            assert batches_run(Rest(server.rest_url)) == (1, 4)  # one full batch of the four rows
+    # The short rows ran padded to 6 with three extra [CLS] ids under mask 1, which changes them.
+    for row, (_, body) in zip(rows, results):
+        expected = toy_models.expected_output(padded_with_cls(row, 6))
+        np.testing.assert_allclose(body["predictions"][0], expected, rtol=1e-5)
+    short = rows[0]
+    assert not np.allclose(toy_models.expected_output(short), toy_models.expected_output(padded_with_cls(short, 6)))
 
 
-@pytest.mark.parametrize("length_flags", [["--batching_length_buckets=4,8"],
-                                          ["--batching_length_buckets=auto", "--batching_run_cost_tokens=2"]])
-def test_length_aware_batching_keeps_short_requests_unpadded(tmp_path, local_only, length_flags):
-    with dynamic_length_server(tmp_path, None, length_flags) as server:
-        rows = toy_models.bert_rows(3, seq_len=3) + toy_models.bert_rows(3, seq_len=6)
+@pytest.mark.parametrize("length_flags,max_batch_size", [
+    (["--batching_length_buckets=4,8"], 3),  # a bucket's batch is full at 3 rows
+    (["--batching_length_buckets=auto", "--batching_run_cost_tokens=2"], 6),  # one full batch, cut in two runs
+], ids=["buckets", "auto"])
+def test_length_aware_batching_keeps_short_requests_unpadded(tmp_path, local_only, monitoring_file, length_flags,
+                                                             max_batch_size):
+    rows = toy_models.bert_rows(3, seq_len=3) + toy_models.bert_rows(3, seq_len=6)
+    with dynamic_length_server(tmp_path, None, monitoring_file, max_batch_size, length_flags) as server:
         results = concurrent_predict(server.rest_url + "/v1/models/toy:predict",
                                      [{"instances": [row]} for row in rows])
-        for row, (status, body) in zip(rows, results):
-            assert status == 200
-            np.testing.assert_allclose(body["predictions"][0], toy_models.expected_output(row), rtol=1e-5)
+        assert batches_run(Rest(server.rest_url)) == (2, 6)  # batched: three rows per run
+    for row, (status, body) in zip(rows, results):
+        assert status == 200
+        np.testing.assert_allclose(body["predictions"][0], toy_models.expected_output(row), rtol=1e-5)
 
 
 def test_broken_warmup_file_fails_the_load(impl, tmp_path):

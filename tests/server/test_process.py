@@ -148,7 +148,18 @@ def slow_body(n):
     return {"signature_name": "slow", "instances": [{"n": n}]}
 
 
-def test_timeout_and_graceful_sigterm(impl, toy_export):
+def gated_body(started, release):
+    return {"signature_name": "gated", "instances": [{"started": started, "release": release}]}
+
+
+def wait_for_files(paths, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not all(os.path.exists(p) for p in paths):
+        assert time.monotonic() < deadline, "runs not started: %s" % [p for p in paths if not os.path.exists(p)]
+        time.sleep(0.05)
+
+
+def test_timeout_and_graceful_sigterm(impl, toy_export, tmp_path):
     server = start_server(["--model_name=toy", "--model_base_path=" + toy_export, "--rest_api_timeout_in_ms=100"],
                           binary=impl)
     try:
@@ -159,37 +170,47 @@ def test_timeout_and_graceful_sigterm(impl, toy_export):
     finally:
         assert server.stop() == 0
 
-    server = start_server(["--model_name=toy", "--model_base_path=" + toy_export], binary=impl)
+    # A held run keeps one TF inter-op thread busy: give the three held runs one each (and one spare).
+    server = start_server(["--model_name=toy", "--model_base_path=" + toy_export,
+                           "--tensorflow_inter_op_parallelism=4"], binary=impl)
     try:
         url = server.rest_url + "/v1/models/toy:predict"
         results = []
+        release = str(tmp_path / "release")
+        started = [str(tmp_path / ("started-%d" % i)) for i in range(3)]
 
-        def send():
-            response = requests.post(url, json=slow_body(1000000), timeout=60)
+        def send(marker):
+            response = requests.post(url, json=gated_body(marker, release), timeout=60)
             results.append((response.status_code, response.json()))
 
-        def send_grpc():
+        def send_grpc(marker):
             import grpc
-            import numpy as np
             import tensorflow.compat.v1 as tf
             from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
             request = predict_pb2.PredictRequest()
             request.model_spec.name = "toy"
-            request.model_spec.signature_name = "slow"
-            request.inputs["n"].CopyFrom(tf.make_tensor_proto(np.array([1000000], dtype=np.int32)))
+            request.model_spec.signature_name = "gated"
+            request.inputs["started"].CopyFrom(tf.make_tensor_proto([marker.encode()]))
+            request.inputs["release"].CopyFrom(tf.make_tensor_proto([release.encode()]))
             with grpc.insecure_channel(server.grpc_target) as channel:
                 response = prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(request, timeout=60)
-            results.append((200, {"predictions": tf.make_ndarray(response.outputs["count"]).tolist()}))
+            results.append((200, {"predictions": tf.make_ndarray(response.outputs["waited"]).tolist()}))
 
-        threads = [threading.Thread(target=send) for _ in range(2)] + [threading.Thread(target=send_grpc)]
+        threads = [threading.Thread(target=send, args=(started[i],)) for i in range(2)]
+        threads.append(threading.Thread(target=send_grpc, args=(started[2],)))
         for thread in threads:
             thread.start()
-        time.sleep(0.8)  # the three runs (two REST, one gRPC) are in flight
+        wait_for_files(started)  # the three runs (two REST, one gRPC) are in the model, held by the gate
         server.process.send_signal(signal.SIGTERM)
+        if impl is None:  # the local server says it drains; then the runs may end
+            wait_for_log(server, "Received shutdown signal: finishing in-flight requests")
+        assert server.process.poll() is None and not results
+        with open(release, "w"):
+            pass
         for thread in threads:
             thread.join()
         assert [status for status, _ in results] == [200] * 3, results
-        assert all(body["predictions"] == [1000000] for _, body in results)
+        assert all(body["predictions"] == [1] for _, body in results)
         assert server.process.wait(30) == 0
         with pytest.raises(requests.ConnectionError):
             requests.get(server.rest_url + "/v1/models/toy", timeout=2)

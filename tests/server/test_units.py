@@ -194,15 +194,25 @@ class Options(object):
 
 
 class Recorder(object):
-    """A fake model: output = sum of each row; remembers every batch it ran."""
+    """A fake model: output = sum of each row; remembers every batch it ran.
 
-    def __init__(self, delay=0.0):
+    With hold=True a run starts (`running` is set) and then waits for `release`,
+    so a test knows the batch thread is busy instead of hoping it is.
+    """
+
+    def __init__(self, delay=0.0, hold=False):
         self.batches = []
         self.delay = delay
+        self.running = threading.Event()
+        self.release = threading.Event()
+        if not hold:
+            self.release.set()
 
     def __call__(self, signature, inputs, outputs, deadline=None):
         x = inputs["x"]
         self.batches.append(x.shape)
+        self.running.set()
+        assert self.release.wait(30), "the test never released the held run"
         time.sleep(self.delay)
         return {"y": x.reshape(x.shape[0], -1).sum(axis=1)}
 
@@ -286,8 +296,8 @@ def test_shapes_that_cannot_concatenate_run_apart_without_padding():
 
 
 def test_limits():
-    batcher = Batcher(Recorder(delay=0.3), Options(max_batch_size=2, max_enqueued_batches=1,
-                                                   batch_timeout_micros=0))
+    model = Recorder(hold=True)
+    batcher = Batcher(model, Options(max_batch_size=2, max_enqueued_batches=1, batch_timeout_micros=0))
     try:
         with pytest.raises(ServingError, match="Task size 3 is larger than maximum input batch size 2"):
             batcher.submit("s", {"x": np.ones((3, 1))}, ("y",))
@@ -295,14 +305,16 @@ def test_limits():
             batcher.submit("s", {"x": np.ones(())}, ("y",))
         with pytest.raises(ServingError, match="equal 0th-dimension size"):
             batcher.submit("s", {"x": np.ones((1, 1)), "z": np.ones((2, 1))}, ("y",))
-        first = batcher.submit("s", {"x": np.ones((2, 1))}, ("y",))  # taken by the thread
-        time.sleep(0.1)
+        first = batcher.submit("s", {"x": np.ones((2, 1))}, ("y",))
+        assert model.running.wait(10)  # the batch thread took it and is held in the model
         queued = batcher.submit("s", {"x": np.ones((2, 1))}, ("y",))
         with pytest.raises(ServingError) as info:
             batcher.submit("s", {"x": np.ones((2, 1))}, ("y",))
         assert info.value.code == "UNAVAILABLE" and info.value.http_status == 503
+        model.release.set()
         assert first.result(5)["y"].tolist() == [1.0, 1.0] and queued.result(5)["y"].tolist() == [1.0, 1.0]
     finally:
+        model.release.set()
         batcher.stop()
 
 

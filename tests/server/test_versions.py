@@ -17,7 +17,8 @@ from model_servers import running_server
 pytestmark = pytest.mark.needs_tf
 
 ROW = toy_models.bert_rows(1)[0]
-FAST_POLL = ["--file_system_poll_wait_seconds=1", "--max_num_load_retries=1",
+POLL_SECONDS = 1
+FAST_POLL = ["--file_system_poll_wait_seconds=%d" % POLL_SECONDS, "--max_num_load_retries=1",
              "--load_retry_interval_micros=100000"]
 
 
@@ -71,7 +72,7 @@ def test_new_version_replaces_old_without_failed_requests(impl, fresh_base):
         try:
             add(2)
             wait_for(lambda: states(rest).get(1, {}).get("state") == "END", what="version 1 unloaded")
-            time.sleep(0.3)
+            wait_for(lambda: 0.2 in seen, what="a client answered by version 2")
         finally:
             stop.set()
             for thread in threads:
@@ -100,7 +101,11 @@ def test_broken_version_is_reported_and_old_keeps_serving(impl, fresh_base):
         assert served_bias(rest) == 0.1
         # Fixing the directory (remove + re-add) loads it.
         os.rename(os.path.join(base, "2"), os.path.join(base, "broken"))
-        time.sleep(1.5)
+        if impl is None:  # the poll saw it go
+            wait_for(lambda: "Failed servable version {name: m version: 2} is gone" in server.log(),
+                     what="the poll to see version 2 removed")
+        else:  # tensorflow_model_server says nothing observable about it: two poll periods
+            time.sleep(2 * POLL_SECONDS)
         add(2)
         wait_for(lambda: states(rest).get(2, {}).get("state") == "AVAILABLE", what="version 2 to load")
         wait_for(lambda: served_bias(rest) == 0.2, what="version 2 to serve")
@@ -206,5 +211,8 @@ def test_config_file_poll_adds_a_model(impl, fresh_base, tmp_path):
         wait_for(lambda: states(rest, "b").get(1, {}).get("state") == "AVAILABLE", what="model b")
         assert served_bias(rest, "/v1/models/b:predict") == 0.1
         write(config_path, "model_config_list { config { bad")  # a broken edit keeps the running models
-        time.sleep(1.5)
+        if impl is None:
+            wait_for(lambda: "Keeping the current models" in server.log(), what="the broken config to be read")
+        else:
+            time.sleep(2 * POLL_SECONDS)
         assert served_bias(rest, "/v1/models/a:predict") == 0.1
