@@ -12,7 +12,7 @@ bench-quality: setup
 #                        batching server and length-aware batching on a dynamic-length export vs the
 #                        offline limit (~4 min; builds the exports once under
 #                        bench/results/serving_model). BENCH_SERVING_ARGS=--full for concurrency
-#                        1,8,32,64 at 20 s a point (~6 min). Skips when ../shared is absent.
+#                        1,8,32,64 at 20 s a point, plus (a0) (~12 min). Skips when ../shared is absent.
 .PHONY: bench-serving
 BENCH_SERVING_ARGS ?=
 BENCH_TARGETS += bench-serving
@@ -22,8 +22,9 @@ bench-serving: setup
 
 #   make bench-finetune  fine-tuning speed, our run_classifier.py vs Google's reference
 #                        bert.run_classifier on the SMS split: quick run by default (800 stratified
-#                        train rows, 1 epoch, ~5 min on 2 cores); BENCH_FINETUNE_ARGS=--full for the
-#                        issue's setting (all 4460 rows, ~10-20 min). Skips when ../shared is absent.
+#                        train rows, 1 epoch, ~2-5 min on 2 cores); BENCH_FINETUNE_ARGS=--full for the
+#                        issue's setting (all 4460 rows, ~6 min quiet, 20+ min loaded). Skips when
+#                        ../shared is absent.
 #   make bench           every benchmark in BENCH_TARGETS, one after another (also under make -j:
 #                        benchmarks running side by side would skew each other's figures)
 .PHONY: bench-finetune bench

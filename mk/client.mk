@@ -1,4 +1,5 @@
-# serving_client/: featurizer speed against the reference tokenizer (needs TF: Python 3.7 venv).
+# featurizer/: its speed against the reference FullTokenizer (bench/featurizer.py, ~30 s; the
+# reference needs TF: Python 3.7 venv).
 .PHONY: bench-featurizer
 
 bench-featurizer:

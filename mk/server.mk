@@ -1,7 +1,7 @@
 # Local model server (model_server/, drop-in for tensorflow_model_server; see model_server/README.md).
-#   make test-server     server tests over real HTTP/gRPC (~1.5 min); also run against
+#   make test-server     server tests over real HTTP/gRPC (3.5-4 min on 2 busy cores); also run against
 #                        tensorflow_model_server when it is on PATH
-#   make bench-server    throughput at concurrency 1 and 32, batching off/on
+#   make bench-server    throughput on a toy model at concurrency 1 and 32, batching off/on (~1 min)
 #   make server-protos   regenerate model_server/protos/*_pb2.py after editing the .proto files
 .PHONY: test-server bench-server server-protos
 
