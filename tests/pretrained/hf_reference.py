@@ -11,7 +11,7 @@ import os
 import shutil
 
 import numpy as np
-import tiny_bert  # tests/helpers, put on sys.path by tests/conftest.py
+import tiny_bert  # tests/helpers, on sys.path through pyproject.toml's pytest `pythonpath`
 
 
 def gelu_tanh(x):
