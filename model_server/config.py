@@ -178,6 +178,9 @@ def check_ports(options):
             raise ConfigError("--%s=%d is not a valid port" % (name, value))
     if options.port == 0 and not options.grpc_socket_path:
         raise ConfigError("--port=0 turns gRPC off: give --grpc_socket_path as well")
+    port_dir = os.path.dirname(os.path.abspath(options.port_file)) if options.port_file else None
+    if port_dir and not os.path.isdir(port_dir):
+        raise ConfigError("--port_file=%s: no directory %s" % (options.port_file, port_dir))
     if options.rest_api_timeout_in_ms <= 0:
         raise ConfigError("--rest_api_timeout_in_ms must be positive; got %d" % options.rest_api_timeout_in_ms)
     if options.rest_api_max_body_bytes <= 0:

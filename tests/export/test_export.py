@@ -111,7 +111,9 @@ def test_warmup_file_holds_predict_requests_that_run(trained_tiny_model):
 
 def test_versions_are_numeric_directories_with_nothing_half_written(trained_tiny_model):
     export_dir = os.path.dirname(trained_tiny_model["export_path"])
-    assert all(name.isdigit() for name in os.listdir(export_dir))
+    names = os.listdir(export_dir)
+    assert os.path.basename(trained_tiny_model["export_path"]) in names  # the export is there ...
+    assert all(name.isdigit() for name in names), names  # ... and nothing else (no temp-* left)
 
 
 @pytest.fixture(scope="module")

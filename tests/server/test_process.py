@@ -41,7 +41,9 @@ def test_version_flag_and_bad_flag_values():
     ([], "--model_base_path and --model_config_file are empty"),
     (["--model_base_path=/abs", "--grpc_max_receive_message_bytes=0"],
      "--grpc_max_receive_message_bytes must be positive; got 0"),
-], ids=["relative-base-path", "batching-file-without-flag", "no-model", "grpc-limit"])
+    (["--model_base_path=/abs", "--port_file=/no/such/dir/ports.json"],
+     "--port_file=/no/such/dir/ports.json: no directory /no/such/dir"),
+], ids=["relative-base-path", "batching-file-without-flag", "no-model", "grpc-limit", "port-file-dir"])
 def test_startup_errors_are_one_line(args, message):
     code, out = run_server(["--port=auto"] + args)
     assert code != 0
@@ -76,6 +78,35 @@ def test_batching_file_errors(tmp_path):
     code, out = run_server(["--port=auto", "--model_base_path=/abs", "--enable_batching",
                             "--batching_parameters_file=" + path])
     assert code != 0 and "Error parsing text-format tensorflow.serving.BatchingParameters" in out
+
+
+def test_auto_ports_are_reported_in_the_log_and_the_port_file(toy_export, tmp_path):
+    import json
+
+    import grpc
+
+    port_file, log = tmp_path / "ports.json", tmp_path / "server.log"
+    with open(str(log), "w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "model_server", "--port=auto", "--rest_api_port=auto",
+                                    "--port_file=%s" % port_file, "--model_name=toy", "--model_base_path=" + toy_export],
+                                   stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while not port_file.exists():
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        ports = json.loads(port_file.read_text())
+        assert ports["pid"] == process.pid and ports["grpc_port"] != ports["rest_api_port"]
+        text = log.read_text()
+        assert "Running gRPC ModelServer at 127.0.0.1:%d ..." % ports["grpc_port"] in text
+        assert "Exporting HTTP/REST API at:localhost:%d ..." % ports["rest_api_port"] in text
+        assert Rest("http://127.0.0.1:%d" % ports["rest_api_port"]).get("/v1/models/toy")[0] == 200
+        with grpc.insecure_channel("127.0.0.1:%d" % ports["grpc_port"]) as channel:
+            grpc.channel_ready_future(channel).result(timeout=30)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
+    assert not port_file.exists()  # no port file outlives its server
 
 
 def test_unknown_and_ignored_flags_warn_but_serve(toy_export):

@@ -222,6 +222,15 @@ def submit_all(batcher, arrays):
     return [f.result(10)["y"].tolist() for f in futures]
 
 
+def test_ports_take_auto_and_refuse_negative_numbers():
+    options = flags.parse(["--port=auto", "--rest_api_port=auto"])
+    assert options.port == options.rest_api_port == flags.AUTO_PORT
+    config.check_ports(options)
+    assert flags.parse(["--rest_api_port=0"]).rest_api_port == 0  # TFS: off
+    with pytest.raises(flags.UsageError, match=r"invalid value for --port: '-1' \(expected 0-65535 or auto\)"):
+        flags.parse(["--port=-1"])
+
+
 def test_concurrent_tasks_share_one_run_and_split_in_order():
     model = Recorder()
     batcher = Batcher(model, Options())
