@@ -1,4 +1,4 @@
-"""Entry point: `python -m model_server` / `local_model_server`, with TFS's flags."""
+"""Entry point: `python -m model_server` (from the repository root, Python 3.7 venv), with TFS's flags."""
 
 import logging
 import os
