@@ -1,6 +1,6 @@
 """`pip install ".[grpc]"` into a clean venv on the machine's Python 3: no TensorFlow, and it predicts.
 
-The package must install only the client (bert_contract, featurizer, serving_client)
+The package must install only the client (bert_contract, featurizer, serving_client, tagging)
 and its gRPC transport must work without tensorflow-serving-api, which depends on
 TensorFlow. The venv uses the pinned requirements-client.txt and pip's cache; the
 server it talks to is the local model server from this (Python 3.7) venv.
@@ -17,7 +17,7 @@ import pytest
 pytestmark = pytest.mark.needs_tf
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CLIENT_PACKAGES = ["bert_contract", "featurizer", "serving_client"]
+CLIENT_PACKAGES = ["bert_contract", "featurizer", "serving_client", "tagging"]  # pyproject.toml: [tool.setuptools.packages.find]
 MODEL = "tiny"
 TEXTS = ["the movie was good", "awful film , i hate it", "lovely day"]
 
