@@ -95,31 +95,42 @@ def serialized_examples(input_proto):
     return array
 
 
-def check_method(signature, method):
-    if signature.method_name != method:
+# TFS's --enable_signature_method_name_check (default false, as in TF Serving 2.x): when off, any
+# signature with the classify/regress aliases serves Classify/Regress, e.g. TF2-written ones, whose
+# method_name is always predict. A process-wide setting, as TFS's SetSignatureMethodNameCheckFeature.
+method_name_check = False
+
+
+def _signature(runner, signature_name, method):
+    signature_name = signature_name or "serving_default"
+    signature = runner.servable.signatures.get(signature_name)
+    if signature is None:
+        raise invalid_argument("No signature was found with the name: %s" % signature_name)
+    if method_name_check and signature.method_name != method:
         what = "classification" if method == CLASSIFY else "regression"
         raise invalid_argument("Expected %s signature method_name to be %s. Was: %s"
                                % (what, method, signature.method_name))
+    return signature_name, signature
 
 
-def _input_alias(signature):
+def _input_alias(signature, what):
     if len(signature.inputs) != 1:
         raise invalid_argument("Expected one input Tensor.")
-    (alias,) = signature.inputs
-    return alias
+    if "inputs" not in signature.inputs:
+        raise invalid_argument("No %s inputs found in SignatureDef: %s" % (what, signature))
+    return "inputs"
 
 
 def start_classify(runner, signature_name, input_proto, deadline=None):
     """Submit a Classify; returns (resolved signature name, finish) where finish(outputs) -> result."""
-    signature_name = signature_name or "serving_default"
-    signature = runner.servable.signature(signature_name)
-    check_method(signature, CLASSIFY)
-    alias = _input_alias(signature)
+    signature_name, signature = _signature(runner, signature_name, CLASSIFY)
+    alias = _input_alias(signature, "classification")
     if not 1 <= len(signature.outputs) <= 2:
         raise invalid_argument("Expected one or two output Tensors, found %d" % len(signature.outputs))
     wanted = [name for name in ("classes", "scores") if name in signature.outputs]
     if not wanted:
-        raise invalid_argument("Expected classification signature outputs to contain classes and/or scores")
+        raise invalid_argument('Expected classification signature outputs to contain at least one of "classes" '
+                               'or "scores". Signature was: %s' % signature)
     if "classes" in wanted and signature.outputs["classes"].dtype != _DT_STRING:
         raise invalid_argument("Expected classes Tensor of DT_STRING.")
     if "scores" in wanted and signature.outputs["scores"].dtype != _DT_FLOAT:
@@ -131,13 +142,13 @@ def start_classify(runner, signature_name, input_proto, deadline=None):
 
 def start_regress(runner, signature_name, input_proto, deadline=None):
     """Submit a Regress; returns (resolved signature name, future, finish)."""
-    signature_name = signature_name or "serving_default"
-    signature = runner.servable.signature(signature_name)
-    check_method(signature, REGRESS)
-    alias = _input_alias(signature)
+    signature_name, signature = _signature(runner, signature_name, REGRESS)
+    alias = _input_alias(signature, "regression")
     if len(signature.outputs) != 1:
         raise invalid_argument("Expected one output Tensor.")
-    (output,) = signature.outputs
+    output = "outputs"
+    if output not in signature.outputs:
+        raise invalid_argument("No regression outputs found in SignatureDef: %s" % signature)
     if signature.outputs[output].dtype != _DT_FLOAT:
         raise invalid_argument("Expected output Tensor of DT_FLOAT.")
     inputs = {alias: serialized_examples(input_proto)}

@@ -45,6 +45,10 @@ FLAGS = [
     Flag("tensorflow_inter_op_parallelism", "int", 0, "TF inter-op threads (0 = auto; overrides session parallelism)"),
     Flag("allow_version_labels_for_unavailable_models", "bool", False,
          "Allow new version labels to point at versions that are not AVAILABLE yet"),
+    Flag("prefer_tflite_model", "bool", False,
+         "Serve a version's model.tflite with TF Lite's interpreter instead of its SavedModel when it has one"),
+    Flag("enable_signature_method_name_check", "bool", False,
+         "Classify/Regress only on signatures whose method_name says so (TF 1.x behaviour)"),
     Flag("version", "bool", False, "Print the version and exit"),
     # Local extras (not in TFS).
     Flag("port_file", "str", "",
@@ -70,10 +74,10 @@ FLAGS = [
 
 # TFS flags the local server accepts so that the same command lines work, but does not act on.
 IGNORED_FLAGS = frozenset("""
-    grpc_channel_arguments grpc_max_threads enable_signature_method_name_check
+    grpc_channel_arguments grpc_max_threads
     platform_config_file ssl_config_file per_process_gpu_memory_fraction
     xla_cpu_compilation_enabled flush_filesystem_caches
-    remove_unused_fields_from_bundle_metagraph prefer_tflite_model
+    remove_unused_fields_from_bundle_metagraph
     num_tflite_pools num_tflite_interpreters_per_pool num_tflite_interpreters
     enable_profiler mixed_precision use_tflite_model
     tensorflow_gpu_memory_fraction gpu_memory_fraction

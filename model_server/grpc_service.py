@@ -10,6 +10,7 @@ import time
 from concurrent import futures
 
 import grpc
+import numpy as np
 from tensorflow_serving.apis import (
     classification_pb2, inference_pb2, model_management_pb2, model_service_pb2_grpc, predict_pb2,
     prediction_service_pb2_grpc, regression_pb2)
@@ -31,6 +32,45 @@ def _spec(model_spec):
     version = model_spec.version.value if choice == "version" else None
     label = model_spec.version_label if choice == "version_label" else None
     return model_spec.name, version, label
+
+
+def _servable_spec(request, model_spec=None):
+    """_spec() of the ModelSpec a request serves from, checked as TFS's ServerCore checks it."""
+    if model_spec is None:
+        if not request.HasField("model_spec"):
+            raise ServingError("INVALID_ARGUMENT", "Missing ModelSpec")
+        model_spec = request.model_spec
+    if not model_spec.name:
+        raise ServingError("INVALID_ARGUMENT", "ModelSpec has no name specified.")
+    return _spec(model_spec)
+
+
+# numpy dtype -> the TensorProto field TFS's Predict writes it to (Tensor::AsProtoField).
+_VALUE_FIELDS = {"float32": "float_val", "float64": "double_val", "int32": "int_val", "int16": "int_val",
+                 "int8": "int_val", "uint8": "int_val", "uint16": "int_val", "int64": "int64_val",
+                 "uint32": "uint32_val", "uint64": "uint64_val", "bool": "bool_val"}
+
+
+def fill_tensor_proto(proto, array, tf):
+    """An output as TFS writes it: values in the dtype's repeated field, not packed in tensor_content.
+
+    TF Serving's own clients and tests read `float_val` directly; other dtypes
+    (strings aside) keep tf.make_tensor_proto's encoding, which every client decodes.
+    """
+    array = np.asarray(array)
+    field = _VALUE_FIELDS.get(array.dtype.name)
+    if field is None and array.dtype.kind not in "SUO":
+        proto.CopyFrom(tf.make_tensor_proto(array))
+        return
+    proto.dtype = tf.as_dtype(np.object_ if field is None else array.dtype).as_datatype_enum
+    proto.tensor_shape.SetInParent()  # a scalar has an empty shape, not none
+    for size in array.shape:
+        proto.tensor_shape.dim.add().size = size
+    if field is None:
+        proto.string_val.extend(item if isinstance(item, bytes) else str(item).encode("utf-8")
+                                for item in array.ravel().tolist())
+    else:
+        getattr(proto, field).extend(array.ravel().tolist())
 
 
 def _abort(context, exc):
@@ -55,9 +95,12 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
     def __init__(self, service):
         self._service = service
 
-    def _call(self, context, model_spec, api, body):
-        """Run body(handle) on the version model_spec asks for, recording and mapping errors."""
-        name, version, label = _spec(model_spec)
+    def _call(self, context, request, api, body, model_spec=None):
+        """Run body(handle) on the version the request's model_spec asks for, recording and mapping errors."""
+        try:
+            name, version, label = _servable_spec(request, model_spec)
+        except ServingError as exc:
+            _abort(context, exc)
         with self._service.recording(name, api, "GRPC") as record:
             try:
                 with self._service.manager.acquire(name, version, label) as handle:
@@ -77,12 +120,14 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
             response = predict_pb2.PredictResponse()
             fill_model_spec(response.model_spec, request.model_spec.name, handle.version.number, signature_name)
             for alias, array in outputs.items():
-                response.outputs[alias].CopyFrom(tf.make_tensor_proto(array))
+                fill_tensor_proto(response.outputs[alias], array, tf)
             return response
 
-        return self._call(context, request.model_spec, "predict", predict)
+        return self._call(context, request, "predict", predict)
 
     def GetModelMetadata(self, request, context):  # noqa: N802
+        if not request.HasField("model_spec"):
+            _abort(context, ServingError("INVALID_ARGUMENT", "Missing ModelSpec"))
         name, version, label = _spec(request.model_spec)
         with self._service.recording(name, "GetModelMetadata", "GRPC") as record:
             try:
@@ -92,6 +137,7 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
                 for field in request.metadata_field:
                     if field != "signature_def":
                         raise ServingError("INVALID_ARGUMENT", "Metadata field %s is not supported" % field)
+                _servable_spec(request)
                 return self._service.metadata_response(name, version, label)[0]
             except Exception as exc:  # noqa: BLE001
                 record.error = exc
@@ -106,7 +152,7 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
             response.result.CopyFrom(finish(_wait(future, context)))
             return response
 
-        return self._call(context, request.model_spec, api, run)
+        return self._call(context, request, api, run)
 
     def Classify(self, request, context):  # noqa: N802
         return self._examples(request, context, "classify", examples.start_classify,
@@ -136,7 +182,7 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
             examples.check_multi_inference(request)
         except ServingError as exc:
             _abort(context, exc)
-        return self._call(context, request.tasks[0].model_spec, "multi_inference", run)
+        return self._call(context, request, "multi_inference", run, model_spec=request.tasks[0].model_spec)
 
 
 class ModelService(model_service_pb2_grpc.ModelServiceServicer):
@@ -144,8 +190,10 @@ class ModelService(model_service_pb2_grpc.ModelServiceServicer):
         self._service = service
 
     def GetModelStatus(self, request, context):  # noqa: N802
-        name, version, label = _spec(request.model_spec)
         try:
+            if not request.HasField("model_spec"):
+                raise ServingError("INVALID_ARGUMENT", "Missing ModelSpec")
+            name, version, label = _spec(request.model_spec)
             return self._service.status_response(name, version, label)
         except Exception as exc:  # noqa: BLE001
             _abort(context, exc)

@@ -5,6 +5,7 @@ import logging
 from model_server import warmup
 from model_server.runner import Runner
 from model_server.servable import Servable, session_config
+from model_server.tflite_servable import TfLiteServable, has_tflite_model
 
 log = logging.getLogger(__name__)
 
@@ -16,7 +17,10 @@ def make_loader(options, batching, pool, metrics):
 
     def load(model_name, path):
         try:
-            servable = Servable(path, tags, config)
+            if options.prefer_tflite_model and has_tflite_model(path):
+                servable = TfLiteServable(path)
+            else:
+                servable = Servable(path, tags, config)
         except Exception:
             metrics.load_attempt(path, False)
             raise

@@ -9,6 +9,7 @@ request path speaks ASGI directly instead of through framework objects.
 
 import asyncio
 import logging
+import re
 import time
 import zlib
 
@@ -16,11 +17,12 @@ from model_server import examples, rest_routes, tensor_json
 from model_server.errors import ServingError, from_exception
 from model_server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from model_server.runner import start_predict
-from model_server.service import message_to_json
+from model_server.service import message_to_json, signature_map_to_json
 
 log = logging.getLogger(__name__)
 
 JSON = b"application/json"
+_HTTP_ORIGIN = re.compile(rb"https?://")
 _INLINE_BODY_BYTES = 128 * 1024  # smaller bodies are decoded on the loop: a thread hop costs more
 _CORS = [(b"access-control-allow-origin", b"*"), (b"access-control-allow-methods", b"POST, GET"),
          (b"access-control-allow-headers", b"Content-Type")]
@@ -88,18 +90,20 @@ class Reply(object):
 
 class _Request(object):
     """What the handlers read of an ASGI request: method, raw path, two headers, and `receive`."""
-    __slots__ = ("method", "path", "content_length", "content_encoding", "receive")
+    __slots__ = ("method", "path", "content_length", "content_encoding", "origin", "receive")
 
     def __init__(self, scope, receive):
         self.method = scope["method"]
         raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
         self.path = raw_path.decode("latin-1").split("?", 1)[0]
-        self.content_length = self.content_encoding = None
+        self.content_length = self.content_encoding = self.origin = None
         for name, value in scope["headers"]:  # ASGI header names are lower-case
             if name == b"content-length":
                 self.content_length = value
             elif name == b"content-encoding":
                 self.content_encoding = value
+            elif name == b"origin":
+                self.origin = value
         self.receive = receive
 
 
@@ -234,11 +238,11 @@ class RestApi(object):
 
     async def handle(self, request):
         raw_path, method = request.path, request.method
-        if self._monitoring_path and raw_path == self._monitoring_path and method in ("GET", "HEAD"):
+        if self._monitoring_path and raw_path == self._monitoring_path:  # any method, as in TFS
             return Reply(200, self._service.metrics.exposition(), METRICS_CONTENT_TYPE.encode("latin-1"))
-        if method == "OPTIONS" and self._cors:
-            return self._json(200, {})
         try:
+            if method == "OPTIONS" and raw_path.lower().startswith("/v1/"):
+                return self._preflight(request)
             route = rest_routes.route(method, raw_path)
         except rest_routes.NotV1:
             return self._json(404, {"error": "Not found: %s %s (REST API paths start with /v1/)"
@@ -266,12 +270,18 @@ class RestApi(object):
             return await self._predict(route, body)
         return await self._classify_regress(route, body)
 
+    def _preflight(self, request):
+        """OPTIONS on a /v1/ path: 200 when it names an http(s) Origin, as TFS answers (CORS flag or not)."""
+        if request.origin is None or not _HTTP_ORIGIN.search(request.origin):
+            raise ServingError("FAILED_PRECONDITION", "Origin header is missing in CORS preflight")
+        return self._json(200, {})
+
     async def _metadata(self, route):
         with self._service.recording(route.model, "GetModelMetadata", "REST") as record:
             try:
                 response, signature_map = self._service.metadata_response(route.model, route.version, route.label)
                 result = message_to_json(response)
-                result["metadata"] = {"signature_def": message_to_json(signature_map)}
+                result["metadata"] = {"signature_def": signature_map_to_json(signature_map)}
                 return self._json(200, result)
             except Exception as exc:  # noqa: BLE001
                 record.error = exc

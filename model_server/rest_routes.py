@@ -13,13 +13,14 @@ from model_server.errors import ServingError
 
 Route = collections.namedtuple("Route", "kind model version label verb")
 
-_MODEL = re.compile(
-    r"^/v1/models/(?P<model>[^/:]+)"
-    r"(?:/versions/(?P<version>[^/:]+)|/labels/(?P<label>[^/:]+))?"
-    r"(?:/(?P<metadata>metadata)|:(?P<verb>[^/:]+))?/?$",
-    re.IGNORECASE)
-_NO_MODEL = re.compile(r"^/v1/models/?$", re.IGNORECASE)
+# TF Serving's two URL patterns (http_rest_api_util.cc), matched whole and case-insensitively:
+# POST for the inference verbs, GET for status and metadata.
+_POST = re.compile(r"/v1/models/([^/:]+)(?:/versions/([0-9]+)|/labels/([^/:]+))?:(classify|regress|predict)",
+                   re.IGNORECASE)
+_GET = re.compile(r"/v1/models(?:/([^/:]+))?(?:/versions/([0-9]+)|/labels/([^/:]+))?(?:/(metadata))?",
+                  re.IGNORECASE)
 VERBS = ("predict", "classify", "regress")
+_INT64_MAX = 2 ** 63 - 1
 
 
 class NotV1(Exception):
@@ -28,31 +29,33 @@ class NotV1(Exception):
 
 @functools.lru_cache(maxsize=1024)  # a server sees few distinct paths; errors are not cached
 def route(method, raw_path):
-    """Route for the request or ServingError (400) / NotV1 (404)."""
+    """Route for the request or ServingError (400) / NotV1 (404).
+
+    As in TFS, the verb must be lower case (`:PREDICT` is malformed), a
+    `/METADATA` suffix asks for the status, and a trailing slash is malformed.
+    """
     if not raw_path.lower().startswith("/v1/"):
         raise NotV1(raw_path)
-    malformed = ServingError("INVALID_ARGUMENT", "Malformed request: %s %s" % (method, raw_path))
-    if _NO_MODEL.match(raw_path):
-        if method in ("GET", "HEAD"):
-            raise ServingError("INVALID_ARGUMENT", "Missing model name in request.")
-        raise malformed
-    match = _MODEL.match(raw_path)
+    pattern = _POST if method == "POST" else _GET if method in ("GET", "HEAD") else None
+    match = pattern.fullmatch(raw_path) if pattern is not None else None
     if match is None:
-        raise malformed
-    version = match.group("version")
-    if version is not None and not version.isdigit():
-        raise malformed
-    version = int(version) if version is not None else None
-    label = unquote(match.group("label")) if match.group("label") else None
-    model = unquote(match.group("model"))
-    verb = match.group("verb")
-    if method == "GET" or method == "HEAD":
-        if verb is not None:
-            raise malformed
-        kind = "metadata" if match.group("metadata") else "status"
-        return Route(kind, model, version, label, None)
+        raise ServingError("INVALID_ARGUMENT", "Malformed request: %s %s" % (method, raw_path))
+    model, version, label, last = match.groups()
+    version = version_number(version) if version else None
+    model = unquote(model) if model else ""
+    label = unquote(label) if label else None
     if method == "POST":
-        if verb is None or match.group("metadata") or verb.lower() not in VERBS:
-            raise malformed
-        return Route(verb.lower(), model, version, label, verb.lower())
-    raise malformed
+        if last not in VERBS:
+            raise ServingError("INVALID_ARGUMENT", "Malformed request: %s %s" % (method, raw_path))
+        return Route(last, model, version, label, last)
+    if not model:
+        raise ServingError("INVALID_ARGUMENT", "Missing model name in request.")
+    return Route("metadata" if last == "metadata" else "status", model, version, label, None)
+
+
+def version_number(digits):
+    """A URL's version digits as an int64, or TFS's error (never Python's int() limits or traceback)."""
+    significant = digits.lstrip("0") or "0"
+    if len(significant) > len(str(_INT64_MAX)) or int(significant) > _INT64_MAX:
+        raise ServingError("INVALID_ARGUMENT", "Failed to convert version: %s to numeric." % digits)
+    return int(significant)

@@ -1,10 +1,19 @@
 """One loaded model version: a TF1 session over a SavedModel and its signatures.
 
 Each version gets its own graph and session, so loading a new version never
-touches the one serving. `run` is thread-safe (TF sessions are) and caches one
-callable per (signature, outputs) to skip Session.run's per-call fetch parsing.
+touches the one serving. The same code runs on TensorFlow 1.15 and, through
+`tf.compat.v1`, on TensorFlow 2.x (TF2-exported SavedModels load as TF Serving
+2.x loads them: into a graph and a session).
+
+`run` feeds the session the way TF Serving's C++ `Session::Run` does: input
+shapes are not checked against the signature's static shapes (only the graph
+decides what it can compute; its error becomes INVALID_ARGUMENT), which
+Python's `Session.run` / `make_callable` would refuse up front. It is
+thread-safe (TF sessions are) and keeps the resolved feeds and fetches per
+(signature, inputs, outputs).
 """
 
+import sys
 import threading
 import time
 
@@ -50,14 +59,12 @@ class Servable(object):
             self._session.close()
             raise
         self.signatures = dict(meta_graph.signature_def)
-        # alias -> (numpy dtype, dims or None for unknown rank, tensor name), per signature.
-        self._input_specs = {
-            key: {alias: (np.dtype(tf.as_dtype(info.dtype).as_numpy_dtype),
-                          None if info.tensor_shape.unknown_rank else [d.size for d in info.tensor_shape.dim],
-                          info.name)
+        # alias -> numpy dtype, per signature.
+        self._input_dtypes = {
+            key: {alias: np.dtype(tf.as_dtype(info.dtype).as_numpy_dtype)
                   for alias, info in signature.inputs.items()}
             for key, signature in self.signatures.items()}
-        self._callables = {}
+        self._plans = {}
         self._lock = threading.Lock()
 
     def signature(self, name):
@@ -68,19 +75,17 @@ class Servable(object):
         return self.signatures[name]
 
     def check_inputs(self, signature_name, inputs):
-        """Reject feeds whose dtype or shape the signature does not allow (400, not a crash)."""
-        specs = self._input_specs[signature_name or "serving_default"]
+        """Reject feeds whose dtype the signature does not allow (400, not a crash).
+
+        Shapes are the graph's business, as in TF Serving: what it cannot
+        compute fails in the run with the graph's own INVALID_ARGUMENT.
+        """
+        dtypes = self._input_dtypes[signature_name or "serving_default"]
         for alias, array in inputs.items():
-            expected, dims, name = specs[alias]
+            expected = dtypes[alias]
             if array.dtype != expected and not (expected == np.object_ and array.dtype.kind in "SUO"):
                 raise invalid_argument("Expects arg[%s] to be %s but %s is provided"
                                        % (alias, _np_name(expected), _np_name(array.dtype)))
-            if dims is None:
-                continue
-            if len(dims) != array.ndim or any(d >= 0 and d != n for d, n in zip(dims, array.shape)):
-                raise invalid_argument("Cannot feed value of shape %s for Tensor '%s', which has shape '%s'"
-                                       % (_shape_text(array.shape), name,
-                                          _shape_text(["?" if d < 0 else d for d in dims])))
 
     def run(self, signature_name, inputs, output_aliases, deadline=None):
         """Run one signature: {alias: ndarray} -> {alias: ndarray} for output_aliases.
@@ -91,28 +96,54 @@ class Servable(object):
         signature = self.signature(signature_name)
         input_aliases = tuple(sorted(inputs))
         key = (signature_name, input_aliases, tuple(output_aliases))
-        fn = self._callables.get(key)
-        if fn is None:
+        plan = self._plans.get(key)
+        if plan is None:
             with self._lock:
-                fn = self._callables.get(key)
-                if fn is None:
-                    fn = self._session.make_callable(
-                        [signature.outputs[alias].name for alias in output_aliases],
-                        feed_list=[signature.inputs[alias].name for alias in input_aliases],
-                        accept_options=True)
-                    self._callables[key] = fn
-        args = [inputs[alias] for alias in input_aliases]
-        if deadline is None:
-            values = fn(*args)
-        else:
-            left_ms = int((deadline - time.monotonic()) * 1000)
-            if left_ms <= 0:
+                plan = self._plans.get(key)
+                if plan is None:
+                    plan = self._plans[key] = _RunPlan(
+                        self._session, [signature.inputs[alias].name for alias in input_aliases],
+                        [signature.outputs[alias].name for alias in output_aliases])
+        timeout_ms = None
+        if deadline is not None:
+            timeout_ms = int((deadline - time.monotonic()) * 1000)
+            if timeout_ms <= 0:
                 raise ServingError("DEADLINE_EXCEEDED", "Deadline exceeded before the model run started")
-            values = fn(*args, options=_tf().RunOptions(timeout_in_ms=left_ms))
+        values = plan.run([inputs[alias] for alias in input_aliases], timeout_ms)
         return dict(zip(output_aliases, values))
 
     def close(self):
         self._session.close()
+
+
+class _RunPlan(object):
+    """Feeds and fetches of one (signature, inputs, outputs), run through the session's C API.
+
+    This is what `Session.run` does after its Python-side feed checks: the
+    fed arrays go to the C session as they are (their dtype already matches,
+    `check_inputs`), so a shape the signature did not declare reaches the
+    graph, as it does in TF Serving.
+    """
+
+    def __init__(self, session, feed_names, fetch_names):
+        graph = session.graph
+        self._session = session
+        self._c_api = sys.modules[type(session).__module__].tf_session  # TF 1.15 and 2.x alike
+        self._feeds = [graph.get_tensor_by_name(name)._as_tf_output() for name in feed_names]
+        self._fetches = [graph.get_tensor_by_name(name)._as_tf_output() for name in fetch_names]
+        session._extend_graph()
+
+    def run(self, arrays, timeout_ms=None):
+        feed_dict = dict(zip(self._feeds, arrays))
+        options = None
+        if timeout_ms is not None:
+            options = self._c_api.TF_NewBufferFromString(
+                _tf().RunOptions(timeout_in_ms=timeout_ms).SerializeToString())
+        try:
+            return self._session._call_tf_sessionrun(options, feed_dict, self._fetches, [], None)
+        finally:
+            if options is not None:
+                self._c_api.TF_DeleteBuffer(options)
 
 
 def _np_name(dtype):
@@ -120,9 +151,3 @@ def _np_name(dtype):
         return "string"
     return {"float32": "float", "float64": "double"}.get(dtype.name, dtype.name)
 
-
-def _shape_text(shape):
-    dims = [str(d) for d in shape]
-    if len(dims) == 1:
-        return "(%s,)" % dims[0]
-    return "(%s)" % ", ".join(dims)

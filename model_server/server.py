@@ -14,6 +14,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from model_server import config as config_module
+from model_server import examples
 from model_server.errors import ServingError
 from model_server.event_loop import new_event_loop
 from model_server.flags import AUTO_PORT
@@ -41,6 +42,7 @@ class Server(object):
         self.monitoring_path = settings.monitoring_path
         self.host = "0.0.0.0" if options.bind_all_interfaces else "127.0.0.1"
         self.metrics = Metrics()
+        examples.method_name_check = options.enable_signature_method_name_check
         self.pool = ThreadPoolExecutor(max_workers=max(1, options.rest_api_num_threads),
                                        thread_name_prefix="run")
         self.manager = Manager(make_loader(options, self.batching, self.pool, self.metrics), options,

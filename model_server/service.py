@@ -5,6 +5,7 @@ for the request, and report through the same Metrics, so a fault answers the
 same way over either transport.
 """
 
+import inspect
 import time
 
 from google.protobuf import json_format
@@ -74,7 +75,20 @@ def fill_model_spec(spec, name, version, signature_name):
     spec.signature_name = signature_name
 
 
+# protobuf 3.20 (TF 1.15) and protobuf >= 5 (TF 2.x) name "print fields at their default" differently.
+_PRINT_DEFAULTS = ({"always_print_fields_with_no_presence": True}
+                   if "always_print_fields_with_no_presence" in inspect.signature(json_format.MessageToDict).parameters
+                   else {"including_default_value_fields": True})
+
+
 def message_to_json(message):
     """proto3 JSON as TFS's REST API writes it (int64 as strings, defaults included)."""
-    return json_format.MessageToDict(message, including_default_value_fields=True,
-                                     preserving_proto_field_name=True)
+    return json_format.MessageToDict(message, preserving_proto_field_name=True, **_PRINT_DEFAULTS)
+
+
+def signature_map_to_json(signature_map):
+    """A SignatureDefMap as TFS 2.x writes it: every signature has "defaults" (TF 1.15's proto lacks the field)."""
+    result = message_to_json(signature_map)
+    for signature in result.get("signature_def", {}).values():
+        signature.setdefault("defaults", {})
+    return result

@@ -13,6 +13,7 @@ import json
 import re
 
 import numpy as np
+import rapidjson
 
 from model_server.errors import ServingError, invalid_argument
 
@@ -45,6 +46,8 @@ _FLOAT_LIMITS = {1: float(np.finfo(np.float32).max), 2: float(np.finfo(np.float6
 BYTES_SUFFIX = "_bytes"
 _BASE64 = re.compile(r"^[A-Za-z0-9+/_-]*={0,2}$")  # standard or web-safe alphabet, padding optional
 _WEB_SAFE = str.maketrans("-_", "+/")
+_RAPIDJSON_ERROR = re.compile(r"Parse error at offset (?P<offset>\d+): (?P<reason>.*)$", re.DOTALL)
+_TRAILING_CONTENT = "The document root must not be followed by other values."
 
 
 def dtype_name(dtype):
@@ -80,8 +83,14 @@ def _type_error(value, dtype):
 # ---------------------------------------------------------------- parsing
 
 def parse_document(body):
-    """bytes -> the top-level JSON object, with TFS's parse error texts."""
-    if not body.strip():
+    """bytes -> the top-level JSON object, with TFS's parse error texts.
+
+    The standard library parses well-formed bodies (fast); what it refuses is
+    parsed again by rapidjson, TFS's own parser, for TFS's verdict and error
+    text: `Inf` is a number there, and a document ends at its first value
+    (kParseStopWhenDoneFlag), whatever follows.
+    """
+    if not body:
         raise invalid_argument("JSON Parse error: The document is empty")
     try:
         text = body.decode("utf-8")
@@ -89,15 +98,30 @@ def parse_document(body):
         raise invalid_argument("JSON Parse error: Invalid encoding in string. at offset: %d" % exc.start)
     try:
         doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise invalid_argument("JSON Parse error: %s at offset: %d"
-                               % (exc.msg, len(text[:exc.pos].encode("utf-8"))))
     except RecursionError:
-        raise invalid_argument("JSON Parse error: Nesting too deep at offset: 0")
-    except ValueError as exc:  # e.g. an integer literal beyond Python's digit limit
-        raise invalid_argument("JSON Parse error: %s" % exc)
+        doc = _parse_as_tfs(text, too_deep=True)
+    except ValueError:  # JSONDecodeError, or an integer literal beyond Python's digit limit
+        doc = _parse_as_tfs(text)
     if not isinstance(doc, dict):
         raise invalid_argument("JSON Value: %s Is not object" % dump(doc))
+    return doc
+
+
+def _parse_as_tfs(text, too_deep=False):
+    try:
+        doc = rapidjson.loads(text, number_mode=rapidjson.NM_NAN | rapidjson.NM_NATIVE)
+    except rapidjson.JSONDecodeError as exc:
+        match = _RAPIDJSON_ERROR.match(str(exc))
+        if match is None:
+            raise invalid_argument("JSON Parse error: %s" % exc) from None
+        offset, reason = int(match.group("offset")), match.group("reason")
+        if reason == _TRAILING_CONTENT:
+            return _parse_as_tfs(text.encode("utf-8")[:offset].decode("utf-8"))
+        raise invalid_argument("JSON Parse error: %s at offset: %d" % (reason, offset)) from None
+    except (RecursionError, ValueError) as exc:
+        raise invalid_argument("JSON Parse error: %s" % exc) from None
+    if too_deep:  # valid JSON nested deeper than the tensor converters recurse
+        raise invalid_argument("JSON Parse error: Nesting too deep at offset: 0")
     return doc
 
 

@@ -41,7 +41,8 @@ def test_rest_classify_and_regress(rest):
     ({"signature_name": "classify", "examples": [{"x": [None]}]}, "has element with unexpected JSON type: Null"),
     ({"signature_name": "classify", "examples": [5]}, "Example must be JSON object"),
     ({"signature_name": "regress", "examples": [{"x": [1.0, 2.0]}]}, "Expected classification signature"),
-    ({"examples": [{"x": [1.0, 2.0]}]}, "Expected classification signature method_name"),
+    ({"examples": [{"x": [1.0, 2.0]}]}, "Expected one input Tensor."),  # serving_default (TFS 2.x: no method check)
+    ({"signature_name": "nosig", "examples": [{"x": [1.0, 2.0]}]}, "No signature was found with the name: nosig"),
 ])
 def test_rest_classify_errors(rest, body, fragment):
     status, answer = rest.post("/v1/models/toy:classify", body)

@@ -85,8 +85,9 @@ def test_gzip_request_body(rest):
     assert status == 200 and len(body["predictions"]) == 1
 
 
-def test_paths_are_case_insensitive(rest):
-    assert rest.post("/V1/Models/toy:PREDICT", {"instances": [ROW]})[0] == 200
+def test_paths_are_case_insensitive_but_verbs_are_not(rest):
+    assert rest.post("/V1/Models/toy:predict", {"instances": [ROW]})[0] == 200
+    assert rest.post("/V1/Models/toy:PREDICT", {"instances": [ROW]})[0] == 400  # as in TFS
 
 
 def test_label_ids_is_a_required_input(rest):

@@ -103,7 +103,8 @@ def test_monitoring_path_default(tmp_path):
     ("GET", "/v1/models/m", ("status", "m", None, None)),
     ("GET", "/v1/models/m/versions/00012", ("status", "m", 12, None)),
     ("GET", "/v1/models/m/labels/stable/metadata", ("metadata", "m", None, "stable")),
-    ("POST", "/V1/MODELS/m:Predict", ("predict", "m", None, None)),
+    ("POST", "/V1/MODELS/m/VERSIONS/4:predict", ("predict", "m", 4, None)),
+    ("GET", "/v1/models/m/METADATA", ("status", "m", None, None)),  # TFS: only lower-case `metadata` is metadata
     ("POST", "/v1/models/a%2Fb/versions/3:classify", ("classify", "a/b", 3, None)),
 ])
 def test_routes(method, path, expected):
@@ -115,9 +116,14 @@ def test_route_errors():
     with pytest.raises(rest_routes.NotV1):
         rest_routes.route("GET", "/v2/models/m")
     for method, path in [("GET", "/v1/models/m:predict"), ("POST", "/v1/models/m/versions/1/labels/x:predict"),
-                         ("DELETE", "/v1/models/m"), ("POST", "/v1/models/m:predictx")]:
+                         ("DELETE", "/v1/models/m"), ("POST", "/v1/models/m:predictx"),
+                         ("POST", "/v1/models/m:Predict"), ("GET", "/v1/models/m/"), ("GET", "/v1/models/m/versions/\u00b2")]:
         with pytest.raises(ServingError, match="Malformed request"):
             rest_routes.route(method, path)
+    for digits in ("9223372036854775808", "9" * 5000):
+        with pytest.raises(ServingError, match="^Failed to convert version: 9"):
+            rest_routes.route("GET", "/v1/models/m/versions/" + digits)
+    assert rest_routes.route("GET", "/v1/models/m/versions/" + "0" * 5000 + "9223372036854775807").version == 2 ** 63 - 1
 
 
 # ---------------------------------------------------------------- JSON codec
@@ -394,3 +400,39 @@ def test_tf_run_errors_become_one_line_and_long_messages_are_bounded():
     long_message = errors.ServingError("INVALID_ARGUMENT", "head " + "x" * 100000 + " tail").message
     assert len(long_message) < errors.MAX_MESSAGE_CHARS + 100
     assert long_message.startswith("head x") and long_message.endswith("x tail") and "characters omitted" in long_message
+
+
+# ---------------------------------------------------------------- classify/regress signature rules
+
+def test_signature_method_name_check_is_off_by_default_as_in_tfs_2(monkeypatch):
+    """TF2-written signatures (method_name always predict) serve Classify/Regress unless
+    --enable_signature_method_name_check; the classify/regress aliases are required either way."""
+    import types
+
+    from tensorflow.core.protobuf import meta_graph_pb2
+
+    from model_server import examples
+
+    def signature(method, inputs, outputs):
+        result = meta_graph_pb2.SignatureDef(method_name=method)
+        for alias in inputs:
+            result.inputs[alias].dtype = 7
+        for alias in outputs:
+            result.outputs[alias].dtype = 1
+        return result
+
+    submitted = []
+    runner = types.SimpleNamespace(
+        servable=types.SimpleNamespace(signatures={
+            "tf2": signature("tensorflow/serving/predict", ["inputs"], ["outputs"]),
+            "named_wrong": signature("tensorflow/serving/regress", ["examples"], ["outputs"])}),
+        submit=lambda *args: submitted.append(args) or "future")
+    request = examples.input_pb2.Input()
+    request.example_list.examples.add()
+    assert examples.start_regress(runner, "tf2", request)[:2] == ("tf2", "future")
+    with pytest.raises(ServingError, match="No regression inputs found in SignatureDef"):
+        examples.start_regress(runner, "named_wrong", request)
+    monkeypatch.setattr(examples, "method_name_check", True)
+    with pytest.raises(ServingError, match="Expected regression signature method_name to be tensorflow/serving/regress"):
+        examples.start_regress(runner, "tf2", request)
+    assert len(submitted) == 1
