@@ -41,15 +41,16 @@ $(CLIENT_VENV)/.installed: pyproject.toml requirements-client.txt $(shell find b
 client-protos: setup
 	$(PY) -m scripts.client_protos
 
-test: test-py37 test-client lint-deploy
+test: test-py37 test-client lint-deploy test-tf2
 
-# The real pretrained model (fetched once, ~10 s) lets its parity tests run too.
-test-py37: setup pretrained
-	$(PY) -m pytest $(PYTEST_ARGS)
+# The real pretrained model (fetched once, ~10 s) lets its parity tests run too; the TF 2.x
+# environment (mk/tf2.mk) lets the export parity tests run their TF 2.x side.
+test-py37: setup pretrained setup-tf2
+	TF2_PYTHON=$(abspath $(TF2_PY)) $(PY) -m pytest $(PYTEST_ARGS)
 
 test-client: setup-client
 	cd tests && ../$(CLIENT_PY) -m pytest -p no:cacheprovider -o pythonpath=tests/helpers $(PYTEST_ARGS) -m "not needs_tf" client featurizer tagging
 
 clean-venv:
-	rm -rf $(VENV) $(CLIENT_VENV)
+	rm -rf $(VENV) $(CLIENT_VENV) .venv-tf2
 -include mk/*.mk

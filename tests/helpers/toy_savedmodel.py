@@ -24,6 +24,8 @@ def build(base_dir, version, seq_len=4, bias=0.0, warmup_records=0, warmup_bytes
 
     final = os.path.join(str(base_dir), str(version))
     temp = os.path.join(str(base_dir), "temp-%s" % version)
+    if hasattr(tf, "disable_control_flow_v2"):  # TF 2.x: write the TF 1.x while loop TF 1.15 exports have
+        tf.disable_control_flow_v2()
     graph = tf.Graph()
     with graph.as_default():
         length = seq_len if seq_len and seq_len > 0 else None
