@@ -27,6 +27,7 @@ the weights) and reused by later runs.
 
     .venv/bin/python -m bench.serving                       # quick: 10 s per point, concurrency 1 and 32
     .venv/bin/python -m bench.serving --full                # 20 s per point, concurrency 1, 8, 32, 64
+    .venv/bin/python -m bench.serving --server_python=.venv-tf2/bin/python   # the servers on TF 2.x
 """
 
 import argparse
@@ -155,10 +156,19 @@ def server_flags(variant, fixed, dynamic, work, args):
                     "--batching_run_cost_tokens=%d" % args.run_cost_tokens]
 
 
+def server_launcher(python, work):
+    """An executable that runs `python -m model_server`: the server on another runtime (e.g. .venv-tf2)."""
+    path = os.path.join(work, "model_server-" + os.path.basename(os.path.dirname(os.path.dirname(python))))
+    with open(path, "w") as f:
+        f.write('#!/bin/sh\nexec "%s" -m model_server "$@"\n' % os.path.abspath(python))
+    os.chmod(path, 0o755)
+    return path
+
+
 def serve_and_drive(variant, flags, bodies, args):
     """Start the server, warm it with every body shape, then drive each concurrency."""
     rows = []
-    with running_server(flags, timeout=300) as server:
+    with running_server(flags, timeout=300, binary=args.server_binary) as server:
         path = "/v1/models/%s:predict" % MODEL_NAME
         drive(server.rest_port, path, bodies, max(args.concurrency), args.warmup_seconds)
         for concurrency in args.concurrency:
@@ -472,6 +482,9 @@ def parse_args(argv=None):
     parser.add_argument("--offline_callers", type=int, default=None,
                         help="concurrent in-process callers tried for (d) besides 1 (default: --num_batch_threads)")
     parser.add_argument("--latency_samples", type=int, default=100, help="texts for in-process batch-1 latency")
+    parser.add_argument("--server_python", default=None,
+                        help="run the servers with this Python (e.g. .venv-tf2/bin/python: the TF 2.x runtime); "
+                             "default: this one")
     parser.add_argument("--output", default=os.path.join(RESULTS, "serving.json"))
     parser.add_argument("--plot", default=os.path.join(RESULTS, "serving.png"))
     args = parser.parse_args(argv)
@@ -506,6 +519,10 @@ def main(argv=None):
     limit = offline(fixed, dynamic, encoded, args)
     rows = []
     work = tempfile.mkdtemp(prefix="bench-serving-")
+    args.server_binary = server_launcher(args.server_python, work) if args.server_python else None
+    runtime = subprocess.run([args.server_python or sys.executable, "-m", "model_server", "--version"], cwd=ROOT,
+                             stdout=subprocess.PIPE, universal_newlines=True).stdout.strip().splitlines()[-1]
+    print("servers: %s" % runtime)
     for variant in args.variants:
         print("server (%s) %s:" % (variant, VARIANTS[variant]))
         flags = server_flags(variant, fixed, dynamic, work, args)
@@ -521,6 +538,7 @@ def main(argv=None):
     report = {
         "date": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
         "command": " ".join(["python -m bench.serving"] + (argv if argv is not None else sys.argv[1:])),
+        "server_runtime": runtime,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "loadavg_before": load_before, "loadavg_after": os.getloadavg()},
         "settings": dict(vars(args)),
