@@ -36,22 +36,20 @@ def tf2_python():
 
 
 def _random_classifier_checkpoint(output_dir, bert_config_file, num_labels, seed):
-    """A classifier checkpoint with random weights and spread-out logits, as fine-tuning would leave."""
+    """A classifier checkpoint (BERT + the reference's output layer) with random weights and spread-out logits."""
     import tensorflow.compat.v1 as tf
     from bert import modeling
-
-    from bert_runner.model import create_model
 
     config = modeling.BertConfig.from_json_file(bert_config_file)
     with tf.Graph().as_default():
         tf.set_random_seed(seed)
-        ids = tf.zeros([1, 4], tf.int32)
-        create_model(config, False, ids, ids, ids, tf.zeros([1], tf.int32), num_labels, False)
+        modeling.BertModel(config=config, is_training=False, input_ids=tf.zeros([1, 4], tf.int32))
+        tf.get_variable("output_weights", [num_labels, config.hidden_size],
+                        initializer=tf.truncated_normal_initializer(stddev=2.0))
+        tf.get_variable("output_bias", [num_labels], initializer=tf.zeros_initializer())
         tf.train.get_or_create_global_step()
         with tf.Session() as session:
             session.run(tf.global_variables_initializer())
-            weights = [v for v in tf.global_variables() if v.op.name == "output_weights"][0]
-            session.run(weights.assign(weights * 100.0))
             os.makedirs(output_dir, exist_ok=True)
             tf.train.Saver().save(session, os.path.join(output_dir, "model.ckpt"), global_step=0)
 
