@@ -69,7 +69,7 @@ def model_config(golden_dir):
 
 @pytest.fixture(scope="module")
 def server(impl, golden_dir, tmp_path_factory, monitoring_file):
-    from model_server.testing import running_server
+    from model_servers import running_server
 
     root = tmp_path_factory.mktemp("conformance")
     config = write(root / "models.config", model_config(golden_dir))
@@ -520,7 +520,7 @@ def test_shapes_reach_the_graph(rest, predictions):
 
 def test_predict_on_tflite(impl, golden_dir):
     """tfs_server_test testPredictOnTfLite: the same request, answered by TF Lite's interpreter."""
-    from model_server.testing import running_server
+    from model_servers import running_server
 
     base = os.path.join(golden_dir, golden_models.TFLITE)
     with running_server(["--model_name=default", "--model_base_path=" + base, "--prefer_tflite_model=true"],
@@ -539,7 +539,7 @@ def test_predict_on_tflite(impl, golden_dir):
 
 def test_tflite_version_is_not_loaded_without_the_flag(impl, golden_dir):
     """Without --prefer_tflite_model a version with only model.tflite has no SavedModel: it never loads."""
-    from model_server.testing import start_server
+    from model_servers import start_server
 
     base = os.path.join(golden_dir, golden_models.TFLITE)
     server = start_server(["--model_name=default", "--model_base_path=" + base, "--max_num_load_retries=0"],
@@ -600,7 +600,7 @@ def tf2_server(impl, tmp_path_factory):
 
     if tf.__version__.startswith("1."):
         pytest.skip("TF2-written SavedModels (ParseExampleV2, tf.function) need the TF 2.x runtime (make test-tf2)")
-    from model_server.testing import running_server
+    from model_servers import running_server
 
     root = str(tmp_path_factory.mktemp("tf2_models"))
     _write_tf2_models(root)
