@@ -6,7 +6,7 @@ the client (`serving_client`) and the featurizer. A name, shape, schema field
 or limit that two sides share is defined here once, never as a new literal.
 """
 
-from bert_contract.digest import file_sha256
+from bert_contract.digest import bytes_sha256, file_sha256
 from bert_contract.metadata import FEATURIZER_VERSION, METADATA_SCHEMA_VERSION, MetadataError, ModelInfo
 from bert_contract.names import (
     DEFAULT_SIGNATURE,
@@ -23,10 +23,12 @@ from bert_contract.names import (
     TASK_KINDS,
     TOKEN_CLASSIFICATION,
     SEQUENCE_CLASSIFICATION,
+    VOCAB_OUTPUT,
+    VOCAB_SIGNATURE,
 )
 from bert_contract.limits import MAX_WARMUP_RECORDS, WARMUP_FILE
 from bert_contract.status import HTTP_STATUS, http_status
-from bert_contract.textfile import NotUtf8Error, read_utf8
+from bert_contract.textfile import NotUtf8Error, decode_utf8, read_utf8
 
 __all__ = [
     "DEFAULT_SIGNATURE",
@@ -50,8 +52,12 @@ __all__ = [
     "SERVING_OUTPUT",
     "TASK_KINDS",
     "TOKEN_CLASSIFICATION",
+    "VOCAB_OUTPUT",
+    "VOCAB_SIGNATURE",
     "WARMUP_FILE",
+    "bytes_sha256",
     "file_sha256",
     "http_status",
+    "decode_utf8",
     "read_utf8",
 ]

@@ -4,11 +4,15 @@
 `L = -1` for a dynamic-length export) plus `label_ids`, which the reference
 `model_fn` reads in every mode (clients send zeros); it answers `output`:
 probabilities `[-1, num_labels]` for a sequence classifier, `[-1, L, num_tags]`
-for a token classifier. `metadata` answers one JSON `ModelInfo` per row.
+for a token classifier. `metadata` answers one JSON `ModelInfo` per row, and
+`vocab` the exact bytes of the export's vocab.txt per row (its sha256 is the
+metadata's `vocab_sha256`), so a client needs only the server address and the
+model name. The `_bytes` suffix makes TF Serving's REST API send it as base64.
 """
 
 DEFAULT_SIGNATURE = "serving_default"
 METADATA_SIGNATURE = "metadata"
+VOCAB_SIGNATURE = "vocab"
 
 INPUT_IDS = "input_ids"
 INPUT_MASK = "input_mask"
@@ -22,6 +26,7 @@ INPUT_DTYPE = "int32"
 
 SERVING_OUTPUT = "output"
 METADATA_OUTPUT = "metadata_json"
+VOCAB_OUTPUT = "vocab_bytes"
 
 SEQUENCE_CLASSIFICATION = "sequence_classification"
 TOKEN_CLASSIFICATION = "token_classification"

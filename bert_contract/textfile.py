@@ -15,6 +15,11 @@ def read_utf8(path: str) -> str:
     """The file's text; OSError when it cannot be read, NotUtf8Error when it is not UTF-8."""
     with open(path, "rb") as f:
         raw = f.read()
+    return decode_utf8(raw, path)
+
+
+def decode_utf8(raw: bytes, path: str) -> str:
+    """`read_utf8` of a file's bytes (e.g. a vocab a server sent); `path` names it in the error."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:

@@ -7,7 +7,8 @@ a regular `tf.train.Optimizer` (`optimization.py`), so distribution strategies
 and mixed precision can wrap it while checkpoints stay interchangeable with
 Google's code. What is added: a plain `EstimatorSpec` off TPU, and the export
 signatures named by `bert_contract` (`serving_default` answering the head's
-`output`, and `metadata` carrying the labels and featurizer settings).
+`output`, `metadata` carrying the labels and featurizer settings, and `vocab`
+with the exact vocab.txt, in `export/signatures.py`).
 """
 
 import logging
@@ -15,10 +16,11 @@ import logging
 import tensorflow.compat.v1 as tf
 from bert import modeling
 
-from bert_contract import DEFAULT_SIGNATURE, INPUT_IDS, INPUT_MASK, METADATA_OUTPUT, METADATA_SIGNATURE, SEGMENT_IDS, SERVING_OUTPUT
+from bert_contract import DEFAULT_SIGNATURE, INPUT_IDS, INPUT_MASK, SEGMENT_IDS, SERVING_OUTPUT
 from bert_runner import optimization
 from bert_runner.hooks import LOSS_COLLECTION
 from bert_runner.records import IS_REAL_EXAMPLE
+from export.signatures import contract_outputs
 
 log = logging.getLogger("bert_runner")
 
@@ -35,6 +37,7 @@ def model_fn_builder(
     use_one_hot_embeddings,
     metadata_json="",
     mixed_precision=False,
+    vocab_bytes=b"",
 ):
     """Returns a `model_fn` for `tf.estimator.Estimator` (or `TPUEstimator` with `use_tpu`)."""
 
@@ -89,13 +92,8 @@ def model_fn_builder(
                 return spec(mode=mode, loss=head.loss, eval_metrics=(metric_fn, head.metric_inputs), **extra)
             return spec(mode=mode, loss=head.loss, eval_metric_ops=metric_fn(**head.metric_inputs), **extra)
 
-        export_outputs = {
-            DEFAULT_SIGNATURE: tf.estimator.export.PredictOutput({SERVING_OUTPUT: head.output}),
-            # One JSON string per row: batching servers split outputs along dim 0.
-            METADATA_SIGNATURE: tf.estimator.export.PredictOutput(
-                {METADATA_OUTPUT: tf.fill([batch], tf.constant(metadata_json))}
-            ),
-        }
+        export_outputs = {DEFAULT_SIGNATURE: tf.estimator.export.PredictOutput({SERVING_OUTPUT: head.output})}
+        export_outputs.update(contract_outputs(batch, metadata_json, vocab_bytes))
         return spec(mode=mode, predictions=head.predictions, export_outputs=export_outputs, **extra)
 
     return model_fn

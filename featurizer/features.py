@@ -11,7 +11,7 @@ from typing import Dict, List, NamedTuple, Optional, Sequence
 from featurizer import fast, offsets
 from featurizer.errors import FeaturizerError
 from featurizer.offsets import WordPieces
-from featurizer.vocab import load_vocab, vocab_sha256
+from featurizer.vocab import parse_vocab, read_vocab_bytes, vocab_bytes_sha256
 from featurizer.windows import Window, WindowedText, window_pieces, windows
 from featurizer.wordpiece import WordpieceTokenizer
 
@@ -37,7 +37,11 @@ def truncate_pair(tokens_a: List, tokens_b: List, max_length: int) -> None:
 
 
 class Featurizer:
-    """Tokenizes with one vocab and casing and builds fixed-size BERT inputs."""
+    """Tokenizes with one vocab and casing and builds fixed-size BERT inputs.
+
+    The vocab is read from `vocab_file`, or given as `vocab_bytes` (e.g. the
+    vocab an export carries), in which case `vocab_file` only names it in errors.
+    """
 
     def __init__(
         self,
@@ -45,14 +49,16 @@ class Featurizer:
         do_lower_case: bool = True,
         max_seq_length: int = 128,
         use_fast: bool = False,
+        vocab_bytes: Optional[bytes] = None,
     ):
         if max_seq_length < 2:
             raise FeaturizerError(
                 "max_seq_length=%d is too small: [CLS] and [SEP] need 2 positions" % max_seq_length
             )
         self.vocab_file = vocab_file
-        self.vocab = load_vocab(vocab_file)
-        self.vocab_sha256 = vocab_sha256(vocab_file)
+        raw = read_vocab_bytes(vocab_file) if vocab_bytes is None else vocab_bytes
+        self.vocab = parse_vocab(raw, vocab_file)
+        self.vocab_sha256 = vocab_bytes_sha256(raw)
         self.do_lower_case = bool(do_lower_case)
         self.max_seq_length = int(max_seq_length)
         self._wordpiece = WordpieceTokenizer(self.vocab, self.do_lower_case)

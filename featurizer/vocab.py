@@ -2,7 +2,7 @@
 
 from typing import Dict
 
-from bert_contract import NotUtf8Error, file_sha256, read_utf8
+from bert_contract import NotUtf8Error, bytes_sha256, decode_utf8, file_sha256
 from featurizer.errors import FeaturizerError
 
 # Tokens every BERT classifier input needs; a vocab without them cannot be used.
@@ -16,10 +16,21 @@ def load_vocab(vocab_file: str) -> Dict[str, int]:
     token takes `len(vocab)`, so ids are not always line numbers. Reading the
     file the same way is what makes our ids identical to the reference's.
     """
+    return parse_vocab(read_vocab_bytes(vocab_file), vocab_file)
+
+
+def read_vocab_bytes(vocab_file: str) -> bytes:
     try:
-        text = read_utf8(vocab_file)
+        with open(vocab_file, "rb") as f:
+            return f.read()
     except OSError as e:
         raise FeaturizerError("cannot read vocab file %s: %s" % (vocab_file, e.strerror or e))
+
+
+def parse_vocab(raw: bytes, vocab_file: str) -> Dict[str, int]:
+    """`load_vocab` of a file's bytes (e.g. the vocab an export carries); `vocab_file` names it in errors."""
+    try:
+        text = decode_utf8(raw, vocab_file)
     except NotUtf8Error as e:
         raise FeaturizerError("%s:%d: vocab file is not valid UTF-8" % (vocab_file, e.line))
     # Split on "\n" only, as readline() does; a blank line inside the file is
@@ -45,3 +56,8 @@ def load_vocab(vocab_file: str) -> Dict[str, int]:
 def vocab_sha256(vocab_file: str) -> str:
     """Checksum that ties an export to the exact vocab file it was trained with."""
     return file_sha256(vocab_file)
+
+
+def vocab_bytes_sha256(raw: bytes) -> str:
+    """`vocab_sha256` of a vocab given as bytes."""
+    return bytes_sha256(raw)

@@ -1,7 +1,7 @@
 """TensorFlow-free client for BERT classifiers served by TF Serving or the local server.
 
     from serving_client import ServingClient
-    with ServingClient("http://localhost:8501", "sms_spam", "vocab.txt") as client:
+    with ServingClient("http://localhost:8501", "sms_spam") as client:
         print(client.predict("Win a free prize now").label)
 
 Texts become features with the shared `featurizer`, checked against the

@@ -24,7 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, cast, Deque, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 from urllib.parse import quote, urlsplit
 
-from bert_contract import SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION
+from bert_contract import SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION, VOCAB_OUTPUT, VOCAB_SIGNATURE, bytes_sha256
 from featurizer import Featurizer, FeaturizerError, MetadataError, ModelInfo, pad_batch
 from serving_client import _entities
 from serving_client._entities import TaggedText
@@ -97,13 +97,15 @@ class ServingClient:
     `max_in_flight` requests at once; results keep the input order.
     Predictions go to the version whose metadata was checked; once the server
     has unloaded it (404 after a rollout), `reload()` checks the new one.
+    Without `vocab_file` the vocab comes from the export's `vocab` signature
+    (checked against the metadata's sha256); a `vocab_file` must match it.
     """
 
     def __init__(
         self,
         url: str,
         model: str,
-        vocab_file: str,
+        vocab_file: Optional[str] = None,
         version: Optional[int] = None,
         signature: str = DEFAULT_SIGNATURE,
         do_lower_case: Optional[bool] = None,
@@ -311,7 +313,10 @@ class ServingClient:
                 METADATA_SIGNATURE,
                 "from the labels given" if self.user_labels else "are class indices",
             )
-        featurizer, labels = self._configure(layout, info, where, request)
+        vocab_bytes = None
+        if self.vocab_file is None:
+            vocab_bytes = self._fetch_vocab(version, metadata.signatures.get(VOCAB_SIGNATURE), info, where, request)
+        featurizer, labels = self._configure(layout, info, where, request, vocab_bytes)
         output = signature.outputs[layout.output_name].shape
         kind = info.task_kind if info is not None else TOKEN_CLASSIFICATION if output and len(output) == 3 else SEQUENCE_CLASSIFICATION
         doc_stride = 0
@@ -367,8 +372,40 @@ class ServingClient:
         except (FeaturizerError, TypeError, ValueError) as e:
             raise ProtocolError("bad metadata_json from %s: %s" % (request.url, e), request)
 
+    def _fetch_vocab(
+        self, version: Optional[int], signature: Any, info: Optional[ModelInfo], where: str, request: Request
+    ) -> bytes:
+        """The vocab the export carries, checked against its metadata's sha256."""
+        if signature is None or info is None:
+            raise ModelMismatchError(
+                "%s carries no vocabulary (no '%s' signature): pass the vocab.txt it was trained with"
+                % (where, VOCAB_SIGNATURE),
+                request,
+            )
+        request = Request(
+            "POST",
+            self._model_url(version) + ":predict",
+            {"signature_name": VOCAB_SIGNATURE, "inputs": dummy_inputs(signature)},
+        )
+        outputs = self._call(request).get("outputs")
+        if isinstance(outputs, dict):
+            outputs = outputs.get(VOCAB_OUTPUT)
+        row = outputs[0] if isinstance(outputs, list) and outputs else None
+        try:
+            raw = base64.b64decode(row["b64"]) if isinstance(row, dict) else row.encode("utf-8")
+        except (AttributeError, KeyError, TypeError, ValueError):
+            raise ProtocolError("the '%s' signature at %s returned no %s rows" % (VOCAB_SIGNATURE, request.url, VOCAB_OUTPUT), request)
+        digest = bytes_sha256(raw)
+        if digest != info.vocab_sha256:
+            raise ModelMismatchError(
+                "%s: the vocab it carries has sha256 %s... but its metadata says %s...; nothing was sent"
+                % (where, digest[:12], info.vocab_sha256[:12]),
+                request,
+            )
+        return raw
+
     def _configure(
-        self, layout: BertLayout, info: Optional[ModelInfo], where: str, request: Request
+        self, layout: BertLayout, info: Optional[ModelInfo], where: str, request: Request, vocab_bytes: Optional[bytes] = None
     ) -> Tuple[Featurizer, Optional[List[str]]]:
         """Local featurizer and labels for the model; refuses settings that would give other ids."""
         length = self.max_seq_length
@@ -386,7 +423,9 @@ class ServingClient:
         if lower is None:
             lower = info.do_lower_case if info is not None else True
         try:
-            featurizer = Featurizer(self.vocab_file, lower, length, use_fast=self.use_fast)
+            featurizer = Featurizer(
+                self.vocab_file or "the vocab of %s" % where, lower, length, use_fast=self.use_fast, vocab_bytes=vocab_bytes
+            )
         except FeaturizerError as e:
             raise InputError(str(e))
         if info is None:

@@ -28,10 +28,11 @@ from serving_client._retry import Retry
 PROG = "bert-classify"
 DEFAULT_SERVER = "http://localhost:8501"
 EXAMPLES = """examples:
-  %(prog)s --model sms_spam --vocab vocab.txt "Win a free prize now"
-  %(prog)s --model qnli --vocab vocab.txt "Who wrote it?" "It was written by Ann."
-  %(prog)s --server grpc://localhost:8500 --model sms_spam --vocab vocab.txt --file texts.tsv --format jsonl
-  %(prog)s --model ner --vocab vocab.txt "Ada Lovelace moved to London"     # entities of an NER model
+  %(prog)s --model sms_spam "Win a free prize now"
+  %(prog)s --model qnli "Who wrote it?" "It was written by Ann."
+  %(prog)s --server grpc://localhost:8500 --model sms_spam --file texts.tsv --format jsonl
+  %(prog)s --model ner "Ada Lovelace moved to London"     # entities of an NER model
+  %(prog)s --model old_export --vocab vocab.txt "..."     # an export that carries no vocab
 
 """
 # Kept apart from EXAMPLES, whose %(prog)s argparse fills in.
@@ -68,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("-m", "--model", required=True, help="model name on the server")
     server.add_argument("--model-version", type=int, help="model version (default: the latest)")
     server.add_argument("--signature", default=DEFAULT_SIGNATURE, help="signature name (default: %(default)s)")
-    server.add_argument("--vocab", required=True, help="WordPiece vocab.txt the model was trained with")
+    server.add_argument("--vocab", help="WordPiece vocab.txt the model was trained with (default: the one the export "
+                                        "carries; when given, it must match the model's)")
     case = server.add_mutually_exclusive_group()
     case.add_argument("--uncased", dest="do_lower_case", action="store_const", const=True,
                       help="lowercase texts (default: what the model's metadata says, else lowercase)")

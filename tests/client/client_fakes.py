@@ -7,6 +7,7 @@ check order. Knobs inject failures, delays and foreign exports. `LocalServer`
 and `closed_port` are the real-socket cases: slow, 503 and down servers.
 """
 
+import base64
 import http.server
 import json
 import socket
@@ -61,6 +62,7 @@ class FakeServing:
         with_metadata: bool = True,
         num_outputs: Optional[int] = None,
         info_overrides: Optional[Dict] = None,
+        with_vocab: bool = False,
     ):
         self.vocab_file = vocab_file
         self.model = model
@@ -78,6 +80,8 @@ class FakeServing:
         )
         self.info = info._replace(**(info_overrides or {}))
         self.with_metadata = with_metadata
+        # A `vocab` signature answering these bytes (a test may swap them).
+        self.vocab_bytes = open(vocab_file, "rb").read() if with_vocab else None
         self.requests = []  # type: List[Request]
         # Called before answering; may raise (e.g. ConnectError) or return a Response to send instead.
         self.before = None  # type: Optional[Callable[[Request], Optional[Response]]]
@@ -121,6 +125,8 @@ class FakeServing:
         if self.with_metadata:
             meta = bert_signature(self.seq_length, {"metadata_json": tensor("DT_STRING", -1)})
             signatures["metadata"] = meta
+        if self.vocab_bytes is not None:
+            signatures["vocab"] = bert_signature(self.seq_length, {"vocab_bytes": tensor("DT_STRING", -1)})
         return signatures
 
     def outputs(self, inputs):
@@ -135,6 +141,8 @@ class FakeServing:
         rows = len(inputs["input_ids"])
         if body.get("signature_name") == "metadata":
             return Response(200, json={"outputs": [self.info.to_json()] * rows})
+        if body.get("signature_name") == "vocab" and self.vocab_bytes is not None:
+            return Response(200, json={"outputs": [{"b64": base64.b64encode(self.vocab_bytes).decode("ascii")}] * rows})
         for name in FEATURES + ("label_ids",):
             if name not in inputs:
                 return Response(400, json={"error": "Missing named input: %s in 'inputs' object." % name})

@@ -4,6 +4,7 @@ Starts the local server (REST and gRPC on ports it picks itself) and checks that
 SavedModel directly on the featurizer's ids.
 """
 
+import json
 import os
 
 import pytest
@@ -69,3 +70,28 @@ def test_a_wrong_vocab_is_refused_by_the_real_export(served, tmp_path, trained_t
     with pytest.raises(ModelMismatchError) as info:
         ServingClient(rest_url, MODEL, str(other)).predict("good")
     assert "vocab sha256" in str(info.value)
+
+
+@pytest.mark.parametrize("transport", ["rest", "grpc"])
+def test_the_export_carries_its_vocab_so_no_vocab_file_is_needed(served, trained_tiny_model, transport):
+    rest_url, grpc_url, _ = served
+    url = rest_url if transport == "rest" else grpc_url
+    with ServingClient(url, MODEL, trained_tiny_model["vocab_file"]) as client:
+        expected = client.predict_batch(TEXTS)
+    with ServingClient(url, MODEL) as client:
+        assert client.predict_batch(TEXTS) == expected
+
+
+def test_cli_classifies_without_vocab_and_refuses_a_mismatched_one(served, trained_tiny_model, tmp_path, capsys):
+    from serving_client import cli
+
+    rest_url, _, _ = served
+    assert cli.main(["--server", rest_url, "--model", MODEL, "--format", "json", TEXTS[0]]) == 0
+    out, err = capsys.readouterr()
+    with ServingClient(rest_url, MODEL, trained_tiny_model["vocab_file"]) as client:
+        assert json.loads(out)["probabilities"] == client.predict(TEXTS[0]).probabilities
+    other = tmp_path / "other_vocab.txt"
+    other.write_text(open(trained_tiny_model["vocab_file"], encoding="utf-8").read() + "extra\n", encoding="utf-8")
+    assert cli.main(["--server", rest_url, "--model", MODEL, "--vocab", str(other), TEXTS[0]]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.splitlines()) == 1 and "vocab sha256" in err
