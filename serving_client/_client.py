@@ -241,6 +241,11 @@ class ServingClient:
         return self._loaded().version
 
     @property
+    def featurizer(self) -> Featurizer:
+        """The featurizer configured from the model's metadata (e.g. to count a text's tokens)."""
+        return self._loaded().featurizer
+
+    @property
     def sequence_length(self) -> Optional[int]:
         """Padded length of every request (None: each batch pads to its longest text)."""
         return self._loaded().layout.sequence_length

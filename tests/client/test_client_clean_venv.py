@@ -1,6 +1,7 @@
 """`pip install ".[grpc]"` into a clean venv on the machine's Python 3: no TensorFlow, and it predicts.
 
-The package must install only the client (bert_contract, featurizer, serving_client, tagging)
+The package must install only the client (bert_contract, featurizer, serving_client, tagging,
+and the text gateway, whose web packages come only with the `gateway` extra)
 and its gRPC transport must work without tensorflow-serving-api, which depends on
 TensorFlow. The venv uses the pinned requirements-client.txt and pip's cache; the
 server it talks to is the local model server from this (Python 3.7) venv.
@@ -17,7 +18,7 @@ import pytest
 pytestmark = pytest.mark.needs_tf
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CLIENT_PACKAGES = ["bert_contract", "featurizer", "serving_client", "tagging"]  # pyproject.toml: [tool.setuptools.packages.find]
+CLIENT_PACKAGES = ["bert_contract", "featurizer", "serving_client", "tagging", "text_gateway"]  # pyproject.toml: [tool.setuptools.packages.find]
 MODEL = "tiny"
 TEXTS = ["the movie was good", "awful film , i hate it", "lovely day"]
 
@@ -83,6 +84,6 @@ def test_grpc_client_installs_and_predicts_without_tensorflow(client_venv, train
     assert "grpc" in report["imported"]
     assert not [d for d in report["distributions"] if d.startswith("tensorflow")], report["distributions"]
     assert report["top_level"] == CLIENT_PACKAGES
-    assert report["scripts"] == ["bert-classify"]
+    assert report["scripts"] == ["bert-classify", "text_gateway"]
     for over_grpc, rest in zip(report["predictions"], over_rest):
         assert over_grpc == pytest.approx(rest, abs=1e-6)

@@ -1,0 +1,102 @@
+"""Request bodies -> texts and parameters, with errors naming the field at fault.
+
+KServe v1: `{"instances": [...], "parameters": {...}}`, each instance a text
+or `{"text": ..., "text_pair": ...}`. The `/predict` alias takes
+`{"text": ..., "text_pair": ..., "parameters": {...}}`.
+"""
+
+import json
+from typing import Any, List, NamedTuple, Optional, Tuple
+
+from text_gateway.errors import BadRequest, TooLarge
+
+Example = Tuple[str, Optional[str]]
+
+
+class Parameters(NamedTuple):
+    top_k: Optional[int] = None  # keep the k best labels in `scores`
+    threshold: Optional[float] = None  # labels scoring below it are left out (`label` None if the best is)
+    truncation: bool = True  # False: a text longer than the model's length is refused
+
+
+def parse_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except UnicodeDecodeError:
+        raise BadRequest("the body is not UTF-8 JSON")
+    except ValueError as e:
+        raise BadRequest("the body is not valid JSON: %s" % e)
+
+
+def parse_predict(document: Any, max_instances: int) -> Tuple[List[Example], Parameters]:
+    """The examples and parameters of a KServe v1 predict body."""
+    if not isinstance(document, dict):
+        raise BadRequest('expected a JSON object with "instances", got %s' % _kind(document))
+    unknown = sorted(set(document) - {"instances", "parameters"})
+    if unknown:
+        raise BadRequest('unknown field(s) %s; expected "instances" and optional "parameters"' % ", ".join(unknown))
+    instances = document.get("instances")
+    if not isinstance(instances, list):
+        raise BadRequest('"instances" must be a list of texts or {"text", "text_pair"} objects, got %s' % _kind(instances))
+    if not instances:
+        raise BadRequest('"instances" is empty')
+    if len(instances) > max_instances:
+        raise TooLarge("%d instances in one request; the limit is %d" % (len(instances), max_instances))
+    examples = [_instance(item, "instances[%d]" % i) for i, item in enumerate(instances)]
+    return examples, parse_parameters(document.get("parameters"))
+
+
+def parse_single(document: Any) -> Tuple[Example, Parameters]:
+    """The example and parameters of a `/predict` body."""
+    if not isinstance(document, dict):
+        raise BadRequest('expected a JSON object with "text", got %s' % _kind(document))
+    unknown = sorted(set(document) - {"text", "text_pair", "parameters"})
+    if unknown:
+        raise BadRequest('unknown field(s) %s; expected "text", optional "text_pair" and "parameters"' % ", ".join(unknown))
+    example = _instance({k: v for k, v in document.items() if k != "parameters"}, "body")
+    return example, parse_parameters(document.get("parameters"))
+
+
+def parse_parameters(value: Any) -> Parameters:
+    if value is None:
+        return Parameters()
+    if not isinstance(value, dict):
+        raise BadRequest('"parameters" must be an object, got %s' % _kind(value))
+    unknown = sorted(set(value) - set(Parameters._fields))
+    if unknown:
+        raise BadRequest("unknown parameter(s) %s; known: %s" % (", ".join(unknown), ", ".join(Parameters._fields)))
+    top_k = value.get("top_k")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+        raise BadRequest('"parameters.top_k" must be a whole number >= 1, got %s' % json.dumps(top_k))
+    threshold = value.get("threshold")
+    if threshold is not None and (
+        isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 <= threshold <= 1.0
+    ):
+        raise BadRequest('"parameters.threshold" must be a number from 0 to 1, got %s' % json.dumps(threshold))
+    truncation = value.get("truncation", True)
+    if not isinstance(truncation, bool):
+        raise BadRequest('"parameters.truncation" must be true or false, got %s' % json.dumps(truncation))
+    return Parameters(top_k, None if threshold is None else float(threshold), truncation)
+
+
+def _instance(item: Any, where: str) -> Example:
+    if isinstance(item, str):
+        return item, None
+    if not isinstance(item, dict):
+        raise BadRequest('%s: expected a text or an object with "text", got %s' % (where, _kind(item)))
+    unknown = sorted(set(item) - {"text", "text_pair"})
+    if unknown:
+        raise BadRequest('%s: unknown field(s) %s; expected "text" and optional "text_pair"' % (where, ", ".join(unknown)))
+    text = item.get("text")
+    if not isinstance(text, str):
+        raise BadRequest('%s.text must be a string, got %s' % (where, _kind(text)))
+    pair = item.get("text_pair")
+    if pair is not None and not isinstance(pair, str):
+        raise BadRequest('%s.text_pair must be a string, got %s' % (where, _kind(pair)))
+    return text, pair
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(type(value), "a number")

@@ -1,0 +1,50 @@
+"""`python -m text_gateway`: parse the flags and serve with uvicorn.
+
+On SIGTERM/SIGINT uvicorn stops accepting connections, lets requests in
+flight finish (up to --graceful_shutdown_seconds) and then runs the app's
+shutdown, which stops the watchers and closes the upstream connections.
+With --workers > 1 each worker process builds the app from the settings
+passed in the environment.
+"""
+
+import json
+import logging
+import os
+import sys
+from typing import List, Optional
+
+import uvicorn
+
+from text_gateway.app import create_app
+from text_gateway.settings import GatewaySettings, parse_settings
+
+SETTINGS_ENV = "TEXT_GATEWAY_SETTINGS"
+
+
+def app_from_env():
+    """The app factory uvicorn's worker processes call."""
+    fields = json.loads(os.environ[SETTINGS_ENV])
+    fields["model_names"] = tuple(fields["model_names"])
+    return create_app(GatewaySettings(**fields))
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    settings = parse_settings(argv)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    options = dict(
+        host=settings.host,
+        port=settings.http_port,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=int(settings.graceful_shutdown_seconds),
+        access_log=False,
+    )
+    if settings.workers > 1:
+        os.environ[SETTINGS_ENV] = json.dumps(settings._asdict())
+        uvicorn.run("text_gateway.server:app_from_env", factory=True, workers=settings.workers, **options)
+    else:
+        uvicorn.run(create_app(settings), **options)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,244 @@
+"""One served model upstream: its metadata, its readiness, and predictions in chunks.
+
+`serving_client` does the talking (REST or gRPC, metadata, the vocab the
+export carries, checks, probabilities); this module runs it from the event
+loop in a thread pool, splits long batches into upstream chunks, bounds the
+upstream calls in flight (one semaphore for all models) and maps failures to
+gateway errors. A watcher asks upstream for the model's current version every
+`refresh_seconds`: the model is ready while that answers and the version's
+metadata is loaded here; a new version is loaded before it is used.
+"""
+
+import asyncio
+import logging
+import time
+from concurrent.futures import Executor
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence
+from urllib.parse import quote
+
+from featurizer import Featurizer
+from serving_client import (
+    ConnectError,
+    InputError,
+    ReadTimeout,
+    Request,
+    Retry,
+    ServerError,
+    ServingClient,
+    ServingClientError,
+    Transport,
+)
+
+from text_gateway.errors import BadGateway, BadRequest, GatewayError, Unavailable, UpstreamTimeout
+from text_gateway.metrics import GatewayMetrics
+from text_gateway.payload import Example, Parameters
+from text_gateway.predictions import RECORD_BUILDERS, RecordBuilder
+from text_gateway.settings import GatewaySettings
+
+log = logging.getLogger("text_gateway")
+
+# Upstream answers that mean "not now" rather than "never": 503 + Retry-After here.
+RETRY_LATER = (404, 429, 503)
+
+
+class LoadedModel(NamedTuple):
+    """What the gateway learned from one upstream version's metadata."""
+
+    version: Optional[int]
+    labels: List[str]
+    task_kind: str
+    featurizer: Featurizer
+    build: RecordBuilder
+
+
+class ModelBackend:
+    def __init__(
+        self,
+        name: str,
+        settings: GatewaySettings,
+        transport: Transport,
+        executor: Executor,
+        slots: asyncio.Semaphore,
+        metrics: GatewayMetrics,
+    ):
+        self.name = name
+        self.settings = settings
+        self._transport = transport
+        self._executor = executor
+        self._slots = slots
+        self._metrics = metrics
+        self.client = ServingClient(
+            settings.upstream_url,
+            name,
+            settings.vocab_file,
+            batch_size=settings.chunk_size,
+            max_in_flight=settings.upstream_concurrency,
+            timeout=settings.upstream_timeout,
+            retry=Retry(max_retries=settings.upstream_retries, backoff_factor=0.05),
+            transport=transport,
+        )
+        self.loaded = None  # type: Optional[LoadedModel]
+        self.ready = False
+        self.reason = "not checked yet"
+        self._wake = asyncio.Event()
+        self._loop = None  # type: Optional[asyncio.AbstractEventLoop]
+        self._metadata_url = "%s/v1/models/%s/metadata" % (settings.upstream_url, quote(name, safe=""))
+
+    # -- status ---------------------------------------------------------------
+
+    def status(self) -> Dict[str, Any]:
+        body = {"name": self.name, "ready": self.ready}  # type: Dict[str, Any]
+        if self.loaded is not None:
+            body.update(version=self.loaded.version, task=self.loaded.task_kind, labels=self.loaded.labels)
+        if not self.ready:
+            body["reason"] = self.reason
+        return body
+
+    async def watch(self) -> None:
+        """Checks the upstream version until cancelled; sooner when a predict saw trouble."""
+        self._loop = asyncio.get_running_loop()
+        while True:
+            await self.refresh()
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.settings.refresh_seconds)
+            except asyncio.TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def refresh(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            version = await loop.run_in_executor(self._executor, self._upstream_version)
+            if self.loaded is None or self.loaded.version != version:
+                self._set_ready(False, "loading version %s" % version)
+                loaded = await loop.run_in_executor(self._executor, self._load)
+                log.info("model %s: serving upstream version %s (%s, labels %s)",
+                         self.name, loaded.version, loaded.task_kind, ",".join(loaded.labels))
+                self.loaded = loaded
+                self._metrics.version.labels(self.name).set(loaded.version or 0)
+        except (ServingClientError, GatewayError) as e:
+            if self.ready:
+                log.warning("model %s: not ready: %s", self.name, e)
+            self._set_ready(False, str(e))
+            return
+        self._set_ready(True, "")
+
+    def _set_ready(self, ready: bool, reason: str) -> None:
+        self.ready = ready
+        self.reason = reason
+        self._metrics.ready.labels(self.name).set(1 if ready else 0)
+
+    def _upstream_version(self) -> Optional[int]:
+        """The version upstream serves now (GET .../metadata answers only for an AVAILABLE one)."""
+        request = Request("GET", self._metadata_url)
+        response = self._transport.send(request)
+        if response.status_code != 200:
+            raise ServerError(response.status_code, response.content.decode("utf-8", "replace")[:300], request)
+        try:
+            version = response.json()["model_spec"].get("version")
+            return int(version) if version not in (None, "") else None
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise BadGateway("upstream metadata of model %s has no model_spec.version" % self.name)
+
+    def _load(self) -> LoadedModel:
+        self.client.reload()
+        self.client.load()
+        info = self.client.model_info
+        task_kind = info.task_kind if info is not None else "sequence_classification"
+        build = RECORD_BUILDERS.get(task_kind)
+        if build is None:
+            raise BadGateway("model %s is a %s model; this gateway does not decode that task yet" % (self.name, task_kind))
+        labels = self.client.labels or []
+        return LoadedModel(self.client.model_version, list(labels), task_kind, self.client.featurizer, build)
+
+    # -- predict ----------------------------------------------------------------
+
+    async def predict(self, examples: Sequence[Example], parameters: Parameters) -> List[Dict[str, Any]]:
+        model = self.loaded
+        if not self.ready or model is None:
+            raise Unavailable("model %s is not ready: %s" % (self.name, self.reason), self.settings.retry_after_seconds)
+        truncated = self._truncated(model.featurizer, examples, parameters)
+        size = self.settings.chunk_size
+        chunks = [examples[i : i + size] for i in range(0, len(examples), size)]
+        outcomes = await asyncio.gather(
+            *(self._predict_chunk(model, chunk, truncated[i * size :], parameters) for i, chunk in enumerate(chunks)),
+            return_exceptions=True,
+        )
+        records = []  # type: List[Dict[str, Any]]
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+            records.extend(outcome)
+        return records
+
+    def _truncated(self, featurizer: Featurizer, examples: Sequence[Example], parameters: Parameters) -> List[bool]:
+        """Which examples the model's length cuts; refused when `truncation` is false."""
+        ids_a = featurizer.token_ids([a for a, _ in examples])
+        present = [i for i, (_, b) in enumerate(examples) if b]
+        lengths_b = dict(zip(present, map(len, featurizer.token_ids([examples[i][1] for i in present]))))
+        limit = featurizer.max_seq_length
+        truncated = []
+        for i, ids in enumerate(ids_a):
+            length = len(ids) + lengths_b[i] + 3 if lengths_b.get(i) else len(ids) + 2
+            truncated.append(length > limit)
+            if length > limit and not parameters.truncation:
+                raise BadRequest(
+                    "instances[%d] has %d tokens, more than the model's %d, and parameters.truncation is false"
+                    % (i, length, limit)
+                )
+        return truncated
+
+    async def _predict_chunk(
+        self, model: LoadedModel, chunk: Sequence[Example], truncated: List[bool], parameters: Parameters
+    ) -> List[Dict[str, Any]]:
+        loop = asyncio.get_running_loop()
+        async with self._slots:
+            started = time.monotonic()
+            call = loop.run_in_executor(self._executor, self._call_upstream, chunk)
+            try:
+                # The client's own read timeout fires first; this bounds a trickling answer.
+                predictions = await asyncio.wait_for(call, self.settings.upstream_timeout * (self.settings.upstream_retries + 1) + 1.0)
+            except asyncio.TimeoutError:
+                self._metrics.upstream_errors.labels(self.name, "timeout").inc()
+                raise UpstreamTimeout("upstream did not answer within %gs" % self.settings.upstream_timeout)
+            finally:
+                self._metrics.upstream_latency.labels(self.name).observe(time.monotonic() - started)
+        return [model.build(p, t, parameters) for p, t in zip(predictions, truncated)]
+
+    def _call_upstream(self, chunk: Sequence[Example]) -> List[Any]:
+        texts_b = [b for _, b in chunk]
+        try:
+            return self.client.predict_batch([a for a, _ in chunk], texts_b if any(b is not None for b in texts_b) else None)
+        except ServingClientError as e:
+            raise self._gateway_error(e)
+
+    def _gateway_error(self, error: ServingClientError) -> GatewayError:
+        """The gateway's answer to an upstream failure; trouble that may be a new version wakes the watcher."""
+        retry_after = self.settings.retry_after_seconds
+        if isinstance(error, ReadTimeout):
+            kind, result = "timeout", UpstreamTimeout("upstream did not answer within %gs" % self.settings.upstream_timeout)  # type: str, GatewayError
+        elif isinstance(error, ConnectError):
+            kind, result = "unavailable", Unavailable("upstream is unreachable: %s" % error, retry_after)
+        elif isinstance(error, ServerError) and error.status_code in RETRY_LATER:
+            kind, result = "unavailable", Unavailable("upstream answered HTTP %d: %s" % (error.status_code, error.server_message), retry_after)
+        elif isinstance(error, ServerError) and error.status_code == 504:
+            kind, result = "timeout", UpstreamTimeout("upstream timed out: %s" % error.server_message)
+        elif isinstance(error, InputError):
+            kind, result = "input", BadRequest(str(error))
+        else:
+            kind, result = "bad_answer", BadGateway("upstream failed: %s" % error)
+        self._metrics.upstream_errors.labels(self.name, kind).inc()
+        if kind == "unavailable":
+            self._wake_soon()
+        return result
+
+    def _wake_soon(self) -> None:
+        """From a worker thread: have the watcher check upstream now."""
+        if self._loop is not None:
+            try:
+                self._loop.call_soon_threadsafe(self._wake.set)
+            except RuntimeError:  # the loop is closed: shutting down
+                pass
+
+    def close(self) -> None:
+        self.client.close()
