@@ -4,7 +4,8 @@
 #   2. yamllint on the kustomize sources         (deploy/lint/yamllint.yaml)
 #   3. `kubectl kustomize` renders every kustomization (serving overlays, training job)
 #   4. the rendered objects are validated against the Kubernetes schemas, strict
-#      (deploy/lint/validate_manifests.py; the TFJob custom resource gets a structural check)
+#      (deploy/lint/validate_manifests.py; the TFJob and InferenceService custom resources get
+#      a structural check)
 # Needs kubectl (for its built-in kustomize) and Python >= 3.11; installs the pinned tools of
 # deploy/lint/requirements.txt into $TOOLS_VENV (default .venv-tools) on first use, so a fresh
 # CI machine needs only PyPI. No cluster, no Docker daemon, no network after that install.
@@ -20,7 +21,8 @@ KUBE_VERSIONS="${KUBE_VERSIONS:-1.29 1.37}"
 LINT_DIR=deploy/lint
 REQUIREMENTS="$LINT_DIR/requirements.txt"
 # Every kustomization a user applies; the bases are rendered through them.
-KUSTOMIZATIONS=(deploy/serving/overlays/production deploy/serving/overlays/baked-model deploy/training)
+KUSTOMIZATIONS=(deploy/serving/overlays/production deploy/serving/overlays/baked-model deploy/training
+                deploy/gateway deploy/kserve)
 
 die() { echo "lint_deploy: $*" >&2; exit 2; }
 

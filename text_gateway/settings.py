@@ -27,7 +27,7 @@ class GatewaySettings(NamedTuple):
     vocab_file: Optional[str] = None  # for exports that carry no vocab
     upstream_timeout: float = 30.0
     upstream_retries: int = 1
-    upstream_concurrency: int = 8  # upstream requests in flight, all models together
+    upstream_concurrency: int = 32  # upstream requests in flight, all models together
     chunk_size: int = 32  # texts per upstream request
     max_body_bytes: int = 1 << 20
     max_instances: int = 256

@@ -121,7 +121,89 @@ def tfjob_findings(doc, version):
     return findings
 
 
-CUSTOM_KINDS = {("kubeflow.org/v1", "TFJob"): tfjob_findings}
+# The subset of KServe's serving.kserve.io/v1beta1 InferenceService this project uses: a
+# predictor (a model format with a storage URI, or containers) and an optional custom transformer.
+_COMPONENT_PROPERTIES = {
+    "minReplicas": {"type": "integer", "minimum": 0},
+    "maxReplicas": {"type": "integer", "minimum": 1},
+    "scaleTarget": {"type": "integer", "minimum": 1},
+    "scaleMetric": {"enum": ["cpu", "memory", "concurrency", "rps"]},
+    "containerConcurrency": {"type": "integer", "minimum": 0},
+    "timeout": {"type": "integer", "minimum": 1},
+    "serviceAccountName": {"type": "string"},
+    "containers": {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["name"]}},
+}
+
+INFERENCESERVICE_SCHEMA = {
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "properties": {
+        "apiVersion": {"const": "serving.kserve.io/v1beta1"},
+        "kind": {"const": "InferenceService"},
+        "metadata": {"type": "object", "required": ["name"]},
+        "spec": {
+            "type": "object",
+            "required": ["predictor"],
+            "additionalProperties": False,
+            "properties": {
+                "predictor": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": dict(_COMPONENT_PROPERTIES, model={
+                        "type": "object",
+                        "required": ["modelFormat"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "modelFormat": {"type": "object", "required": ["name"], "additionalProperties": False,
+                                            "properties": {"name": {"type": "string"}, "version": {"type": "string"}}},
+                            "runtime": {"type": "string"},
+                            "runtimeVersion": {"type": "string"},
+                            "protocolVersion": {"enum": ["v1", "v2", "grpc-v1", "grpc-v2"]},
+                            "storageUri": {"type": "string", "pattern": "^(pvc|gs|s3|https?|hdfs|webhdfs|oci)://"},
+                            "args": {"type": "array", "items": {"type": "string"}},
+                            "env": {"type": "array"},
+                            "resources": {"type": "object"},
+                        },
+                    }),
+                    "oneOf": [{"required": ["model"]}, {"required": ["containers"]}],
+                },
+                "transformer": {
+                    "type": "object",
+                    "required": ["containers"],
+                    "additionalProperties": False,
+                    "properties": _COMPONENT_PROPERTIES,
+                },
+            },
+        },
+    },
+}
+
+
+def inferenceservice_findings(doc, version):
+    """Findings for an InferenceService: its own fields, then each component's containers as a pod's."""
+    validator = jsonschema.Draft202012Validator(INFERENCESERVICE_SCHEMA)
+    findings = ["%s: %s" % (_path(err.absolute_path), err.message)
+                for err in sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))]
+    if findings:
+        return findings
+    for component in ("predictor", "transformer"):
+        spec = doc["spec"].get(component) or {}
+        containers = spec.get("containers")
+        if not containers:
+            continue
+        where = "spec.%s" % component
+        wrapper = {"apiVersion": "v1", "kind": "PodTemplate",
+                   "metadata": {"name": "%s-%s" % (doc["metadata"]["name"], component)},
+                   "template": {"spec": {"containers": containers}}}
+        findings.extend(where + f[len("template.spec"):] if f.startswith("template.spec") else f
+                        for f in validate_builtin(wrapper, version))
+    return findings
+
+
+CUSTOM_KINDS = {
+    ("kubeflow.org/v1", "TFJob"): tfjob_findings,
+    ("serving.kserve.io/v1beta1", "InferenceService"): inferenceservice_findings,
+}
 
 
 def findings_for(doc, version):
