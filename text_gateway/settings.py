@@ -52,26 +52,6 @@ def _bool(text: str) -> bool:
     raise argparse.ArgumentTypeError("expected true or false, got %r" % text)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected a whole number, got %r" % text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be >= 1, got %d" % value)
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected a number, got %r" % text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be > 0, got %s" % text)
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     defaults = GatewaySettings((), "")
     parser = argparse.ArgumentParser(
@@ -84,12 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     kserve.add_argument("--predictor_host", required=True,
                         help="host:port of TF Serving: its REST port, or its gRPC port with --protocol=grpc")
     kserve.add_argument("--http_port", type=int, default=defaults.http_port, help="default: %(default)s")
-    kserve.add_argument("--workers", type=_positive_int, default=defaults.workers,
+    kserve.add_argument("--workers", type=int, default=defaults.workers,
                         help="uvicorn worker processes (default: %(default)s)")
     kserve.add_argument("--predictor_protocol", default="v1",
                         help="KServe's predictor protocol; only v1 (TF Serving's REST API) is spoken")
     kserve.add_argument("--predictor_use_ssl", type=_bool, default=defaults.use_ssl, help="https to the predictor")
-    kserve.add_argument("--predictor_request_timeout_seconds", dest="upstream_timeout", type=_positive_float,
+    kserve.add_argument("--predictor_request_timeout_seconds", dest="upstream_timeout", type=float,
                         default=defaults.upstream_timeout, help="upstream read timeout; over it: 504 (default: %(default)s)")
     gateway = parser.add_argument_group("gateway")
     gateway.add_argument("--protocol", choices=PROTOCOLS, default=defaults.protocol,
@@ -100,17 +80,17 @@ def build_parser() -> argparse.ArgumentParser:
                          help="vocab.txt for exports that carry none (default: the export's own)")
     gateway.add_argument("--upstream_retries", type=int, default=defaults.upstream_retries,
                          help="resends on connection errors and upstream 503 (default: %(default)s)")
-    gateway.add_argument("--upstream_concurrency", type=_positive_int, default=defaults.upstream_concurrency,
+    gateway.add_argument("--upstream_concurrency", type=int, default=defaults.upstream_concurrency,
                          help="upstream requests in flight (default: %(default)s)")
-    gateway.add_argument("--chunk_size", type=_positive_int, default=defaults.chunk_size,
+    gateway.add_argument("--chunk_size", type=int, default=defaults.chunk_size,
                          help="texts per upstream request; longer batches are split (default: %(default)s)")
-    gateway.add_argument("--max_body_bytes", type=_positive_int, default=defaults.max_body_bytes,
+    gateway.add_argument("--max_body_bytes", type=int, default=defaults.max_body_bytes,
                          help="larger request bodies get 413 (default: %(default)s)")
-    gateway.add_argument("--max_instances", type=_positive_int, default=defaults.max_instances,
+    gateway.add_argument("--max_instances", type=int, default=defaults.max_instances,
                          help="more texts in one request get 413 (default: %(default)s)")
-    gateway.add_argument("--refresh_seconds", type=_positive_float, default=defaults.refresh_seconds,
+    gateway.add_argument("--refresh_seconds", type=float, default=defaults.refresh_seconds,
                          help="how often the upstream version is checked (default: %(default)s)")
-    gateway.add_argument("--graceful_shutdown_seconds", type=_positive_float,
+    gateway.add_argument("--graceful_shutdown_seconds", type=float,
                          default=defaults.graceful_shutdown_seconds,
                          help="on SIGTERM, time for requests in flight to finish (default: %(default)s)")
     gateway.add_argument("--log_level", default=defaults.log_level,
@@ -127,6 +107,11 @@ def parse_settings(argv: Optional[List[str]] = None) -> GatewaySettings:
         parser.error("--predictor_protocol=%s: this gateway speaks TF Serving's API (v1) only" % args.predictor_protocol)
     if args.upstream_retries < 0:
         parser.error("--upstream_retries must be >= 0")
+    for flag in ("workers", "upstream_concurrency", "chunk_size", "max_body_bytes", "max_instances",
+                 "upstream_timeout", "refresh_seconds", "graceful_shutdown_seconds"):
+        if not getattr(args, flag) > 0:
+            parser.error("--%s must be > 0, got %s" % ({"upstream_timeout": "predictor_request_timeout_seconds"}.get(flag, flag),
+                                                     getattr(args, flag)))
     names = tuple(name.strip() for value in args.model_name for name in value.split(",") if name.strip())
     if not names or len(set(names)) != len(names):
         parser.error("--model_name: give distinct, non-empty model names")

@@ -112,13 +112,15 @@ def tfjob_findings(doc, version):
         if not any(c.get("name") == "tensorflow" for c in containers):
             findings.append("%s.spec.containers: the training operator needs a container "
                             "named 'tensorflow'" % where)
-        wrapper = {"apiVersion": "v1", "kind": "PodTemplate",
-                   "metadata": {"name": "%s-%s" % (doc["metadata"]["name"], role.lower())},
-                   "template": spec["template"]}
-        # Report paths as they are in the TFJob, not in the PodTemplate wrapper.
-        findings.extend(where + f[len("template"):] if f.startswith("template") else f
-                        for f in validate_builtin(wrapper, version))
+        findings.extend(pod_template_findings(spec["template"], where, doc["metadata"]["name"], version))
     return findings
+
+
+def pod_template_findings(template, where, name, version):
+    """A custom resource's pod template checked as a real PodTemplate, paths as in the resource."""
+    wrapper = {"apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": name}, "template": template}
+    return [where + f[len("template"):] if f.startswith("template") else f
+            for f in validate_builtin(wrapper, version)]
 
 
 # The subset of KServe's serving.kserve.io/v1beta1 InferenceService this project uses: a
@@ -187,16 +189,12 @@ def inferenceservice_findings(doc, version):
     if findings:
         return findings
     for component in ("predictor", "transformer"):
-        spec = doc["spec"].get(component) or {}
-        containers = spec.get("containers")
-        if not containers:
-            continue
-        where = "spec.%s" % component
-        wrapper = {"apiVersion": "v1", "kind": "PodTemplate",
-                   "metadata": {"name": "%s-%s" % (doc["metadata"]["name"], component)},
-                   "template": {"spec": {"containers": containers}}}
-        findings.extend(where + f[len("template.spec"):] if f.startswith("template.spec") else f
-                        for f in validate_builtin(wrapper, version))
+        containers = (doc["spec"].get(component) or {}).get("containers")
+        if containers:
+            # A component's pod fields sit in the component itself (spec.transformer.containers).
+            findings.extend(f.replace("spec.%s.spec." % component, "spec.%s." % component, 1) for f in
+                            pod_template_findings({"spec": {"containers": containers}}, "spec.%s" % component,
+                                                  doc["metadata"]["name"], version))
     return findings
 
 

@@ -53,6 +53,18 @@ def _tail(path: str) -> str:
         return f.read()[-3000:]
 
 
+def terminate(process: subprocess.Popen) -> int:
+    """SIGTERM, then SIGKILL after 30 s; returns the exit code."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
+
+
 def _environment() -> dict:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [REPO, env.get("PYTHONPATH")]))
@@ -110,13 +122,8 @@ class ModelServer:
         return any(v.get("state") == "AVAILABLE" for v in body.get("model_version_status", []))
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            terminate(self.process)
         self.process = None
 
 
@@ -162,14 +169,7 @@ class Gateway:
 
     def stop(self) -> int:
         """SIGTERM, as Kubernetes sends it; returns the exit code."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
+        return terminate(self.process)
 
 
 @pytest.fixture
