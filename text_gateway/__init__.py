@@ -9,9 +9,8 @@ texts are featurized here (`featurizer`) and sent as tensors over REST or
 gRPC. TensorFlow-free: Starlette on uvicorn, `prometheus_client` for /metrics.
 
     python -m text_gateway --model_name=sms --predictor_host=localhost:8501
+
+`text_gateway.app.create_app(settings)` builds the ASGI app; the request
+parsing (`payload`) and response building (`predictions`) import no web
+framework, so other front ends (e.g. a serverless handler) reuse them.
 """
-
-from text_gateway.app import create_app
-from text_gateway.settings import GatewaySettings, parse_settings
-
-__all__ = ["GatewaySettings", "create_app", "parse_settings"]

@@ -7,11 +7,32 @@ being served wrongly; token classification (entity spans `start`, `end`,
 decodes it.
 """
 
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, List, Sequence
 
 from bert_contract import SEQUENCE_CLASSIFICATION
+from featurizer import Featurizer
 
-from text_gateway.payload import Parameters
+from text_gateway.errors import BadRequest
+from text_gateway.payload import Example, Parameters
+
+
+def truncation_flags(featurizer: Featurizer, examples: Sequence[Example], parameters: Parameters) -> List[bool]:
+    """Which examples the model's length cuts; BadRequest when `truncation` is false and one would be."""
+    ids_a = featurizer.token_ids([a for a, _ in examples])
+    present = [i for i, (_, b) in enumerate(examples) if b]
+    lengths_b = dict(zip(present, map(len, featurizer.token_ids([examples[i][1] for i in present]))))
+    limit = featurizer.max_seq_length
+    flags = []
+    for i, ids in enumerate(ids_a):
+        # [CLS] a [SEP], or [CLS] a [SEP] b [SEP]; an empty second text counts as none (the reference's rule).
+        length = len(ids) + lengths_b[i] + 3 if lengths_b.get(i) else len(ids) + 2
+        flags.append(length > limit)
+        if length > limit and not parameters.truncation:
+            raise BadRequest(
+                "instances[%d] has %d tokens, more than the model's %d, and parameters.truncation is false"
+                % (i, length, limit)
+            )
+    return flags
 
 
 def classification_record(prediction: Any, truncated: bool, parameters: Parameters) -> Dict[str, Any]:

@@ -32,7 +32,7 @@ from serving_client import (
 from text_gateway.errors import BadGateway, BadRequest, GatewayError, Unavailable, UpstreamTimeout
 from text_gateway.metrics import GatewayMetrics
 from text_gateway.payload import Example, Parameters
-from text_gateway.predictions import RECORD_BUILDERS, RecordBuilder
+from text_gateway.predictions import RECORD_BUILDERS, RecordBuilder, truncation_flags
 from text_gateway.settings import GatewaySettings
 
 log = logging.getLogger("text_gateway")
@@ -157,7 +157,7 @@ class ModelBackend:
         model = self.loaded
         if not self.ready or model is None:
             raise Unavailable("model %s is not ready: %s" % (self.name, self.reason), self.settings.retry_after_seconds)
-        truncated = self._truncated(model.featurizer, examples, parameters)
+        truncated = truncation_flags(model.featurizer, examples, parameters)
         size = self.settings.chunk_size
         chunks = [examples[i : i + size] for i in range(0, len(examples), size)]
         outcomes = await asyncio.gather(
@@ -170,23 +170,6 @@ class ModelBackend:
                 raise outcome
             records.extend(outcome)
         return records
-
-    def _truncated(self, featurizer: Featurizer, examples: Sequence[Example], parameters: Parameters) -> List[bool]:
-        """Which examples the model's length cuts; refused when `truncation` is false."""
-        ids_a = featurizer.token_ids([a for a, _ in examples])
-        present = [i for i, (_, b) in enumerate(examples) if b]
-        lengths_b = dict(zip(present, map(len, featurizer.token_ids([examples[i][1] for i in present]))))
-        limit = featurizer.max_seq_length
-        truncated = []
-        for i, ids in enumerate(ids_a):
-            length = len(ids) + lengths_b[i] + 3 if lengths_b.get(i) else len(ids) + 2
-            truncated.append(length > limit)
-            if length > limit and not parameters.truncation:
-                raise BadRequest(
-                    "instances[%d] has %d tokens, more than the model's %d, and parameters.truncation is false"
-                    % (i, length, limit)
-                )
-        return truncated
 
     async def _predict_chunk(
         self, model: LoadedModel, chunk: Sequence[Example], truncated: List[bool], parameters: Parameters
