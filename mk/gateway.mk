@@ -1,7 +1,8 @@
 # Text gateway (text_gateway/, TensorFlow-free; see text_gateway/README.md).
 #   make setup-gateway   the gateway's pinned packages (requirements-gateway.txt) into the client venv
 #   make test-gateway    gateway tests over real HTTP: the gateway on the machine's python3 (client
-#                        venv) in front of the local model server run from the TF 1.15 venv (~1-2 min)
+#                        venv) in front of the local model server run from the TF 1.15 venv (~2-4 min),
+#                        and the Lambda handler (text_lambda/) on fixture events
 .PHONY: setup-gateway test-gateway
 
 setup-gateway: $(CLIENT_VENV)/.gateway-installed
@@ -11,6 +12,6 @@ $(CLIENT_VENV)/.gateway-installed: $(CLIENT_VENV)/.installed requirements-gatewa
 	@touch $@
 
 test-gateway: setup setup-gateway
-	cd tests && BERT_PY37=$(abspath $(PY)) ../$(CLIENT_PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS) gateway
+	cd tests && BERT_PY37=$(abspath $(PY)) PYTHONPATH=$(CURDIR) ../$(CLIENT_PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS) gateway serverless
 
 test: test-gateway

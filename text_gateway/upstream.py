@@ -13,9 +13,10 @@ import asyncio
 import logging
 import time
 from concurrent.futures import Executor
-from typing import Any, Dict, List, NamedTuple, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 from urllib.parse import quote
 
+from bert_contract import SEQUENCE_CLASSIFICATION
 from featurizer import Featurizer
 from serving_client import (
     ConnectError,
@@ -30,15 +31,32 @@ from serving_client import (
 )
 
 from text_gateway.errors import BadGateway, BadRequest, GatewayError, Unavailable, UpstreamTimeout
-from text_gateway.metrics import GatewayMetrics
 from text_gateway.payload import Example, Parameters
 from text_gateway.predictions import RECORD_BUILDERS, RecordBuilder, truncation_flags
 from text_gateway.settings import GatewaySettings
+
+if TYPE_CHECKING:  # prometheus_client is the app's business; the Lambda handler imports this module without it
+    from text_gateway.metrics import GatewayMetrics
 
 log = logging.getLogger("text_gateway")
 
 # Upstream answers that mean "not now" rather than "never": 503 + Retry-After here.
 RETRY_LATER = (404, 429, 503)
+
+
+def classify_upstream_error(error: ServingClientError, timeout: float, retry_after: float) -> Tuple[str, GatewayError]:
+    """(kind for metrics, the answer to send) for a failed upstream call."""
+    if isinstance(error, ReadTimeout):
+        return "timeout", UpstreamTimeout("upstream did not answer within %gs" % timeout)
+    if isinstance(error, ConnectError):
+        return "unavailable", Unavailable("upstream is unreachable: %s" % error, retry_after)
+    if isinstance(error, ServerError) and error.status_code in RETRY_LATER:
+        return "unavailable", Unavailable("upstream answered HTTP %d: %s" % (error.status_code, error.server_message), retry_after)
+    if isinstance(error, ServerError) and error.status_code == 504:
+        return "timeout", UpstreamTimeout("upstream timed out: %s" % error.server_message)
+    if isinstance(error, InputError):
+        return "input", BadRequest(str(error))
+    return "bad_answer", BadGateway("upstream failed: %s" % error)
 
 
 class LoadedModel(NamedTuple):
@@ -51,6 +69,17 @@ class LoadedModel(NamedTuple):
     build: RecordBuilder
 
 
+def load_model(client: ServingClient) -> LoadedModel:
+    """Reads the model's metadata (and vocab) through `client`; BadGateway for a task not decoded here."""
+    client.load()
+    info = client.model_info
+    task_kind = info.task_kind if info is not None else SEQUENCE_CLASSIFICATION
+    build = RECORD_BUILDERS.get(task_kind)
+    if build is None:
+        raise BadGateway("model %s is a %s model; this gateway does not decode that task yet" % (client.model_name, task_kind))
+    return LoadedModel(client.model_version, list(client.labels or []), task_kind, client.featurizer, build)
+
+
 class ModelBackend:
     def __init__(
         self,
@@ -59,7 +88,7 @@ class ModelBackend:
         transport: Transport,
         executor: Executor,
         slots: asyncio.Semaphore,
-        metrics: GatewayMetrics,
+        metrics: "GatewayMetrics",
     ):
         self.name = name
         self.settings = settings
@@ -142,14 +171,7 @@ class ModelBackend:
 
     def _load(self) -> LoadedModel:
         self.client.reload()
-        self.client.load()
-        info = self.client.model_info
-        task_kind = info.task_kind if info is not None else "sequence_classification"
-        build = RECORD_BUILDERS.get(task_kind)
-        if build is None:
-            raise BadGateway("model %s is a %s model; this gateway does not decode that task yet" % (self.name, task_kind))
-        labels = self.client.labels or []
-        return LoadedModel(self.client.model_version, list(labels), task_kind, self.client.featurizer, build)
+        return load_model(self.client)
 
     # -- predict ----------------------------------------------------------------
 
@@ -197,19 +219,7 @@ class ModelBackend:
 
     def _gateway_error(self, error: ServingClientError) -> GatewayError:
         """The gateway's answer to an upstream failure; trouble that may be a new version wakes the watcher."""
-        retry_after = self.settings.retry_after_seconds
-        if isinstance(error, ReadTimeout):
-            kind, result = "timeout", UpstreamTimeout("upstream did not answer within %gs" % self.settings.upstream_timeout)  # type: str, GatewayError
-        elif isinstance(error, ConnectError):
-            kind, result = "unavailable", Unavailable("upstream is unreachable: %s" % error, retry_after)
-        elif isinstance(error, ServerError) and error.status_code in RETRY_LATER:
-            kind, result = "unavailable", Unavailable("upstream answered HTTP %d: %s" % (error.status_code, error.server_message), retry_after)
-        elif isinstance(error, ServerError) and error.status_code == 504:
-            kind, result = "timeout", UpstreamTimeout("upstream timed out: %s" % error.server_message)
-        elif isinstance(error, InputError):
-            kind, result = "input", BadRequest(str(error))
-        else:
-            kind, result = "bad_answer", BadGateway("upstream failed: %s" % error)
+        kind, result = classify_upstream_error(error, self.settings.upstream_timeout, self.settings.retry_after_seconds)
         self._metrics.upstream_errors.labels(self.name, kind).inc()
         if kind == "unavailable":
             self._wake_soon()

@@ -1,0 +1,100 @@
+"""The Lambda handler on fixture events (payload v2, v1, direct, base64), against a fake TF Serving."""
+
+import base64
+import json
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "client"))
+
+from client_fakes import FakeServing  # noqa: E402  (tests/client)
+from serving_client import ConnectError, MockTransport  # noqa: E402
+from text_lambda.handler import ProxyBackend, handle  # noqa: E402
+
+
+@pytest.fixture
+def fake(tiny_vocab_file):
+    return FakeServing(tiny_vocab_file, with_vocab=True)
+
+
+@pytest.fixture
+def backend(fake):
+    return ProxyBackend("http://serving", fake.model, transport=MockTransport(fake.handler))
+
+
+def v2_event(method, path, body=None, base64_body=False):
+    event = {"version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
+             "headers": {"content-type": "application/json"},
+             "requestContext": {"http": {"method": method, "path": path, "protocol": "HTTP/1.1"}},
+             "isBase64Encoded": base64_body}
+    if body is not None:
+        text = json.dumps(body)
+        event["body"] = base64.b64encode(text.encode()).decode() if base64_body else text
+    return event
+
+
+def v1_event(method, path, body=None, base64_body=False):
+    event = {"resource": "/{proxy+}", "path": path, "httpMethod": method, "headers": {}, "isBase64Encoded": base64_body,
+             "requestContext": {"stage": "prod"}}
+    if body is not None:
+        text = json.dumps(body)
+        event["body"] = base64.b64encode(text.encode()).decode() if base64_body else text
+    return event
+
+
+def records(answer):
+    assert answer["statusCode"] == 200, answer
+    assert answer["headers"]["Content-Type"] == "application/json"
+    return json.loads(answer["body"])
+
+
+@pytest.mark.parametrize("make_event", [v2_event, v1_event])
+@pytest.mark.parametrize("base64_body", [False, True])
+def test_http_events_answer_like_the_gateway(backend, make_event, base64_body):
+    body = {"instances": ["good movie", {"text": "is it good", "text_pair": "yes"}], "parameters": {"top_k": 1}}
+    document = records(handle(backend, make_event("POST", "/v1/models/sms:predict", body, base64_body)))
+    first, second = document["predictions"]
+    assert first["label"] == "spam" and list(first["scores"]) == ["spam"] and first["truncated"] is False
+    assert first["score"] == pytest.approx(0.8)  # the fake's score for 4 tokens: 4/5
+    assert second["score"] == pytest.approx(7 / 8.0)  # [CLS] is it good [SEP] yes [SEP]
+
+
+def test_direct_invocation_and_the_single_text_route(backend):
+    direct = handle(backend, {"texts": ["good movie", "bad"], "parameters": {"threshold": 0.99}})
+    assert [p["label"] for p in direct["predictions"]] == [None, None]
+    single = records(handle(backend, v2_event("POST", "/predict", {"text": "good movie"})))
+    assert single["label"] == "spam" and set(single["scores"]) == {"ham", "spam"}
+    status = records(handle(backend, v1_event("GET", "/v1/models/sms")))
+    assert status == {"name": "sms", "ready": True, "version": 7, "task": "sequence_classification",
+                      "labels": ["ham", "spam"]}
+
+
+@pytest.mark.parametrize("event, status, message", [
+    (v2_event("POST", "/v1/models/sms:predict", {"instances": "x"}), 400, '"instances" must be a list'),
+    (dict(v2_event("POST", "/predict"), body="{"), 400, "not valid JSON"),
+    (dict(v1_event("POST", "/predict"), body="%%%", isBase64Encoded=True), 400, "not valid base64"),
+    (v2_event("POST", "/v1/models/other:predict", {"instances": ["a"]}), 404, "model 'other' is not served here"),
+    (v2_event("DELETE", "/v1/models/sms"), 404, "no route DELETE /v1/models/sms"),
+])
+def test_bad_http_events_get_json_errors(backend, event, status, message):
+    answer = handle(backend, event)
+    assert answer["statusCode"] == status and message in json.loads(answer["body"])["error"]
+
+
+def test_bad_direct_events_get_errors_with_their_status(backend):
+    assert handle(backend, {"texts": []}) == {"error": '"texts" must be a non-empty list of strings', "status": 400}
+    assert handle(backend, {"texts": ["a"], "text_pairs": ["b", "c"]})["status"] == 400
+    assert handle(backend, {"texts": ["a"] * 300})["status"] == 413
+    assert handle(backend, ["not", "an", "object"])["statusCode"] == 400
+
+
+def test_upstream_down_is_503_with_retry_after(backend, fake):
+    def refuse(request):
+        raise ConnectError("cannot connect to %s: refused" % request.url, request)
+
+    fake.before = refuse
+    answer = handle(backend, v2_event("POST", "/v1/models/sms:predict", {"instances": ["a"]}))
+    assert answer["statusCode"] == 503 and answer["headers"]["Retry-After"] == "1"
+    assert "upstream is unreachable" in json.loads(answer["body"])["error"]

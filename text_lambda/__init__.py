@@ -1,0 +1,12 @@
+"""AWS Lambda handler: the text gateway's API for one model, without a server process.
+
+    handler = text_lambda.handler.handler      # (event, context) -> answer
+
+Accepts Function URL / HTTP API events (payload v2), REST API events (payload
+v1) and direct invocations (`{"texts": [...]}`), bodies plain or base64, and
+answers in the gateway's shapes (`{"predictions": [...]}` / `{"error": ...}`).
+Backend `proxy`: calls TF Serving (or the local server) with `serving_client`;
+the model's metadata and vocab are read once, at cold start. Configured by the
+environment: MODEL_NAME, PREDICTOR_URL (http(s)://host:port or grpc://host:port),
+optional VOCAB_FILE and PREDICTOR_TIMEOUT_SECONDS.
+"""

@@ -1,0 +1,59 @@
+"""Lambda events -> (method, path, body) and answers back in the event's own shape.
+
+API Gateway HTTP APIs and Function URLs send payload format 2.0
+(`version: "2.0"`, `requestContext.http.method`, `rawPath`); REST APIs send 1.0
+(`httpMethod`, `path`). Both may carry a base64 body (`isBase64Encoded`). Any
+other object is a direct invocation: the event itself is the request.
+"""
+
+import base64
+import binascii
+import json
+from typing import Any, Dict, NamedTuple, Optional
+
+from text_gateway.errors import BadRequest
+
+
+class Invocation(NamedTuple):
+    http: bool  # False: a direct invocation, answered with the JSON document itself
+    method: str
+    path: str
+    body: bytes
+    document: Any = None  # a direct invocation's event
+
+
+def parse_event(event: Any) -> Invocation:
+    if not isinstance(event, dict):
+        raise BadRequest("the event is not a JSON object")
+    if event.get("version") == "2.0" and isinstance(event.get("requestContext"), dict):
+        http = event["requestContext"].get("http") or {}
+        return Invocation(True, str(http.get("method", "")).upper(), str(event.get("rawPath") or http.get("path") or "/"),
+                          _body(event))
+    if "httpMethod" in event:
+        return Invocation(True, str(event["httpMethod"]).upper(), str(event.get("path") or "/"), _body(event))
+    return Invocation(False, "POST", "", b"", event)
+
+
+def _body(event: Dict[str, Any]) -> bytes:
+    body = event.get("body")
+    if body is None:
+        return b""
+    if not isinstance(body, str):
+        raise BadRequest("the event's body is not a string")
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise BadRequest("the event's body is marked base64 but is not valid base64")
+    return body.encode("utf-8")
+
+
+def answer(invocation: Optional[Invocation], status: int, document: Dict[str, Any],
+           headers: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+    """The HTTP proxy response for API Gateway / Function URLs; the document itself (plus status) when direct."""
+    if invocation is not None and not invocation.http:
+        return document if status == 200 else dict(document, status=status)
+    all_headers = {"Content-Type": "application/json"}
+    all_headers.update(headers or {})
+    return {"statusCode": status, "headers": all_headers, "body": json.dumps(document, ensure_ascii=False),
+            "isBase64Encoded": False}

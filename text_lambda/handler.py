@@ -1,0 +1,138 @@
+"""The Lambda entry point and the `proxy` backend.
+
+Routes (HTTP events): POST /v1/models/{name}:predict (KServe v1 body),
+POST /predict (`{"text", "text_pair", "parameters"}`), GET /v1/models/{name},
+GET /v1/models. Direct invocations: `{"texts": [...], "text_pairs": [...],
+"parameters": {...}}` -> `{"predictions": [...]}`.
+"""
+
+import logging
+import os
+import re
+from typing import Any, Dict, List, Optional
+
+from serving_client import Retry, ServingClient, ServingClientError, Transport
+from text_gateway.errors import BadRequest, GatewayError, ModelNotFound
+from text_gateway.payload import Example, Parameters, parse_json, parse_parameters, parse_predict, parse_single
+from text_gateway.predictions import truncation_flags
+from text_gateway.upstream import LoadedModel, classify_upstream_error, load_model
+from text_lambda.events import Invocation, answer, parse_event
+
+log = logging.getLogger("text_lambda")
+
+MAX_INSTANCES = 256
+_PREDICT = re.compile(r"^/v1/models/(?P<name>[^/:]+):predict$")
+_STATUS = re.compile(r"^/v1/models/(?P<name>[^/:]+)$")
+
+
+class ProxyBackend:
+    """One model behind TF Serving, through `serving_client` (metadata and vocab read at start)."""
+
+    def __init__(self, url: str, model: str, vocab_file: Optional[str] = None, timeout: float = 30.0,
+                 transport: Optional[Transport] = None):
+        self.name = model
+        self.timeout = timeout
+        self.client = ServingClient(url, model, vocab_file, timeout=timeout, retry=Retry(max_retries=1, backoff_factor=0.05),
+                                    transport=transport)
+        self.model = self._call(lambda: load_model(self.client))  # type: LoadedModel
+
+    def predict(self, examples: List[Example], parameters: Parameters) -> List[Dict[str, Any]]:
+        truncated = truncation_flags(self.model.featurizer, examples, parameters)
+        texts_b = [b for _, b in examples]
+        predictions = self._call(lambda: self.client.predict_batch(
+            [a for a, _ in examples], texts_b if any(b is not None for b in texts_b) else None))
+        return [self.model.build(p, t, parameters) for p, t in zip(predictions, truncated)]
+
+    def status(self) -> Dict[str, Any]:
+        return {"name": self.name, "ready": True, "version": self.model.version, "task": self.model.task_kind,
+                "labels": self.model.labels}
+
+    def _call(self, work):
+        try:
+            return work()
+        except ServingClientError as e:
+            raise classify_upstream_error(e, self.timeout, 1.0)[1]
+
+
+def backend_from_environment(transport: Optional[Transport] = None) -> ProxyBackend:
+    missing = [name for name in ("MODEL_NAME", "PREDICTOR_URL") if not os.environ.get(name)]
+    if missing:
+        raise RuntimeError("set %s in the function's environment" % " and ".join(missing))
+    backend = os.environ.get("BACKEND", "proxy")
+    if backend != "proxy":
+        raise RuntimeError("BACKEND=%s: this handler has the 'proxy' backend only" % backend)
+    return ProxyBackend(os.environ["PREDICTOR_URL"], os.environ["MODEL_NAME"], os.environ.get("VOCAB_FILE") or None,
+                        float(os.environ.get("PREDICTOR_TIMEOUT_SECONDS", "30")), transport)
+
+
+def handle(backend: ProxyBackend, event: Any) -> Dict[str, Any]:
+    """One event -> its answer; every failure is an `{"error": ...}` answer, never an exception."""
+    invocation = None  # type: Optional[Invocation]
+    try:
+        invocation = parse_event(event)
+        return answer(invocation, 200, _route(backend, invocation))
+    except GatewayError as e:
+        return answer(invocation, e.status, {"error": e.message}, e.headers)
+
+
+def _route(backend: ProxyBackend, invocation: Invocation) -> Dict[str, Any]:
+    if not invocation.http:
+        return {"predictions": backend.predict(*_direct(invocation.document))}
+    path, method = invocation.path, invocation.method
+    match = _PREDICT.match(path)
+    if match and method == "POST":
+        _check_model(backend, match.group("name"))
+        examples, parameters = parse_predict(parse_json(invocation.body), MAX_INSTANCES)
+        return {"predictions": backend.predict(examples, parameters)}
+    if path == "/predict" and method == "POST":
+        example, parameters = parse_single(parse_json(invocation.body))
+        return backend.predict([example], parameters)[0]
+    match = _STATUS.match(path)
+    if match and method == "GET":
+        _check_model(backend, match.group("name"))
+        return backend.status()
+    if path == "/v1/models" and method == "GET":
+        return {"models": [backend.name]}
+    raise GatewayError("no route %s %s" % (method, path), 404)
+
+
+def _check_model(backend: ProxyBackend, name: str) -> None:
+    if name != backend.name:
+        raise ModelNotFound("model %r is not served here; models: %s" % (name, backend.name))
+
+
+def _direct(document: Dict[str, Any]):
+    unknown = sorted(set(document) - {"texts", "text_pairs", "parameters"})
+    if unknown:
+        raise BadRequest('unknown field(s) %s; expected "texts", optional "text_pairs" and "parameters"' % ", ".join(unknown))
+    texts, pairs = document.get("texts"), document.get("text_pairs")
+    if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
+        raise BadRequest('"texts" must be a non-empty list of strings')
+    if len(texts) > MAX_INSTANCES:
+        raise GatewayError("%d texts in one event; the limit is %d" % (len(texts), MAX_INSTANCES), 413)
+    if pairs is not None and (not isinstance(pairs, list) or len(pairs) != len(texts)
+                              or not all(p is None or isinstance(p, str) for p in pairs)):
+        raise BadRequest('"text_pairs" must be a list of strings (or nulls) as long as "texts"')
+    return list(zip(texts, pairs or [None] * len(texts))), parse_parameters(document.get("parameters"))
+
+
+_BACKEND = None  # type: Optional[ProxyBackend]
+
+
+def handler(event: Any, context: Any = None) -> Dict[str, Any]:
+    """The function's handler (`text_lambda.handler.handler`); the backend is built on the first event."""
+    global _BACKEND
+    if _BACKEND is None:
+        try:
+            _BACKEND = backend_from_environment()
+        except GatewayError as e:  # upstream not there yet: answer, and try again on the next event
+            return answer(None if not isinstance(event, dict) else _safe_invocation(event), e.status,
+                          {"error": "cannot load the model: %s" % e.message}, e.headers)
+    return handle(_BACKEND, event)
+
+
+def _safe_invocation(event: Dict[str, Any]) -> Optional[Invocation]:
+    try:
+        return parse_event(event)
+    except GatewayError:
+        return None
