@@ -56,10 +56,8 @@ class Gateway:
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
         settings = self.settings
-        # Upstream calls in flight plus each model's metadata check.
-        self._executor = ThreadPoolExecutor(
-            settings.upstream_concurrency + len(settings.model_names), thread_name_prefix="gateway-upstream"
-        )
+        # One thread per upstream call in flight (the version checks run on the loop's default executor).
+        self._executor = ThreadPoolExecutor(settings.upstream_concurrency, thread_name_prefix="gateway-upstream")
         slots = asyncio.Semaphore(settings.upstream_concurrency)
         for name in settings.model_names:
             backend = ModelBackend(name, settings, make_transport(settings), self._executor, slots, self.metrics)

@@ -137,10 +137,11 @@ class ModelBackend:
     async def refresh(self) -> None:
         loop = asyncio.get_running_loop()
         try:
-            version = await loop.run_in_executor(self._executor, self._upstream_version)
+            # The default executor, not the predict pool: a busy or stalled upstream must not delay this check.
+            version = await loop.run_in_executor(None, self._upstream_version)
             if self.loaded is None or self.loaded.version != version:
                 self._set_ready(False, "loading version %s" % version)
-                loaded = await loop.run_in_executor(self._executor, self._load)
+                loaded = await loop.run_in_executor(None, self._load)
                 log.info("model %s: serving upstream version %s (%s, labels %s)",
                          self.name, loaded.version, loaded.task_kind, ",".join(loaded.labels))
                 self.loaded = loaded
