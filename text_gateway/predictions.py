@@ -1,19 +1,29 @@
 """Client predictions -> the gateway's JSON records, one builder per task kind.
 
-The model's task kind comes from its metadata (`ModelInfo.task_kind`). A task
-kind without a builder here is reported by the model's status instead of
-being served wrongly; token classification (entity spans `start`, `end`,
-`label`, `text`, `score`) plugs in as another entry once `serving_client`
-decodes it.
+The model's task kind comes from its metadata (`ModelInfo.task_kind`):
+sequence classifiers answer `label`/`score`/`scores`, token classifiers their
+entity spans (`start`, `end`, `label`, `text`, `score`, decoded by
+`serving_client`). A task kind without a builder here is reported by the
+model's status instead of being served wrongly.
 """
 
 from typing import Any, Callable, Dict, List, Sequence
 
-from bert_contract import SEQUENCE_CLASSIFICATION
+from bert_contract import SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION
 from featurizer import Featurizer
 
 from text_gateway.errors import BadRequest
 from text_gateway.payload import Example, Parameters
+
+
+def input_flags(task_kind: str, featurizer: Featurizer, examples: Sequence[Example], parameters: Parameters) -> List[bool]:
+    """Per example, whether the model's length cuts it; refuses input the task cannot take."""
+    if task_kind != TOKEN_CLASSIFICATION:
+        return truncation_flags(featurizer, examples, parameters)
+    for i, (_, pair) in enumerate(examples):
+        if pair is not None:
+            raise BadRequest("instances[%d] has a text_pair; a token classification model takes single texts" % i)
+    return [False] * len(examples)  # long texts are read in the model's windows, never cut
 
 
 def truncation_flags(featurizer: Featurizer, examples: Sequence[Example], parameters: Parameters) -> List[bool]:
@@ -55,3 +65,12 @@ def classification_record(prediction: Any, truncated: bool, parameters: Paramete
 RecordBuilder = Callable[[Any, bool, Parameters], Dict[str, Any]]
 
 RECORD_BUILDERS = {SEQUENCE_CLASSIFICATION: classification_record}  # type: Dict[str, RecordBuilder]
+
+
+def entity_record(tagged: Any, truncated: bool, parameters: Parameters) -> Dict[str, Any]:
+    """`entities` in text order (`threshold` drops spans scoring below it) and `truncated` (always false)."""
+    spans = [span for span in tagged.entities if parameters.threshold is None or span.score >= parameters.threshold]
+    return {"entities": [span.to_dict() for span in spans], "truncated": truncated}
+
+
+RECORD_BUILDERS[TOKEN_CLASSIFICATION] = entity_record

@@ -16,7 +16,7 @@ from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 from urllib.parse import quote
 
-from bert_contract import SEQUENCE_CLASSIFICATION
+from bert_contract import TOKEN_CLASSIFICATION
 from featurizer import Featurizer
 from serving_client import (
     ConnectError,
@@ -32,7 +32,7 @@ from serving_client import (
 
 from text_gateway.errors import BadGateway, BadRequest, GatewayError, Unavailable, UpstreamTimeout
 from text_gateway.payload import Example, Parameters
-from text_gateway.predictions import RECORD_BUILDERS, RecordBuilder, truncation_flags
+from text_gateway.predictions import RECORD_BUILDERS, RecordBuilder, input_flags
 from text_gateway.settings import GatewaySettings
 
 if TYPE_CHECKING:  # prometheus_client is the app's business; the Lambda handler imports this module without it
@@ -72,12 +72,19 @@ class LoadedModel(NamedTuple):
 def load_model(client: ServingClient) -> LoadedModel:
     """Reads the model's metadata (and vocab) through `client`; BadGateway for a task not decoded here."""
     client.load()
-    info = client.model_info
-    task_kind = info.task_kind if info is not None else SEQUENCE_CLASSIFICATION
+    task_kind = client.task_kind
     build = RECORD_BUILDERS.get(task_kind)
     if build is None:
         raise BadGateway("model %s is a %s model; this gateway does not decode that task yet" % (client.model_name, task_kind))
     return LoadedModel(client.model_version, list(client.labels or []), task_kind, client.featurizer, build)
+
+
+def call_model(client: ServingClient, task_kind: str, examples: Sequence[Example]) -> List[Any]:
+    """The client's result per example: a `Prediction`, or a `TaggedText` for a token classifier."""
+    if task_kind == TOKEN_CLASSIFICATION:
+        return client.entities_batch([a for a, _ in examples])
+    texts_b = [b for _, b in examples]
+    return client.predict_batch([a for a, _ in examples], texts_b if any(b is not None for b in texts_b) else None)
 
 
 class ModelBackend:
@@ -180,7 +187,7 @@ class ModelBackend:
         model = self.loaded
         if not self.ready or model is None:
             raise Unavailable("model %s is not ready: %s" % (self.name, self.reason), self.settings.retry_after_seconds)
-        truncated = truncation_flags(model.featurizer, examples, parameters)
+        truncated = input_flags(model.task_kind, model.featurizer, examples, parameters)
         size = self.settings.chunk_size
         chunks = [examples[i : i + size] for i in range(0, len(examples), size)]
         outcomes = await asyncio.gather(
@@ -200,7 +207,7 @@ class ModelBackend:
         loop = asyncio.get_running_loop()
         async with self._slots:
             started = time.monotonic()
-            call = loop.run_in_executor(self._executor, self._call_upstream, chunk)
+            call = loop.run_in_executor(self._executor, self._call_upstream, model, chunk)
             try:
                 # The client's own read timeout fires first; this bounds a trickling answer.
                 predictions = await asyncio.wait_for(call, self.settings.upstream_timeout * (self.settings.upstream_retries + 1) + 1.0)
@@ -211,10 +218,9 @@ class ModelBackend:
                 self._metrics.upstream_latency.labels(self.name).observe(time.monotonic() - started)
         return [model.build(p, t, parameters) for p, t in zip(predictions, truncated)]
 
-    def _call_upstream(self, chunk: Sequence[Example]) -> List[Any]:
-        texts_b = [b for _, b in chunk]
+    def _call_upstream(self, model: LoadedModel, chunk: Sequence[Example]) -> List[Any]:
         try:
-            return self.client.predict_batch([a for a, _ in chunk], texts_b if any(b is not None for b in texts_b) else None)
+            return call_model(self.client, model.task_kind, chunk)
         except ServingClientError as e:
             raise self._gateway_error(e)
 

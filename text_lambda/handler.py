@@ -14,8 +14,8 @@ from typing import Any, Dict, List, Optional
 from serving_client import Retry, ServingClient, ServingClientError, Transport
 from text_gateway.errors import BadRequest, GatewayError, ModelNotFound
 from text_gateway.payload import Example, Parameters, parse_json, parse_parameters, parse_predict, parse_single
-from text_gateway.predictions import truncation_flags
-from text_gateway.upstream import LoadedModel, classify_upstream_error, load_model
+from text_gateway.predictions import input_flags
+from text_gateway.upstream import LoadedModel, call_model, classify_upstream_error, load_model
 from text_lambda.events import Invocation, answer, parse_event
 
 log = logging.getLogger("text_lambda")
@@ -37,10 +37,8 @@ class ProxyBackend:
         self.model = self._call(lambda: load_model(self.client))  # type: LoadedModel
 
     def predict(self, examples: List[Example], parameters: Parameters) -> List[Dict[str, Any]]:
-        truncated = truncation_flags(self.model.featurizer, examples, parameters)
-        texts_b = [b for _, b in examples]
-        predictions = self._call(lambda: self.client.predict_batch(
-            [a for a, _ in examples], texts_b if any(b is not None for b in texts_b) else None))
+        truncated = input_flags(self.model.task_kind, self.model.featurizer, examples, parameters)
+        predictions = self._call(lambda: call_model(self.client, self.model.task_kind, examples))
         return [self.model.build(p, t, parameters) for p, t in zip(predictions, truncated)]
 
     def status(self) -> Dict[str, Any]:

@@ -98,3 +98,23 @@ def test_upstream_down_is_503_with_retry_after(backend, fake):
     answer = handle(backend, v2_event("POST", "/v1/models/sms:predict", {"instances": ["a"]}))
     assert answer["statusCode"] == 503 and answer["headers"]["Retry-After"] == "1"
     assert "upstream is unreachable" in json.loads(answer["body"])["error"]
+
+
+def test_a_token_classifier_answers_entity_spans(tiny_vocab_file):
+    from featurizer import Featurizer
+    from tagging_fakes import FakeTagger  # tests/client
+    from serving_client import ServingClient
+
+    vocab = Featurizer(tiny_vocab_file).vocab
+    tagger = FakeTagger(tiny_vocab_file, {vocab["good"]: "B-per", vocab["movie"]: "I-per", vocab["day"]: "B-loc"},
+                        with_vocab=True)
+    backend = ProxyBackend("http://serving", tagger.model, transport=MockTransport(tagger.handler))
+    text = "a GOOD movie on the day"
+    document = records(handle(backend, v2_event("POST", "/v1/models/ner:predict", {"instances": [text]})))
+    with ServingClient("http://serving", tagger.model, transport=MockTransport(tagger.handler)) as client:
+        expected = [span.to_dict() for span in client.entities(text).entities]
+    assert document == {"predictions": [{"entities": expected, "truncated": False}]}
+    assert [(e["label"], e["text"]) for e in expected] == [("per", "GOOD movie"), ("loc", "day")]
+    assert records(handle(backend, v1_event("GET", "/v1/models/ner")))["task"] == "token_classification"
+    pair = handle(backend, v2_event("POST", "/v1/models/ner:predict", {"instances": [{"text": "a", "text_pair": "b"}]}))
+    assert pair["statusCode"] == 400 and "takes single texts" in json.loads(pair["body"])["error"]
