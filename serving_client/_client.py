@@ -24,7 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, cast, Deque, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 from urllib.parse import quote, urlsplit
 
-from bert_contract import SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION, VOCAB_OUTPUT, VOCAB_SIGNATURE, bytes_sha256
+from bert_contract import METADATA_OUTPUT, SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION, VOCAB_OUTPUT, VOCAB_SIGNATURE, bytes_sha256
 from featurizer import Featurizer, FeaturizerError, MetadataError, ModelInfo, pad_batch
 from serving_client import _entities
 from serving_client._entities import TaggedText
@@ -358,18 +358,20 @@ class ServingClient:
                 % (model.predict_url, model.task_kind.replace("_", " "), kind.replace("_", " "), use)
             )
 
-    def _fetch_model_info(self, version: Optional[int], signature: Any) -> ModelInfo:
+    def _first_row(self, version: Optional[int], name: str, signature: Any, output: str) -> Tuple[Any, Request]:
+        """Row 0 of output `output` of signature `name`, called with one all-zero row."""
         request = Request(
-            "POST",
-            self._model_url(version) + ":predict",
-            {"signature_name": METADATA_SIGNATURE, "inputs": dummy_inputs(signature)},
+            "POST", self._model_url(version) + ":predict", {"signature_name": name, "inputs": dummy_inputs(signature)}
         )
         outputs = self._call(request).get("outputs")
         if isinstance(outputs, dict):
-            outputs = outputs.get("metadata_json")
+            outputs = outputs.get(output)
         if not isinstance(outputs, list) or not outputs:
-            raise ProtocolError("the '%s' signature at %s returned no metadata_json rows" % (METADATA_SIGNATURE, request.url), request)
-        row = outputs[0]
+            raise ProtocolError("the '%s' signature at %s returned no %s rows" % (name, request.url, output), request)
+        return outputs[0], request
+
+    def _fetch_model_info(self, version: Optional[int], signature: Any) -> ModelInfo:
+        row, request = self._first_row(version, METADATA_SIGNATURE, signature, METADATA_OUTPUT)
         try:
             if isinstance(row, dict) and "b64" in row:
                 row = base64.b64decode(row["b64"]).decode("utf-8")
@@ -387,19 +389,11 @@ class ServingClient:
                 % (where, VOCAB_SIGNATURE),
                 request,
             )
-        request = Request(
-            "POST",
-            self._model_url(version) + ":predict",
-            {"signature_name": VOCAB_SIGNATURE, "inputs": dummy_inputs(signature)},
-        )
-        outputs = self._call(request).get("outputs")
-        if isinstance(outputs, dict):
-            outputs = outputs.get(VOCAB_OUTPUT)
-        row = outputs[0] if isinstance(outputs, list) and outputs else None
+        row, request = self._first_row(version, VOCAB_SIGNATURE, signature, VOCAB_OUTPUT)
         try:
             raw = base64.b64decode(row["b64"]) if isinstance(row, dict) else row.encode("utf-8")
         except (AttributeError, KeyError, TypeError, ValueError):
-            raise ProtocolError("the '%s' signature at %s returned no %s rows" % (VOCAB_SIGNATURE, request.url, VOCAB_OUTPUT), request)
+            raise ProtocolError("the '%s' signature at %s returned a malformed %s row" % (VOCAB_SIGNATURE, request.url, VOCAB_OUTPUT), request)
         digest = bytes_sha256(raw)
         if digest != info.vocab_sha256:
             raise ModelMismatchError(
