@@ -17,7 +17,8 @@ the client venv, `make setup-gateway`); the export is built once under
 bench/results/gateway_model and carries its vocab. Skips without ../shared.
 Run it alone (the machine is shared): `flock /work/bench.lock ...`.
 
-    .venv/bin/python bench/gateway.py                  # 2 rounds of 10 s per side (~3 min with the build)
+    .venv/bin/python -m bench.gateway              # 2 rounds of 10 s per side (~3 min with the build)
+    make bench-gateway
 """
 
 import argparse
@@ -32,12 +33,11 @@ import tempfile
 import time
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [ROOT, os.path.join(ROOT, "bench")]
+from bench import serving as serving_bench  # exports, traffic, server flags
+from bench.loadgen import drive
+from model_server.launch import running_server
 
-import serving as serving_bench  # noqa: E402  (bench/serving.py: exports, traffic, server flags)
-from loadgen import drive  # noqa: E402
-from model_server.testing import running_server  # noqa: E402
+ROOT = serving_bench.ROOT
 
 RESULTS = serving_bench.RESULTS
 MODEL_NAME = serving_bench.MODEL_NAME
@@ -159,7 +159,7 @@ def main(argv=None):
         row.pop("latencies_ms", None)
     report = {
         "date": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
-        "command": " ".join(["bench/gateway.py"] + (argv if argv is not None else sys.argv[1:])),
+        "command": " ".join(["python -m bench.gateway"] + (argv if argv is not None else sys.argv[1:])),
         "machine": {"cpus": os.cpu_count(), "loadavg_before": load_before, "loadavg_after": os.getloadavg()},
         "settings": vars(args), "texts": len(texts), "results": rows,
         "direct_rps": direct_rate, "gateway_rps": gateway_rate, "ratio": ratio, "gateway_cpu_ms_per_text": cpu,
