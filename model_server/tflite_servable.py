@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 
 from model_server.errors import ServingError, invalid_argument
+from model_server.servable import Servable
 
 TFLITE_FILE = "model.tflite"
 PREDICT_METHOD = "tensorflow/serving/predict"
@@ -56,11 +57,7 @@ class TfLiteServable(object):
         self._shapes = {alias: tuple(detail["shape"]) for alias, detail in self._inputs.items()}
         self._lock = threading.Lock()  # one interpreter: runs take turns
 
-    def signature(self, name):
-        name = name or "serving_default"
-        if name not in self.signatures:
-            raise ServingError("FAILED_PRECONDITION", 'Serving signature key "%s" not found.' % name)
-        return self.signatures[name]
+    signature = Servable.signature  # the same lookup and error over self.signatures
 
     def check_inputs(self, signature_name, inputs):
         """Only dtypes are checked here; shapes resize the interpreter's inputs, as in TF Serving."""
