@@ -8,6 +8,7 @@ reference `run_classifier.convert_single_example` (before padding).
 
 from typing import Dict, List, NamedTuple, Optional, Sequence
 
+from bert_contract import INPUT_IDS, INPUT_MASK, SEGMENT_IDS
 from featurizer import fast, offsets
 from featurizer.errors import FeaturizerError
 from featurizer.offsets import WordPieces
@@ -174,4 +175,4 @@ def pad_batch(encoded: Sequence[EncodedInput], length: Optional[int] = None) -> 
         input_ids.append([*ids, *padding])
         input_mask.append([1] * len(ids) + padding)
         segment_ids.append([*segments, *padding])
-    return {"input_ids": input_ids, "input_mask": input_mask, "segment_ids": segment_ids}
+    return {INPUT_IDS: input_ids, INPUT_MASK: input_mask, SEGMENT_IDS: segment_ids}

@@ -9,26 +9,9 @@ import re
 
 import grpc
 
-# Canonical code name -> HTTP status (contract section 8).
-HTTP_STATUS = {
-    "OK": 200,
-    "CANCELLED": 499,
-    "UNKNOWN": 500,
-    "INVALID_ARGUMENT": 400,
-    "DEADLINE_EXCEEDED": 504,
-    "NOT_FOUND": 404,
-    "ALREADY_EXISTS": 409,
-    "PERMISSION_DENIED": 403,
-    "RESOURCE_EXHAUSTED": 429,
-    "FAILED_PRECONDITION": 400,
-    "ABORTED": 409,
-    "OUT_OF_RANGE": 400,
-    "UNIMPLEMENTED": 501,
-    "INTERNAL": 500,
-    "UNAVAILABLE": 503,
-    "DATA_LOSS": 500,
-    "UNAUTHENTICATED": 401,
-}
+from bert_contract import HTTP_STATUS
+
+# Canonical code name -> HTTP status (contract section 8), shared with the client.
 
 # Longer messages (which echo request JSON, as TFS's do) keep their head and tail, so a
 # hostile request cannot make the server answer megabytes of error text.

@@ -10,6 +10,7 @@ version's runner (so it is batched too), and its `classes`/`scores` or
 import numpy as np
 from tensorflow_serving.apis import classification_pb2, input_pb2, regression_pb2
 
+from bert_contract import DEFAULT_SIGNATURE
 from model_server.errors import ServingError, invalid_argument
 from model_server.tensor_json import check_lossless, decode_b64, dump, is_b64_object, json_type
 
@@ -102,7 +103,7 @@ method_name_check = False
 
 
 def _signature(runner, signature_name, method):
-    signature_name = signature_name or "serving_default"
+    signature_name = signature_name or DEFAULT_SIGNATURE
     signature = runner.servable.signatures.get(signature_name)
     if signature is None:
         raise invalid_argument("No signature was found with the name: %s" % signature_name)
@@ -209,7 +210,7 @@ def check_multi_inference(request):
     names = {task.model_spec.name for task in request.tasks}
     if len(names) != 1:
         raise invalid_argument("All ModelSpecs in a MultiInferenceRequest must access the same model name.")
-    signatures = [task.model_spec.signature_name or "serving_default" for task in request.tasks]
+    signatures = [task.model_spec.signature_name or DEFAULT_SIGNATURE for task in request.tasks]
     if len(set(signatures)) != len(signatures):
         raise invalid_argument("Duplicate evaluation of signature: %s" % signatures)
     for task in request.tasks:

@@ -13,6 +13,7 @@ import re
 import time
 import zlib
 
+from bert_contract import DEFAULT_SIGNATURE
 from model_server import examples, rest_routes, tensor_json
 from model_server.errors import ServingError, from_exception
 from model_server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -330,10 +331,10 @@ class RestApi(object):
     async def _predict(self, route, body):
         async def compute(doc, signature_name, hold, deadline):
             handle = hold()
-            signature = handle.servable.signatures.get(signature_name or "serving_default")
+            signature = handle.servable.signatures.get(signature_name or DEFAULT_SIGNATURE)
             if signature is None:
                 raise ServingError("INVALID_ARGUMENT", 'Serving signature name: "%s" not found in signature def'
-                                   % (signature_name or "serving_default"))
+                                   % (signature_name or DEFAULT_SIGNATURE))
             dtypes = {alias: info.dtype for alias, info in signature.inputs.items()}
             fmt, inputs = await self._offload(len(body), tensor_json.parse_predict_inputs, doc, dtypes)
             _, future = start_predict(handle.runner, signature_name, inputs, deadline=deadline)

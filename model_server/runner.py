@@ -7,6 +7,7 @@ answer the same faults with the same status.
 
 import threading
 
+from bert_contract import DEFAULT_SIGNATURE
 from model_server.batcher import Batcher
 from model_server.errors import ServingError, invalid_argument
 
@@ -39,7 +40,7 @@ def predict_outputs(servable, signature_name, signature, inputs, output_filter=(
 
 def start_predict(runner, signature_name, inputs, output_filter=(), deadline=None):
     """Check a Predict and submit it; returns (resolved signature name, Future of outputs)."""
-    signature_name = signature_name or "serving_default"
+    signature_name = signature_name or DEFAULT_SIGNATURE
     signature = runner.servable.signature(signature_name)
     outputs = predict_outputs(runner.servable, signature_name, signature, inputs, output_filter)
     return signature_name, runner.submit(signature_name, inputs, outputs, deadline)

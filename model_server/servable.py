@@ -19,6 +19,7 @@ import time
 
 import numpy as np
 
+from bert_contract import DEFAULT_SIGNATURE
 from model_server.errors import ServingError, invalid_argument
 
 
@@ -69,7 +70,7 @@ class Servable(object):
 
     def signature(self, name):
         """The SignatureDef called `name` ('' = serving_default) or FAILED_PRECONDITION."""
-        name = name or "serving_default"
+        name = name or DEFAULT_SIGNATURE
         if name not in self.signatures:
             raise ServingError("FAILED_PRECONDITION", 'Serving signature key "%s" not found.' % name)
         return self.signatures[name]
@@ -80,7 +81,7 @@ class Servable(object):
         Shapes are the graph's business, as in TF Serving: what it cannot
         compute fails in the run with the graph's own INVALID_ARGUMENT.
         """
-        dtypes = self._input_dtypes[signature_name or "serving_default"]
+        dtypes = self._input_dtypes[signature_name or DEFAULT_SIGNATURE]
         for alias, array in inputs.items():
             expected = dtypes[alias]
             if array.dtype != expected and not (expected == np.object_ and array.dtype.kind in "SUO"):

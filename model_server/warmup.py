@@ -10,14 +10,15 @@ import os
 
 from tensorflow_serving.apis import prediction_log_pb2
 
+from bert_contract import MAX_WARMUP_RECORDS
+from bert_contract import WARMUP_FILE as _WARMUP_NAME
 from model_server import examples
 from model_server.errors import ServingError
 from model_server.runner import start_predict
 
 log = logging.getLogger(__name__)
 
-WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
-MAX_RECORDS = 1000
+WARMUP_FILE = os.path.join("assets.extra", _WARMUP_NAME)
 
 
 def read_records(version_dir):
@@ -30,9 +31,9 @@ def read_records(version_dir):
         raw = list(tf.io.tf_record_iterator(path))
     except tf.errors.OpError as exc:
         raise ServingError("DATA_LOSS", "Failed to read warmup file %s: %s" % (path, exc.message)) from None
-    if len(raw) > MAX_RECORDS:
+    if len(raw) > MAX_WARMUP_RECORDS:
         raise ServingError("INVALID_ARGUMENT", "Number of warmup records exceeds the maximum (%d) at %s"
-                           % (MAX_RECORDS, path))
+                           % (MAX_WARMUP_RECORDS, path))
     logs = []
     for index, record in enumerate(raw):
         entry = prediction_log_pb2.PredictionLog()

@@ -24,7 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, cast, Deque, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 from urllib.parse import quote, urlsplit
 
-from bert_contract import METADATA_OUTPUT, SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION, VOCAB_OUTPUT, VOCAB_SIGNATURE, bytes_sha256
+from bert_contract import DEFAULT_SIGNATURE, METADATA_OUTPUT, METADATA_SIGNATURE, SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION, VOCAB_OUTPUT, VOCAB_SIGNATURE, bytes_sha256
 from featurizer import Featurizer, FeaturizerError, MetadataError, ModelInfo, pad_batch
 from serving_client import _entities
 from serving_client._entities import TaggedText
@@ -35,8 +35,6 @@ from serving_client._transport import HTTPTransport, Request, Response, Transpor
 
 logger = logging.getLogger("serving_client")
 
-DEFAULT_SIGNATURE = "serving_default"
-METADATA_SIGNATURE = "metadata"
 # Without a `metadata` signature nor --max-seq-length, a dynamic export gets
 # BERT's usual position-embedding limit.
 FALLBACK_MAX_SEQ_LENGTH = 512
@@ -377,7 +375,7 @@ class ServingClient:
                 row = base64.b64decode(row["b64"]).decode("utf-8")
             return ModelInfo.from_json(row)
         except (FeaturizerError, TypeError, ValueError) as e:
-            raise ProtocolError("bad metadata_json from %s: %s" % (request.url, e), request)
+            raise ProtocolError("bad %s from %s: %s" % (METADATA_OUTPUT, request.url, e), request)
 
     def _fetch_vocab(
         self, version: Optional[int], signature: Any, info: Optional[ModelInfo], where: str, request: Request

@@ -18,29 +18,11 @@ from urllib.parse import unquote, urlsplit
 import grpc
 from google.protobuf import json_format
 
+from bert_contract import HTTP_STATUS
 from serving_client import _protos
 from serving_client._errors import ConnectError, ProtocolError, ReadTimeout
 from serving_client._transport import Request, Response, Transport
 
-# The serving contract's §8 table: canonical gRPC code -> HTTP status.
-HTTP_STATUS = {
-    "INVALID_ARGUMENT": 400,
-    "FAILED_PRECONDITION": 400,
-    "OUT_OF_RANGE": 400,
-    "NOT_FOUND": 404,
-    "ALREADY_EXISTS": 409,
-    "ABORTED": 409,
-    "PERMISSION_DENIED": 403,
-    "UNAUTHENTICATED": 401,
-    "RESOURCE_EXHAUSTED": 429,
-    "CANCELLED": 499,
-    "UNIMPLEMENTED": 501,
-    "UNAVAILABLE": 503,
-    "DEADLINE_EXCEEDED": 504,
-    "UNKNOWN": 500,
-    "INTERNAL": 500,
-    "DATA_LOSS": 500,
-}
 
 _PATH = re.compile(r"^/v1/models/(?P<model>[^/:]+)(?:/versions/(?P<version>\d+))?(?P<verb>/metadata|:predict)$")
 

@@ -8,13 +8,13 @@ JSON path at fault; the client wraps them with the URL.
 
 from typing import Any, Dict, List, NamedTuple, Optional
 
-# The BERT classifier inputs the featurizer fills; `label_ids` is sent as 0.
-FEATURE_INPUTS = ("input_ids", "input_mask", "segment_ids")
-LABEL_INPUT = "label_ids"
+from bert_contract import FEATURE_INPUTS, SERVING_OUTPUT
+from bert_contract import LABEL_IDS as LABEL_INPUT  # sent as 0
+
 INT_DTYPES = ("DT_INT32", "DT_INT64")
 FLOAT_DTYPES = ("DT_FLOAT", "DT_DOUBLE", "DT_HALF", "DT_BFLOAT16")
 # Output names tried, in order, when a signature has several outputs.
-PROBABILITY_OUTPUTS = ("probabilities", "output", "probs")
+PROBABILITY_OUTPUTS = ("probabilities", SERVING_OUTPUT, "probs")
 
 
 class TensorSpec(NamedTuple):
