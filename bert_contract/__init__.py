@@ -6,7 +6,7 @@ the client (`serving_client`) and the featurizer. A name, shape, schema field
 or limit that two sides share is defined here once, never as a new literal.
 """
 
-from bert_contract.digest import bytes_sha256, file_sha256
+from bert_contract.digest import bytes_sha256, file_sha256, stream_sha256
 from bert_contract.metadata import FEATURIZER_VERSION, METADATA_SCHEMA_VERSION, MetadataError, ModelInfo
 from bert_contract.names import (
     DEFAULT_SIGNATURE,
@@ -60,4 +60,5 @@ __all__ = [
     "http_status",
     "decode_utf8",
     "read_utf8",
+    "stream_sha256",
 ]

@@ -1,16 +1,22 @@
 """Content digests that identify a vocab or weights file on every side."""
 
 import hashlib
+from typing import BinaryIO
 
 _BLOCK = 1 << 20
 
 
-def file_sha256(path: str) -> str:
+def stream_sha256(stream: BinaryIO) -> str:
+    """sha256 of everything left in a binary stream (a local file, or one opened through tf.io.gfile)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(_BLOCK), b""):
-            digest.update(block)
+    for block in iter(lambda: stream.read(_BLOCK), b""):
+        digest.update(block)
     return digest.hexdigest()
+
+
+def file_sha256(path: str) -> str:
+    with open(path, "rb") as f:
+        return stream_sha256(f)
 
 
 def bytes_sha256(data: bytes) -> str:

@@ -6,12 +6,12 @@ error from deep inside TensorFlow after minutes of featurization.
 
 import json
 import logging
-import os
 from typing import Dict, Optional
 
 import tensorflow.compat.v1 as tf
 from bert import modeling
 
+from bert_runner import storage
 from bert_runner.errors import RunnerError
 
 log = logging.getLogger("bert_runner")
@@ -23,8 +23,7 @@ def load_bert_config(path: Optional[str]) -> modeling.BertConfig:
     if not path:
         raise RunnerError("--bert_config_file is required")
     try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+        data = json.loads(storage.read_bytes(path).decode("utf-8"))
     except OSError as e:
         raise RunnerError("--bert_config_file=%s: cannot read: %s" % (path, e.strerror or e))
     except ValueError as e:
@@ -56,7 +55,7 @@ def check_vocab_size(vocab: Dict[str, int], vocab_file: str, config: modeling.Be
 
 def resolve_checkpoint(path: str, flag: str) -> str:
     """A checkpoint prefix from a prefix or a directory; error when there is none."""
-    if os.path.isdir(path):
+    if storage.isdir(path):
         latest = tf.train.latest_checkpoint(path)
         if latest:
             return latest

@@ -2,7 +2,7 @@
 
 import os
 
-from bert_runner import records
+from bert_runner import records, storage
 
 FEATURES_DIR = "features"
 
@@ -16,7 +16,7 @@ def split_records(plan, split: str, batch_size: int) -> records.RecordFile:
     cache_dir = os.path.join(o.output_dir, FEATURES_DIR)
     if not o.cache_features:
         path = os.path.join(cache_dir, "%s.tf_record" % split)
-        os.makedirs(cache_dir, exist_ok=True)
+        storage.makedirs(cache_dir)
         return records.write_records(
             examples, plan.featurizer, plan.labels, path, family.encode, family.record_schema, padding
         )

@@ -9,6 +9,7 @@ from typing import List, Optional
 
 import tensorflow.compat.v1 as tf
 
+from bert_runner import storage
 from bert_runner.errors import RunnerError
 
 LABELS_FILE = "label_list.txt"
@@ -32,17 +33,16 @@ def resolve_labels(task, output_dir: str) -> List[str]:
 
 def read_labels_file(path: str, flag: str) -> List[str]:
     try:
-        with open(path, encoding="utf-8") as f:
-            return [line.strip() for line in f if line.strip()]
-    except OSError as e:
-        raise RunnerError("%s=%s: cannot read: %s" % (flag, path, e.strerror or e))
+        text = storage.read_bytes(path).decode("utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise RunnerError("%s=%s: cannot read: %s" % (flag, path, getattr(e, "strerror", None) or e))
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def saved_labels(output_dir: Optional[str]) -> Optional[List[str]]:
     path = os.path.join(output_dir or "", LABELS_FILE)
-    return read_labels_file(path, "labels in --output_dir") if os.path.isfile(path) else None
+    return read_labels_file(path, "labels in --output_dir") if storage.isfile(path) else None
 
 
 def save_labels(output_dir: str, labels: List[str]) -> None:
-    with open(os.path.join(output_dir, LABELS_FILE), "w", encoding="utf-8") as f:
-        f.write("\n".join(labels) + "\n")
+    storage.write_text(os.path.join(output_dir, LABELS_FILE), "\n".join(labels) + "\n")

@@ -6,13 +6,12 @@ clear line instead of after training. The result, a `Plan`, is what the later
 steps (`steps.py`) and the task family's writers read.
 """
 
-import os
 from typing import Dict, List, Optional
 
 from bert import tokenization
 
 from bert_contract import ModelInfo
-from bert_runner import checks, distribute, labels
+from bert_runner import checks, distribute, labels, storage
 from bert_runner.errors import RunnerError
 from bert_runner.family import TaskFamily
 from bert_runner.options import RunOptions
@@ -33,7 +32,13 @@ class Plan:
         if not o.vocab_file:
             raise RunnerError("--vocab_file is required")
         try:
-            self.featurizer = Featurizer(o.vocab_file, o.do_lower_case, o.max_seq_length, use_fast=o.fast_tokenizer)
+            vocab_bytes = storage.read_bytes(o.vocab_file)
+        except OSError as e:
+            raise RunnerError("--vocab_file=%s: cannot read: %s" % (o.vocab_file, e.strerror or e))
+        try:
+            self.featurizer = Featurizer(
+                o.vocab_file, o.do_lower_case, o.max_seq_length, use_fast=o.fast_tokenizer, vocab_bytes=vocab_bytes
+            )
         except FeaturizerError as e:
             raise RunnerError("--vocab_file: %s" % e)
         checks.check_vocab_size(self.featurizer.vocab, o.vocab_file, self.bert_config, o.bert_config_file)
@@ -64,7 +69,7 @@ class Plan:
                 family.check_examples(self.examples[split], self.labels)
         self.num_train_steps, self.num_warmup_steps = self._train_steps()
         self.export_checkpoint = self._export_checkpoint()  # type: Optional[str]
-        os.makedirs(o.output_dir, exist_ok=True)
+        storage.makedirs(o.output_dir)
         labels.save_labels(o.output_dir, self.labels)
 
     def _train_steps(self):

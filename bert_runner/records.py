@@ -21,7 +21,8 @@ from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
 import tensorflow.compat.v1 as tf
 from tqdm import tqdm
 
-from bert_contract import INPUT_IDS, INPUT_MASK, file_sha256
+from bert_contract import INPUT_IDS, INPUT_MASK
+from bert_runner import storage
 from featurizer import FEATURIZER_VERSION, Featurizer
 
 log = logging.getLogger("bert_runner")
@@ -78,7 +79,7 @@ class RecordFile(NamedTuple):
 def cache_key(data_file: str, featurizer: Featurizer, label_list: Sequence[str], extra: Dict) -> str:
     """Content hash of everything that determines a record file's bytes."""
     parts = {
-        "data_sha256": file_sha256(data_file) if os.path.isfile(data_file) else data_file,
+        "data_sha256": storage.file_sha256(data_file) if storage.isfile(data_file) else data_file,
         "vocab_sha256": featurizer.vocab_sha256,
         "do_lower_case": featurizer.do_lower_case,
         "max_seq_length": featurizer.max_seq_length,
@@ -104,10 +105,10 @@ def write_records(
     num_padding: int = 0,
 ) -> RecordFile:
     """Featurizes `examples` with the family's `encode` into `path` (atomically), plus `num_padding` dummy rows."""
-    tmp_path = "%s.tmp-%d" % (path, os.getpid())
+    staged = storage.staging_path(path)
     start = time.time()
     count = 0
-    with tf.io.TFRecordWriter(tmp_path) as writer, tqdm(
+    with tf.io.TFRecordWriter(staged) as writer, tqdm(
         total=len(examples), desc="featurize %s" % os.path.basename(path), unit="ex", disable=None
     ) as progress:
         for begin in range(0, len(examples), _ENCODE_CHUNK):
@@ -118,7 +119,7 @@ def write_records(
             progress.update(len(chunk))
         for _ in range(num_padding):
             writer.write(_serialize(schema.padding_record(), False))
-    os.replace(tmp_path, path)
+    storage.publish(staged, path)
     elapsed = max(time.time() - start, 1e-9)
     log.info("featurized %d examples into %s (%.0f examples/sec)", len(examples), path, len(examples) / elapsed)
     return RecordFile(path, count, num_padding)
@@ -144,21 +145,17 @@ def cached_records(
 ) -> RecordFile:
     """The record file for a split, written once and reused while its inputs are unchanged."""
     key = cache_key(data_file, featurizer, label_list, dict(task_options, split=split, padding=num_padding))
-    os.makedirs(cache_dir, exist_ok=True)
+    storage.makedirs(cache_dir)
     path = os.path.join(cache_dir, "%s-%s.tf_record" % (split, key[:16]))
     marker = path + ".json"
-    if os.path.exists(path) and os.path.exists(marker):
-        with open(marker) as f:
-            meta = json.load(f)
+    if storage.exists(path) and storage.exists(marker):
+        meta = json.loads(storage.read_bytes(marker).decode("utf-8"))
         if meta.get("key") == key:
             log.info("reusing cached features %s (%d examples)", path, meta["num_examples"])
             return RecordFile(path, meta["num_examples"], meta.get("num_padding", 0))
     record = write_records(examples, featurizer, label_list, path, encode, schema, num_padding)
     # The marker is written last: a record file without it is never reused.
-    tmp_marker = marker + ".tmp-%d" % os.getpid()
-    with open(tmp_marker, "w") as f:
-        json.dump({"key": key, "num_examples": record.num_examples, "num_padding": num_padding}, f)
-    os.replace(tmp_marker, marker)
+    storage.write_text(marker, json.dumps({"key": key, "num_examples": record.num_examples, "num_padding": num_padding}))
     return record
 
 

@@ -1,15 +1,13 @@
 """Result files of a run (`eval_results.*`, predictions, summaries) written whole or not at all."""
 
 import json
-import os
+
+from bert_runner import storage
 
 
 def write_text(path: str, text: str) -> None:
-    """Writes `path` through a temporary name, so a reader never sees half a file."""
-    tmp_path = "%s.tmp-%d" % (path, os.getpid())
-    with open(tmp_path, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp_path, path)
+    """Writes `path` (any file system) so that a reader never sees half a file."""
+    storage.write_text(path, text)
 
 
 def write_json(path: str, data) -> None:

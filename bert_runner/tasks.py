@@ -11,7 +11,8 @@ import io
 import os
 from typing import Dict, List, NamedTuple, Optional, Sequence
 
-from bert_contract import NotUtf8Error, read_utf8
+from bert_contract import NotUtf8Error, decode_utf8
+from bert_runner import storage
 from bert_runner.errors import RunnerError
 
 SPLITS = ("train", "dev", "test")
@@ -33,7 +34,7 @@ def read_table(path: str, delimiter: str = "\t", quoting: int = csv.QUOTE_NONE) 
     unbalanced quotes); CSV files use standard quoting.
     """
     try:
-        text = read_utf8(path)
+        text = decode_utf8(storage.read_bytes(path), path)
     except OSError as e:
         raise RunnerError("cannot read data file %s: %s" % (path, e.strerror or e))
     except NotUtf8Error as e:
@@ -232,10 +233,10 @@ class GenericTask(Task):
     def split_path(self, split):
         name = self._files.get(split)
         if name:
-            return name if os.path.isabs(name) else os.path.join(self.data_dir, name)
+            return name if storage.is_absolute(name) else os.path.join(self.data_dir, name)
         for extension in (".tsv", ".csv"):
             path = os.path.join(self.data_dir, split + extension)
-            if os.path.exists(path):
+            if storage.exists(path):
                 return path
         return os.path.join(self.data_dir, split + ".tsv")
 
