@@ -15,6 +15,7 @@ import warnings
 
 import numpy as np
 
+from bert_contract import DEFAULT_SIGNATURE
 from model_server.errors import ServingError, invalid_argument
 from model_server.servable import Servable
 
@@ -53,7 +54,7 @@ class TfLiteServable(object):
                 info.dtype = tf.as_dtype(detail["dtype"]).as_datatype_enum
                 for size in detail.get("shape_signature", detail["shape"]):  # TF 1.15 has no shape_signature
                     info.tensor_shape.dim.add().size = int(size)
-        self.signatures = {"serving_default": signature}
+        self.signatures = {DEFAULT_SIGNATURE: signature}
         self._shapes = {alias: tuple(detail["shape"]) for alias, detail in self._inputs.items()}
         self._lock = threading.Lock()  # one interpreter: runs take turns
 
