@@ -32,12 +32,13 @@ class Plan:
         if not o.vocab_file:
             raise RunnerError("--vocab_file is required")
         try:
-            vocab_bytes = storage.read_bytes(o.vocab_file)
+            # Read once, through gfile: the featurizer and the export's `vocab` signature share these bytes.
+            self.vocab_bytes = storage.read_bytes(o.vocab_file)
         except OSError as e:
             raise RunnerError("--vocab_file=%s: cannot read: %s" % (o.vocab_file, e.strerror or e))
         try:
             self.featurizer = Featurizer(
-                o.vocab_file, o.do_lower_case, o.max_seq_length, use_fast=o.fast_tokenizer, vocab_bytes=vocab_bytes
+                o.vocab_file, o.do_lower_case, o.max_seq_length, use_fast=o.fast_tokenizer, vocab_bytes=self.vocab_bytes
             )
         except FeaturizerError as e:
             raise RunnerError("--vocab_file: %s" % e)

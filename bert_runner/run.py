@@ -16,7 +16,6 @@ from bert_runner.family import TaskFamily
 from bert_runner.model import model_fn_builder
 from bert_runner.options import RunOptions
 from bert_runner.plan import Plan
-from featurizer.vocab import read_vocab_bytes
 
 log = logging.getLogger("bert_runner")
 
@@ -54,5 +53,5 @@ def _model_fn(plan: Plan):
         use_one_hot_embeddings=o.use_tpu,
         metadata_json=plan.model_info().to_json(),
         mixed_precision=o.mixed_precision,
-        vocab_bytes=read_vocab_bytes(o.vocab_file),
+        vocab_bytes=plan.vocab_bytes,
     )

@@ -30,6 +30,7 @@ def expected_signatures(max_seq_length, num_labels):
     return {
         contract.DEFAULT_SIGNATURE: {"inputs": inputs, "outputs": {contract.SERVING_OUTPUT: ("DT_FLOAT", [-1, num_labels])}},
         contract.METADATA_SIGNATURE: {"inputs": inputs, "outputs": {contract.METADATA_OUTPUT: ("DT_STRING", [-1])}},
+        contract.VOCAB_SIGNATURE: {"inputs": inputs, "outputs": {contract.VOCAB_OUTPUT: ("DT_STRING", [-1])}},
     }
 
 
