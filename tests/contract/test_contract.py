@@ -106,7 +106,7 @@ def test_the_contract_package_imports_no_tensorflow():
 
 @pytest.mark.needs_tf
 def test_export_server_and_client_agree_with_the_contract(trained_tiny_model):
-    from model_server.testing import running_server
+    from model_servers import running_server
     from serving_client import ServingClient
     from serving_client._metadata import bert_layout, parse_metadata
 
