@@ -29,6 +29,12 @@ from model_server.errors import ServingError, from_exception, invalid_argument
 
 log = logging.getLogger(__name__)
 
+# Codes of a merged run that one request's content can cause: the run is repeated apart.
+REQUEST_FAULTS = frozenset(["INVALID_ARGUMENT", "OUT_OF_RANGE"])
+# Codes whose text is about the run, not about any request's data: every task gets it as is.
+SHARED_FAULTS = frozenset(["DEADLINE_EXCEEDED", "CANCELLED", "UNAVAILABLE", "RESOURCE_EXHAUSTED",
+                           "FAILED_PRECONDITION"])
+
 
 class _Task(object):
     __slots__ = ("signature_name", "inputs", "output_aliases", "size", "length", "future", "enqueued",
@@ -224,30 +230,52 @@ class Batcher(object):
             return
         # The batch runs until the latest deadline of its tasks (none if one has none).
         deadlines = [task.deadline for task in tasks]
-        deadline = None if None in deadlines else max(deadlines)
+        self._run_apart_on_fault(tasks, None if None in deadlines else max(deadlines))
+
+    def _run_apart_on_fault(self, tasks, deadline):
+        """Run tasks merged; if the merged run fails with a request fault, run each half apart.
+
+        A merged run's INVALID_ARGUMENT (e.g. one request's token id outside the
+        vocab) names a row of the merged batch and its value: giving it to every
+        task would fail the guilty request's batch-mates and show them its data.
+        Bisecting until a failing run holds one task fails only the guilty ones,
+        each with an error about its own rows (TFS fails the whole batch).
+        """
         try:
-            sizes = [task.size for task in tasks]
-            total = sum(sizes)
-            padded_total = self._allowed_size(total)
-            merged = self._merge(tasks, padded_total - total)
-            first = tasks[0]
-            outputs = self._run_fn(first.signature_name, merged, first.output_aliases, deadline)
-            self._on_batch(padded_total, padded_total - total)
-            bounds = np.cumsum(sizes)[:-1]
-            split = {}
-            for alias, array in outputs.items():
-                if array.ndim == 0 or array.shape[0] != padded_total:
-                    raise ServingError("FAILED_PRECONDITION",
-                                       "Batched output tensor's 0th dimension does not equal the sum of "
-                                       "the 0th dimension sizes of the input tensors")
-                split[alias] = np.split(array[:total], bounds)
-            for index, task in enumerate(tasks):
-                task.future.set_result({alias: parts[index] for alias, parts in split.items()})
-        except Exception as exc:  # every task of the batch gets the run's error
+            self._run(tasks, deadline)
+        except Exception as exc:  # noqa: BLE001  every task of the run gets an answer
             error = from_exception(exc)
+            if len(tasks) > 1 and error.code in REQUEST_FAULTS:
+                half = len(tasks) // 2
+                self._run_apart_on_fault(tasks[:half], deadline)
+                self._run_apart_on_fault(tasks[half:], deadline)
+                return
+            if len(tasks) > 1 and error.code not in SHARED_FAULTS:
+                log.error("Batched run of %d requests failed: %s", len(tasks), error)
+                error = ServingError(error.code, "The batched model run failed: %s" % error.code)
             for task in tasks:
                 if not task.future.done():
                     task.future.set_exception(error)
+
+    def _run(self, tasks, deadline):
+        """One session run of `tasks` merged; sets each task's result, or raises the run's error."""
+        sizes = [task.size for task in tasks]
+        total = sum(sizes)
+        padded_total = self._allowed_size(total)
+        merged = self._merge(tasks, padded_total - total)
+        first = tasks[0]
+        outputs = self._run_fn(first.signature_name, merged, first.output_aliases, deadline)
+        self._on_batch(padded_total, padded_total - total)
+        bounds = np.cumsum(sizes)[:-1]
+        split = {}
+        for alias, array in outputs.items():
+            if array.ndim == 0 or array.shape[0] != padded_total:
+                raise ServingError("FAILED_PRECONDITION",
+                                   "Batched output tensor's 0th dimension does not equal the sum of "
+                                   "the 0th dimension sizes of the input tensors")
+            split[alias] = np.split(array[:total], bounds)
+        for index, task in enumerate(tasks):
+            task.future.set_result({alias: parts[index] for alias, parts in split.items()})
 
     def _allowed_size(self, total):
         sizes = self._options.allowed_batch_sizes

@@ -135,3 +135,26 @@ def write_warmup(version_dir, count, seq_len, raw=None, logs=()):
         for log in logs:
             writer.write(log.SerializeToString())
     return path
+
+
+# Token ids of the embedding model run 0..EMBED_VOCAB-1; others fail its lookup, as BERT's do.
+EMBED_VOCAB = 30
+
+
+def build_embedding_model(base_dir, version=1):
+    """<base_dir>/<version>: serving_default(input_ids int32 [-1, 4]) -> sum of a [EMBED_VOCAB, 3] embedding lookup."""
+    import tensorflow.compat.v1 as tf
+
+    temp, final = os.path.join(base_dir, "temp-%d" % version), os.path.join(base_dir, str(version))
+    graph = tf.Graph()
+    with graph.as_default(), tf.Session(graph=graph) as sess:
+        input_ids = tf.placeholder(tf.int32, [None, 4], name="input_ids")
+        table = tf.Variable(tf.ones([EMBED_VOCAB, 3]), name="word_embeddings")
+        output = tf.reduce_sum(tf.nn.embedding_lookup(table, input_ids), axis=[1, 2], name="output")
+        sess.run(tf.global_variables_initializer())
+        signature = tf.saved_model.signature_def_utils.predict_signature_def(
+            {"input_ids": input_ids}, {"output": output})
+        builder = tf.saved_model.builder.SavedModelBuilder(temp)
+        builder.add_meta_graph_and_variables(sess, ["serve"], signature_def_map={"serving_default": signature})
+        builder.save()
+    os.rename(temp, final)

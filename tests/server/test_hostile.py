@@ -23,28 +23,9 @@ from conftest import Rest, write
 pytestmark = pytest.mark.needs_tf
 
 LIMIT = 1024 * 1024
-VOCAB = 30
+VOCAB = toy_models.EMBED_VOCAB
 ROW = toy_models.bert_rows(1)[0]
 PREDICT = "/v1/models/toy:predict"
-
-
-def build_embedding_model(base_dir, version=1):
-    """<base_dir>/<version>: serving_default(input_ids int32 [-1, 4]) -> sum of a [30, 3] embedding lookup."""
-    import tensorflow.compat.v1 as tf
-
-    temp, final = os.path.join(base_dir, "temp-%d" % version), os.path.join(base_dir, str(version))
-    graph = tf.Graph()
-    with graph.as_default(), tf.Session(graph=graph) as sess:
-        input_ids = tf.placeholder(tf.int32, [None, 4], name="input_ids")
-        table = tf.Variable(tf.ones([VOCAB, 3]), name="word_embeddings")
-        output = tf.reduce_sum(tf.nn.embedding_lookup(table, input_ids), axis=[1, 2], name="output")
-        sess.run(tf.global_variables_initializer())
-        signature = tf.saved_model.signature_def_utils.predict_signature_def(
-            {"input_ids": input_ids}, {"output": output})
-        builder = tf.saved_model.builder.SavedModelBuilder(temp)
-        builder.add_meta_graph_and_variables(sess, ["serve"], signature_def_map={"serving_default": signature})
-        builder.save()
-    os.rename(temp, final)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +35,7 @@ def hostile_server(toy_export, tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile")
     embed = root / "embed"
     embed.mkdir()
-    build_embedding_model(str(embed))
+    toy_models.build_embedding_model(str(embed))
     config = write(root / "models.config", """
         model_config_list {
           config { name: "toy" base_path: "%s" model_platform: "tensorflow" }
