@@ -20,6 +20,7 @@ from model_server.errors import ServingError, from_exception
 from model_server.flags import AUTO_PORT
 from model_server.runner import start_predict
 from model_server.service import fill_model_spec
+from model_server.tensor_proto import request_arrays
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +93,9 @@ def _wait(future, context):
 
 
 class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
-    def __init__(self, service):
+    def __init__(self, service, tensor_budget_bytes=MAX_MESSAGE_BYTES):
         self._service = service
+        self._tensor_budget = tensor_budget_bytes  # bytes the arrays of one request may take
 
     def _call(self, context, request, api, body, model_spec=None):
         """Run body(handle) on the version the request's model_spec asks for, recording and mapping errors."""
@@ -113,7 +115,7 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
         import tensorflow.compat.v1 as tf
 
         def predict(handle):
-            inputs = {alias: tf.make_ndarray(proto) for alias, proto in request.inputs.items()}
+            inputs = request_arrays(request.inputs, self._tensor_budget)
             signature_name, future = start_predict(handle.runner, request.model_spec.signature_name, inputs,
                                                    tuple(request.output_filter), _deadline(context))
             outputs = _wait(future, context)
@@ -214,14 +216,17 @@ def start_grpc_server(service, host, port, socket_path, max_workers, max_receive
     port: 0 = no TCP port, AUTO_PORT = a free one the OS picks.
 
     Requests over max_receive_bytes are refused by gRPC itself (RESOURCE_EXHAUSTED)
-    before they are buffered whole, so one client cannot exhaust the memory.
+    before they are buffered whole, and the arrays a Predict's tensors expand to
+    may not take more either, so one client cannot exhaust the memory.
     """
+    max_receive_bytes = min(max_receive_bytes, MAX_MESSAGE_BYTES)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
         options=[("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-                 ("grpc.max_receive_message_length", min(max_receive_bytes, MAX_MESSAGE_BYTES)),
+                 ("grpc.max_receive_message_length", max_receive_bytes),
                  ("grpc.so_reuseport", 0)])
-    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(PredictionService(service), server)
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
+        PredictionService(service, max_receive_bytes), server)
     model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelService(service), server)
     tcp = ["%s:%d" % (host, 0 if port == AUTO_PORT else port)] if port else []
     bound_port = None
