@@ -63,6 +63,12 @@ FLAGS = [
          "and its body may not stall longer (else 408)"),
     Flag("grpc_max_receive_message_bytes", "int", 64 * 1024 * 1024,
          "LOCAL: larger gRPC request messages are refused with RESOURCE_EXHAUSTED"),
+    Flag("rest_api_max_inflight_body_bytes", "int", 256 * 1024 * 1024,
+         "LOCAL: REST request bodies (read and gunzipped) held at once across all requests; a request that "
+         "would exceed it is answered 503 with Retry-After (raised to --rest_api_max_body_bytes when smaller)"),
+    Flag("rest_api_max_connections", "int", 512,
+         "LOCAL: open REST connections; requests on connections beyond it are answered 503 with Retry-After "
+         "and the connection is closed"),
     Flag("batching_length_buckets", "str", "",
          "LOCAL: with pad_variable_length_inputs, group requests by length before padding: comma-separated "
          "increasing lengths (fixed buckets of the longest non-batch dimension), or auto (a free batch thread "

@@ -10,8 +10,10 @@ request path speaks ASGI directly instead of through framework objects.
 import asyncio
 import logging
 import re
+import threading
 import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 
 from bert_contract import DEFAULT_SIGNATURE
 from model_server import examples, rest_routes, tensor_json
@@ -25,6 +27,10 @@ log = logging.getLogger(__name__)
 JSON = b"application/json"
 _HTTP_ORIGIN = re.compile(rb"https?://")
 _INLINE_BODY_BYTES = 128 * 1024  # smaller bodies are decoded on the loop: a thread hop costs more
+_INFLATE_CHUNK_BYTES = 1024 * 1024  # gunzip output taken (and counted against the budget) at a time
+RETRY_AFTER_SECONDS = 1
+# An ASGI scope key set by the HTTP protocol on connections over --rest_api_max_connections.
+OVER_CONNECTION_LIMIT = "model_server.over_connection_limit"
 _CORS = [(b"access-control-allow-origin", b"*"), (b"access-control-allow-methods", b"POST, GET"),
          (b"access-control-allow-headers", b"Content-Type")]
 
@@ -39,6 +45,50 @@ class BodyStalled(Exception):
 
 class ClientGone(Exception):
     pass
+
+
+class OverBudget(Exception):
+    """The request's body would take the in-flight bodies over --rest_api_max_inflight_body_bytes."""
+
+
+class BodyBudget(object):
+    """Bytes of request bodies held at once by all requests (read and inflated), under one limit.
+
+    Thread-safe: gunzip threads reserve too. Each request reserves through a
+    `Held`, which gives everything back when the request ends.
+    """
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.used = 0
+        self._lock = threading.Lock()
+
+    def reserve(self, size):
+        with self._lock:
+            if self.used + size > self.limit:
+                raise OverBudget(size)
+            self.used += size
+
+    def release(self, size):
+        with self._lock:
+            self.used -= size
+
+
+class Held(object):
+    """One request's share of the BodyBudget."""
+
+    def __init__(self, budget):
+        self._budget = budget
+        self.size = 0
+
+    def reserve(self, size):
+        self._budget.reserve(size)
+        self.size += size
+
+    def release(self, size=None):
+        size = self.size if size is None else size
+        self.size -= size
+        self._budget.release(size)
 
 
 class _StallGuard(object):
@@ -80,21 +130,24 @@ class _StallGuard(object):
 
 
 class Reply(object):
-    """A response: status, body and content type (JSON unless told)."""
-    __slots__ = ("status", "body", "content_type")
+    """A response: status, body, content type (JSON unless told) and extra headers."""
+    __slots__ = ("status", "body", "content_type", "headers")
 
-    def __init__(self, status, body, content_type=JSON):
+    def __init__(self, status, body, content_type=JSON, headers=()):
         self.status = status
         self.body = body
         self.content_type = content_type
+        self.headers = headers
 
 
 class _Request(object):
     """What the handlers read of an ASGI request: method, raw path, two headers, and `receive`."""
-    __slots__ = ("method", "path", "content_length", "content_encoding", "origin", "receive")
+    __slots__ = ("method", "path", "content_length", "content_encoding", "origin", "receive",
+                 "over_connection_limit")
 
     def __init__(self, scope, receive):
         self.method = scope["method"]
+        self.over_connection_limit = scope.get(OVER_CONNECTION_LIMIT, False)
         raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
         self.path = raw_path.decode("latin-1").split("?", 1)[0]
         self.content_length = self.content_encoding = self.origin = None
@@ -108,28 +161,34 @@ class _Request(object):
         self.receive = receive
 
 
-def http_protocol(read_timeout):
+def http_protocol(read_timeout, max_connections):
     """uvicorn's HTTP protocol class, closing connections that hold a socket without sending a request.
 
     uvicorn times out idle keep-alive connections only after a first response,
     and never a request head sent one byte at a time. Here the keep-alive
     timeout (5 s) also runs from the connection's start, and every request head
     (from the connection's start or the previous response to the end of its
-    headers) must arrive within `read_timeout` seconds.
+    headers) must arrive within `read_timeout` seconds. Requests on a
+    connection opened while `max_connections` others were open are marked in
+    their scope (OVER_CONNECTION_LIMIT): the app answers them 503 and closes.
     """
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol  # uvicorn[standard] has httptools
 
     class GuardedHttp(HttpToolsProtocol):
         head_timer = None
+        over_limit = False
 
         def connection_made(self, transport):
             super().connection_made(transport)
+            self.over_limit = len(self.connections) > max_connections
             self.timeout_keep_alive_task = self.loop.call_later(
                 self.timeout_keep_alive, self.timeout_keep_alive_handler)
             self._wait_for_head()
 
         def on_headers_complete(self):
             self._head_arrived()
+            if self.over_limit:
+                self.scope[OVER_CONNECTION_LIMIT] = True
             super().on_headers_complete()
 
         def on_response_complete(self):
@@ -165,6 +224,10 @@ class RestApi(object):
         self._timeout = options.rest_api_timeout_in_ms / 1000.0
         self._timeout_ms = options.rest_api_timeout_in_ms
         self._max_body = options.rest_api_max_body_bytes
+        self._budget = BodyBudget(max(options.rest_api_max_inflight_body_bytes, self._max_body))
+        # Inflating gzip bodies is CPU work: off the event loop, on threads of its own, so
+        # gzip bombs queue behind each other and not behind other requests' JSON work.
+        self._inflater = ThreadPoolExecutor(max_workers=2, thread_name_prefix="gunzip")
         self._read_timeout = options.rest_api_read_timeout_seconds
         self._cors = options.rest_api_enable_cors_support
         self._monitoring_path = monitoring_path
@@ -183,6 +246,7 @@ class RestApi(object):
             log.exception("REST request failed")
             reply = self._error(exc)
         headers = [(b"content-type", reply.content_type), (b"content-length", b"%d" % len(reply.body))]
+        headers += reply.headers
         if self._cors:
             headers += _CORS
         await send({"type": "http.response.start", "status": reply.status, "headers": headers})
@@ -202,10 +266,17 @@ class RestApi(object):
             return fn(*args)
         return await asyncio.get_event_loop().run_in_executor(self._pool, fn, *args)
 
-    async def _read_body(self, request):
+    async def _read_body(self, request, held):
+        """The whole body (gunzipped), its bytes reserved in `held` before they are read.
+
+        A declared Content-Length is reserved at once, so a request over the
+        budget is refused before its body is read; a chunked body as it comes.
+        """
         declared = request.content_length
-        if declared and declared.isdigit() and int(declared) > self._max_body:
-            raise BodyTooLarge(int(declared))
+        if declared and declared.isdigit():
+            if int(declared) > self._max_body:
+                raise BodyTooLarge(int(declared))
+            held.reserve(int(declared))
         chunks, total = [], 0
         async with _StallGuard(self._read_timeout) as guard:
             while True:
@@ -217,27 +288,51 @@ class RestApi(object):
                 total += len(chunk)
                 if total > self._max_body:
                     raise BodyTooLarge(total)
+                if total > held.size:
+                    held.reserve(total - held.size)
                 chunks.append(chunk)
                 if not message.get("more_body", False):
                     break
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         if request.content_encoding and request.content_encoding.strip().lower() == b"gzip":
-            body = self._gunzip(body)
+            body = await asyncio.get_event_loop().run_in_executor(self._inflater, self._gunzip, body, held)
         return body
 
-    def _gunzip(self, body):
+    def _gunzip(self, body, held):
+        """Inflate a chunk at a time, reserving each in `held`: over the limit or budget, stop."""
         inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        parts, size = [], 0
         try:
-            data = inflater.decompress(body, self._max_body + 1)
+            data = inflater.decompress(body, _INFLATE_CHUNK_BYTES)
+            while data:
+                size += len(data)
+                if size > self._max_body:
+                    raise BodyTooLarge(size)
+                held.reserve(len(data))
+                parts.append(data)
+                data = inflater.decompress(inflater.unconsumed_tail, _INFLATE_CHUNK_BYTES)
         except zlib.error as exc:
             raise ServingError("INVALID_ARGUMENT", "Failed to decompress gzip request body: %s" % exc)
-        if len(data) > self._max_body:
-            raise BodyTooLarge(len(data))
-        return data
+        return b"".join(parts)
 
     # ------------------------------------------------------------ dispatch
 
     async def handle(self, request):
+        if request.over_connection_limit:
+            return self._busy("the server has too many open connections (--rest_api_max_connections)")
+        held = Held(self._budget)
+        try:
+            return await self._handle(request, held)
+        finally:
+            held.release()
+
+    def _busy(self, why):
+        """503 + Retry-After, closing the connection (its body may be unread)."""
+        reply = self._json(503, {"error": "Server busy: %s; retry after %d s" % (why, RETRY_AFTER_SECONDS)})
+        reply.headers = [(b"retry-after", b"%d" % RETRY_AFTER_SECONDS), (b"connection", b"close")]
+        return reply
+
+    async def _handle(self, request, held):
         raw_path, method = request.path, request.method
         if self._monitoring_path and raw_path == self._monitoring_path:  # any method, as in TFS
             return Reply(200, self._service.metrics.exposition(), METRICS_CONTENT_TYPE.encode("latin-1"))
@@ -256,7 +351,10 @@ class RestApi(object):
                 return self._json(200, message_to_json(response))
             if route.kind == "metadata":
                 return await self._metadata(route)
-            body = await self._read_body(request)
+            body = await self._read_body(request, held)
+        except OverBudget:
+            return self._busy("request bodies in flight would exceed %d bytes (--rest_api_max_inflight_body_bytes)"
+                              % self._budget.limit)
         except BodyTooLarge as exc:
             return self._json(413, {"error": "Request body of %d bytes exceeds the limit of %d bytes "
                                     "(--rest_api_max_body_bytes)" % (exc.args[0], self._max_body)})

@@ -169,7 +169,8 @@ class Server(object):
         port = 0 if self.options.rest_api_port == AUTO_PORT else self.options.rest_api_port
         config = uvicorn.Config(api.app, host=self.host, port=port, log_level="warning",
                                 access_log=False, lifespan="off", server_header=False, date_header=False,
-                                interface="asgi3", http=http_protocol(self.options.rest_api_read_timeout_seconds))
+                                interface="asgi3", http=http_protocol(self.options.rest_api_read_timeout_seconds,
+                                                                     self.options.rest_api_max_connections))
 
         class _Uvicorn(uvicorn.Server):
             def install_signal_handlers(self):  # the Server owns SIGTERM/SIGINT
