@@ -185,6 +185,8 @@ def check_ports(options):
         raise ConfigError("--rest_api_timeout_in_ms must be positive; got %d" % options.rest_api_timeout_in_ms)
     if options.rest_api_max_body_bytes <= 0:
         raise ConfigError("--rest_api_max_body_bytes must be positive")
+    if options.model_warmup_timeout_seconds < 0:
+        raise ConfigError("--model_warmup_timeout_seconds must not be negative")
     if options.rest_api_max_inflight_body_bytes <= 0 or options.rest_api_max_connections <= 0:
         raise ConfigError("--rest_api_max_inflight_body_bytes and --rest_api_max_connections must be positive")
     if options.rest_api_read_timeout_seconds <= 0:

@@ -63,6 +63,8 @@ FLAGS = [
          "and its body may not stall longer (else 408)"),
     Flag("grpc_max_receive_message_bytes", "int", 64 * 1024 * 1024,
          "LOCAL: larger gRPC request messages are refused with RESOURCE_EXHAUSTED"),
+    Flag("model_warmup_timeout_seconds", "int", 300,
+         "LOCAL: a version's warm-up replay must finish within this time, else its load fails (0 = no limit)"),
     Flag("rest_api_max_inflight_body_bytes", "int", 256 * 1024 * 1024,
          "LOCAL: REST request bodies (read and gunzipped) held at once across all requests; a request that "
          "would exceed it is answered 503 with Retry-After (raised to --rest_api_max_body_bytes when smaller)"),

@@ -203,7 +203,10 @@ class ModelService(model_service_pb2_grpc.ModelServiceServicer):
     def HandleReloadConfigRequest(self, request, context):  # noqa: N802
         """Apply a new model list; failures come back as the RPC's status (as in TFS)."""
         try:
-            self._service.manager.reload(request.config)
+            deadline = _deadline(context)
+            if deadline is not None:  # answer before the client gives up, so it reads why
+                deadline -= min(1.0, 0.1 * (deadline - time.monotonic()))
+            self._service.manager.reload(request.config, deadline=deadline)
         except Exception as exc:  # noqa: BLE001
             log.error("Config reload failed: %s", from_exception(exc))
             _abort(context, exc)

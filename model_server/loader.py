@@ -29,7 +29,8 @@ def make_loader(options, batching, pool, metrics):
                         on_batch=lambda size, padding: metrics.batch(model_name, size, padding))
         if options.enable_model_warmup:
             try:
-                count = warmup.replay(path, runner, options.num_request_iterations_for_warmup)
+                count = warmup.replay(path, runner, options.num_request_iterations_for_warmup,
+                                      options.model_warmup_timeout_seconds or None)
             except BaseException:
                 runner.close()
                 raise

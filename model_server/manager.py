@@ -7,8 +7,10 @@ gone, so a broken new version never takes the serving one down. Unloading
 waits for the requests holding the version, so a switch drops nothing.
 """
 
+import errno
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from model_server import versions as version_dirs
@@ -39,6 +41,7 @@ class Model(object):
         self.removed = False
         self.present = {}
         self.aspired = set()
+        self.no_version_reason = None  # why the last poll found nothing to load, for the status APIs
 
     @property
     def name(self):
@@ -84,6 +87,7 @@ class Manager(object):
         self._poller = None
         self._unloads = []  # unload threads, joined by stop()
         self._config_lock = threading.Lock()
+        self._config_generation = 0  # bumped by every reload; labels of an older reload are not set
 
     # ------------------------------------------------------------ configuration
 
@@ -104,8 +108,16 @@ class Manager(object):
                     model.labels = {}
         self.poll()
 
-    def reload(self, config):
-        """gRPC HandleReloadConfigRequest / config-file poll: apply, wait, then labels."""
+    def reload(self, config, deadline=None):
+        """gRPC HandleReloadConfigRequest / config-file poll: apply, wait, then labels.
+
+        Only applying the config is serialized: the wait for new models runs
+        outside the lock, so a slow or hopeless reload never holds up another.
+        It ends when the new models are loaded or failed, at `deadline`
+        (time.monotonic(); DEADLINE_EXCEEDED), or at once (NOT_FOUND) when a new
+        model's base path has no version to load (missing, empty, unreadable):
+        the config stays applied and a version appearing there is loaded.
+        """
         try:
             model_configs = validate_model_server_config(config)
         except ConfigError as exc:
@@ -115,10 +127,29 @@ class Manager(object):
                 new = [c.name for c in model_configs
                        if c.name not in self._models or self._models[c.name].removed]
             self.apply_config(model_configs)
-            failures = self.wait_until_available(new)
-            if failures:
-                raise ServingError("UNKNOWN", failure_text(failures))
-            self.set_labels(model_configs)
+            self._config_generation += 1
+            generation = self._config_generation
+        with self._cond:
+            hopeless = {name: self._models[name].no_version_reason for name in new
+                        if self._models[name].no_version_reason and not self._models[name].versions}
+        if hopeless:
+            raise not_found("%d new model(s) have no version to load: {%s}" % (
+                len(hopeless), ", ".join("%s: %s" % item for item in sorted(hopeless.items()))))
+        failures = self.wait_until_available(new, deadline=deadline)
+        if failures is None:
+            raise ServingError("DEADLINE_EXCEEDED", "Config applied, but new model(s) still loading at the "
+                               "deadline: %s" % ", ".join(self._loading_text(name) for name in new))
+        if failures:
+            raise ServingError("UNKNOWN", failure_text(failures))
+        with self._config_lock:
+            if generation == self._config_generation:  # else a newer config's labels stand
+                self.set_labels(model_configs)
+
+    def _loading_text(self, name):
+        with self._cond:
+            model = self._models[name]
+            states = ", ".join("version %d %s" % (n, e.state) for n, e in sorted(model.versions.items()))
+            return "%s (%s)" % (name, states or model.no_version_reason or "no version yet")
 
     def set_labels(self, model_configs):
         """Version labels of the config; each must name an AVAILABLE version (contract 3)."""
@@ -170,12 +201,15 @@ class Manager(object):
                 except OSError as exc:
                     log.error("File system poll of model %s abandoned: cannot read base path %s: %s",
                               model.name, model.config.base_path, exc.strerror or exc)
+                    with self._cond:
+                        model.no_version_reason = _unreadable_reason(model.config.base_path, exc)
                     continue
             if not present and not model.removed:  # TFS logs this on every poll too
                 log.warning("No versions of servable %s found under base path %s", model.name, model.config.base_path)
             with self._cond:
                 model.present = present
                 model.aspired = version_dirs.aspired(model.config.model_version_policy, present)
+                model.no_version_reason = _empty_reason(model.config.base_path, present, model.aspired)
                 self._reconcile(model)
 
     def _reconcile(self, model):
@@ -301,7 +335,8 @@ class Manager(object):
                     raise ServingError("INVALID_ARGUMENT", "Unrecognized servable version label: %s" % label)
                 version = model.labels[label]
             if model is None or not model.versions:
-                raise not_found("Could not find any versions of model %s" % name)
+                reason = model.no_version_reason if model is not None else None
+                raise not_found("Could not find any versions of model %s%s" % (name, ": " + reason if reason else ""))
             if version is not None:
                 entry = model.versions.get(version)
                 if entry is None:
@@ -312,13 +347,14 @@ class Manager(object):
 
     # ------------------------------------------------------------ startup / shutdown
 
-    def wait_until_available(self, names, cancel=None):
+    def wait_until_available(self, names, cancel=None, deadline=None):
         """Block until every aspired version of each model settled; {name: error} of failed models.
 
         A model succeeds with at least one AVAILABLE version and fails when every version
         it aspires ended with an error; a model with no version directory keeps the wait
         going (as TFS does). Waiting for all aspired versions lets labels name any of them.
-        Returns None if `cancel` (a threading.Event) is set or the manager stops first.
+        Returns None if `cancel` (a threading.Event) is set, `deadline` (time.monotonic())
+        passes or the manager stops first.
         """
         with self._cond:
             while True:
@@ -336,7 +372,13 @@ class Manager(object):
                     return failed
                 if self._stopping.is_set() or (cancel is not None and cancel.is_set()):
                     return None
-                self._cond.wait(0.2 if cancel is not None else None)
+                timeout = 0.2 if cancel is not None else None
+                if deadline is not None:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return None
+                    timeout = left if timeout is None else min(timeout, left)
+                self._cond.wait(timeout)
 
     def stop(self):
         """Stop polling and loading, then unload every version (waiting for its requests)."""
@@ -358,3 +400,20 @@ class Manager(object):
 def failure_text(failures):
     return "%d model(s) did not become available: {%s}" % (
         len(failures), ", ".join("%s: %s" % item for item in sorted(failures.items())))
+
+
+def _unreadable_reason(base_path, exc):
+    if exc.errno == errno.ENOENT:
+        return "base path %s does not exist" % base_path
+    if exc.errno == errno.ENOTDIR:
+        return "base path %s is not a directory" % base_path
+    return "cannot read base path %s: %s" % (base_path, exc.strerror or exc)
+
+
+def _empty_reason(base_path, present, aspired):
+    if not present:
+        return "base path %s has no version directories (integer names)" % base_path
+    if not aspired:
+        return "no version under %s matches the version policy (present: %s)" % (
+            base_path, ", ".join(str(n) for n in sorted(present)))
+    return None

@@ -90,6 +90,8 @@ class Server(object):
                 log.info("Reloaded model config from %s", self.options.model_config_file)
             except ServingError as exc:
                 log.error("Model config reload from %s failed: %s", self.options.model_config_file, exc)
+                if exc.code == "NOT_FOUND":  # applied; the model loads once a version appears
+                    current = config
 
     def start_grpc(self):
         options = self.options

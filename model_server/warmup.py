@@ -7,13 +7,15 @@ Any bad record or failing request fails the load, as in TFS.
 
 import logging
 import os
+import time
+from concurrent import futures
 
 from tensorflow_serving.apis import prediction_log_pb2
 
 from bert_contract import MAX_WARMUP_RECORDS
 from bert_contract import WARMUP_FILE as _WARMUP_NAME
 from model_server import examples
-from model_server.errors import ServingError
+from model_server.errors import ServingError, from_exception
 from model_server.runner import start_predict
 
 log = logging.getLogger(__name__)
@@ -46,30 +48,44 @@ def read_records(version_dir):
     return logs
 
 
-def replay(version_dir, runner, iterations):
-    """Run every warm-up record `iterations` times; returns how many requests ran."""
+def replay(version_dir, runner, iterations, timeout_seconds=None):
+    """Run every warm-up record `iterations` times; returns how many requests ran.
+
+    The whole replay must end within `timeout_seconds` (None: no limit): its
+    runs get that deadline (TF cancels them), so a hung warm-up fails its load
+    instead of holding one of the two load threads for good.
+    """
+    deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
     count = 0
-    for entry in read_records(version_dir):
-        for _ in range(max(1, iterations)):
-            for future, finish in _start(entry, runner):
-                finish(future.result())
-            count += 1
+    try:
+        for entry in read_records(version_dir):
+            for _ in range(max(1, iterations)):
+                for future, finish in _start(entry, runner, deadline):
+                    finish(future.result(timeout=None if deadline is None else max(0, deadline - time.monotonic())))
+                count += 1
+    except Exception as exc:  # noqa: BLE001  only a missed deadline is turned into the timeout's text
+        if deadline is None or not (isinstance(exc, futures.TimeoutError) or
+                                    from_exception(exc).code == "DEADLINE_EXCEEDED"):
+            raise
+        raise ServingError("DEADLINE_EXCEEDED", "Warm-up of %s did not finish within %d s "
+                           "(--model_warmup_timeout_seconds)" % (version_dir, timeout_seconds)) from None
     return count
 
 
-def _start(entry, runner):
+def _start(entry, runner, deadline=None):
     """Submit the request(s) of one PredictionLog: [(future, finish)]."""
     import tensorflow.compat.v1 as tf
     kind = entry.WhichOneof("log_type")
     if kind == "predict_log":
         request = entry.predict_log.request
         inputs = {alias: tf.make_ndarray(proto) for alias, proto in request.inputs.items()}
-        _, future = start_predict(runner, request.model_spec.signature_name, inputs, tuple(request.output_filter))
+        _, future = start_predict(runner, request.model_spec.signature_name, inputs, tuple(request.output_filter),
+                                  deadline)
         return [(future, lambda outputs: outputs)]
     if kind in ("classify_log", "regress_log"):
         request = getattr(entry, kind).request
         start = examples.start_classify if kind == "classify_log" else examples.start_regress
-        _, future, finish = start(runner, request.model_spec.signature_name, request.input)
+        _, future, finish = start(runner, request.model_spec.signature_name, request.input, deadline)
         return [(future, finish)]
     if kind == "multi_inference_log":
         request = entry.multi_inference_log.request
@@ -77,7 +93,7 @@ def _start(entry, runner):
         started = []
         for task in request.tasks:
             start = examples.start_classify if task.method_name == examples.CLASSIFY else examples.start_regress
-            _, future, finish = start(runner, task.model_spec.signature_name, request.input)
+            _, future, finish = start(runner, task.model_spec.signature_name, request.input, deadline)
             started.append((future, finish))
         return started
     raise ServingError("INVALID_ARGUMENT", "Unsupported log_type for warmup: %s" % kind)

@@ -1,0 +1,115 @@
+"""HandleReloadConfigRequest ends on time and never holds up other reloads or requests.
+
+A new model whose base path has nothing to load (missing, empty, a file) is
+reported at once, by the reload and by the status APIs; a new model whose
+load hangs (a warm-up that never ends) makes its reload end at the caller's
+deadline while other reloads and predictions go on, and the hung warm-up
+fails the load at --model_warmup_timeout_seconds.
+"""
+
+import threading
+
+import grpc
+import numpy as np
+import pytest
+from google.protobuf import text_format
+from tensorflow_serving.apis import model_management_pb2, model_service_pb2_grpc
+
+import toy_savedmodel as toy_models
+from conftest import Rest, write
+from model_server.testing import running_server
+from test_versions import states, wait_for
+
+pytestmark = pytest.mark.needs_tf
+
+ROW = toy_models.bert_rows(1)[0]
+MODEL = 'config { name: "%s" base_path: "%s" model_platform: "tensorflow" }'
+
+
+def slow_warmup_log():
+    """A warm-up record running the toy's `slow` signature for far longer than any test."""
+    import tensorflow.compat.v1 as tf
+    from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
+    request = predict_pb2.PredictRequest()
+    request.model_spec.signature_name = "slow"
+    request.inputs["n"].CopyFrom(tf.make_tensor_proto(np.array([2 ** 31 - 1], dtype=np.int32)))
+    return prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
+
+
+def reload_request(models):
+    request = model_management_pb2.ReloadConfigRequest()
+    text_format.Parse("model_config_list { %s }" % " ".join(MODEL % model for model in models), request.config)
+    return request
+
+
+def rpc_code(call):
+    try:
+        call()
+    except grpc.RpcError as error:
+        return error.code(), error.details()
+    return grpc.StatusCode.OK, ""
+
+
+@pytest.fixture
+def reload_server(toy_export, tmp_path):
+    config = write(tmp_path / "models.config", "model_config_list { %s }" % (MODEL % ("toy", toy_export)))
+    with running_server(["--model_config_file=" + config, "--model_warmup_timeout_seconds=15",
+                         "--max_num_load_retries=0"]) as server:
+        with grpc.insecure_channel(server.grpc_target) as channel:
+            yield server, model_service_pb2_grpc.ModelServiceStub(channel)
+
+
+def test_new_model_without_versions_is_reported_at_once(reload_server, toy_export, tmp_path):
+    server, stub = reload_server
+    rest = Rest(server.rest_url)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    a_file = write(tmp_path / "file", "not a model")
+    cases = [("ghost", str(tmp_path / "missing"), "does not exist"),
+             ("hollow", str(empty), "has no version directories"),
+             ("flat", a_file, "is not a directory")]
+    for name, path, reason in cases:
+        code, details = rpc_code(lambda: stub.HandleReloadConfigRequest(
+            reload_request([("toy", toy_export), (name, path)]), timeout=60))
+        assert code == grpc.StatusCode.NOT_FOUND and reason in details and name in details, details
+        status, body = rest.get("/v1/models/%s" % name)
+        assert status == 404 and reason in body["error"], body
+    # The config is applied all the same: a version appearing under the missing path is loaded.
+    assert rpc_code(lambda: stub.HandleReloadConfigRequest(
+        reload_request([("toy", toy_export), ("ghost", str(tmp_path / "missing"))]), timeout=60))[0] == \
+        grpc.StatusCode.NOT_FOUND
+    toy_models.build(str(tmp_path / "missing"), 1)
+    wait_for(lambda: states(rest, "ghost").get(1, {}).get("state") == "AVAILABLE", what="ghost to load")
+    assert rest.post("/v1/models/toy:predict", {"instances": [ROW]})[0] == 200
+
+
+def test_hung_load_ends_at_the_deadline_and_blocks_nothing(reload_server, toy_export, tmp_path):
+    server, stub = reload_server
+    rest = Rest(server.rest_url)
+    hung = tmp_path / "hung"
+    toy_models.build(str(hung), 1, warmup_logs=[slow_warmup_log()])
+    outcome = {}
+
+    def hung_reload():
+        outcome["hung"] = rpc_code(lambda: stub.HandleReloadConfigRequest(
+            reload_request([("toy", toy_export), ("hung", str(hung))]), timeout=8))
+
+    thread = threading.Thread(target=hung_reload)
+    thread.start()
+    try:
+        wait_for(lambda: states(rest, "hung").get(1, {}).get("state") == "LOADING", what="the hung warm-up")
+        # While that reload waits, another reload and predictions are served.
+        code, details = rpc_code(lambda: stub.HandleReloadConfigRequest(
+            reload_request([("toy", toy_export), ("hung", str(hung)), ("toy2", toy_export)]), timeout=60))
+        assert code == grpc.StatusCode.OK, details
+        assert thread.is_alive(), outcome
+        assert rest.post("/v1/models/toy2:predict", {"instances": [ROW]})[0] == 200
+        assert rest.get("/v1/models/toy")[0] == 200
+    finally:
+        thread.join()
+    code, details = outcome["hung"]
+    assert code == grpc.StatusCode.DEADLINE_EXCEEDED and "hung (version 1 LOADING)" in details, details
+    # The warm-up timeout ends the hung load; its status says why.
+    state = wait_for(lambda: states(rest, "hung").get(1, {}).get("state") == "END" and states(rest, "hung")[1],
+                     timeout=60, what="the warm-up to time out")
+    assert "--model_warmup_timeout_seconds" in state["status"]["error_message"], state
