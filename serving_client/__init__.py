@@ -8,8 +8,9 @@ Texts become features with the shared `featurizer`, checked against the
 metadata the export carries. REST needs only `requests`; `grpc://` URLs need
 the `grpc` extra. Tests swap the network for `MockTransport`.
 
-Faults: connection errors and HTTP 503 are resent within `Retry` (bounded,
-exponential backoff); read timeouts are not. What still fails raises one
+Faults: failures to connect and HTTP 503/429 are resent within `Retry` (bounded,
+exponential backoff); read timeouts and connections lost after the request was
+sent (`ConnectionLost`; opt in with `Retry(retry_sent=True)`) are not. What still fails raises one
 `ServingClientError` whose one-line message names the URL and the last error
 ("... (gave up after N retries)"). For many texts,
 `predict_batch(texts, on_error="collect")` / `iter_predict(..., on_error="collect")`
@@ -27,6 +28,7 @@ from serving_client._client import FailedPrediction, Prediction, ServingClient
 from serving_client._entities import EntitySpan, TaggedText
 from serving_client._errors import (
     ConnectError,
+    ConnectionLost,
     InputError,
     ModelMismatchError,
     ProtocolError,
@@ -40,6 +42,7 @@ from serving_client._transport import HTTPTransport, MockTransport, Request, Res
 
 __all__ = [
     "ConnectError",
+    "ConnectionLost",
     "EntitySpan",
     "FailedPrediction",
     "HTTPTransport",

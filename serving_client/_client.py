@@ -5,6 +5,10 @@ the input dtypes and sequence length, the export's `metadata` signature gives
 labels and the tokenizer settings the model was trained with. Local settings
 that would produce different ids are refused before anything is sent.
 Predictions go to the version that was checked, never to "whatever is latest".
+Unless a version is asked for, the client follows the model's current version:
+when the checked one is gone (404 after a rollout) it reads the metadata of
+the new one and resends there, refusing only if the new version featurizes
+differently from what the texts were encoded with.
 
 A failed batch raises by default; with `on_error="collect"` its rows come back
 as `FailedPrediction`s in their places and the other batches still count, so
@@ -93,8 +97,11 @@ class ServingClient:
     `url` is `http(s)://host:port` (REST) or `grpc://host:port` (needs the
     `grpc` extra). Batches of `batch_size` texts are sent with up to
     `max_in_flight` requests at once; results keep the input order.
-    Predictions go to the version whose metadata was checked; once the server
-    has unloaded it (404 after a rollout), `reload()` checks the new one.
+    Predictions go to the version whose metadata was checked. With `version`
+    None (the default) the client follows rollouts: when the server has
+    unloaded that version (404), it checks the current one and goes on with it
+    if its featurization, sequence layout and labels are the same (else
+    `ModelMismatchError`); with a `version` it stays on that one.
     Without `vocab_file` the vocab comes from the export's `vocab` signature
     (checked against the metadata's sha256); a `vocab_file` must match it.
     """
@@ -450,8 +457,34 @@ class ServingClient:
             inputs[LABEL_INPUT] = [0] * len(chunk)
         return {"signature_name": self.signature, "inputs": inputs}
 
-    def _post_predict(self, request: Request) -> Tuple[Request, Dict[str, Any]]:
-        return request, self._call(request)
+    def _post_predict(self, model: _Model, request: Request) -> Tuple[Request, Dict[str, Any]]:
+        """Sends a batch encoded for `model`; after a rollout, to the current version if it fits."""
+        try:
+            return request, self._call(request)
+        except ServerError as e:
+            if e.status_code != 404 or self.version is not None:
+                raise
+            current = self._follow(model, e)
+        resent = Request("POST", current.predict_url, request.json)
+        return resent, self._call(resent)
+
+    def _follow(self, model: _Model, gone: ServerError) -> _Model:
+        """The model's current version, when `model`'s version is gone and the current one featurizes alike."""
+        with self._lock:
+            if self._model is model or self._model is None:
+                self._model = self._fetch_model()
+            current = self._model
+        if current.version == model.version:
+            raise gone
+        changes = _featurization_changes(model, current)
+        if changes:
+            raise ModelMismatchError(
+                "model '%s' moved from version %s to %s, which differs from what the texts were encoded with (%s); "
+                "the rest was not sent" % (self.model_name, model.version, current.version, "; ".join(changes)),
+                gone.request,
+            )
+        logger.info("model '%s' moved from version %s to %s; following it", self.model_name, model.version, current.version)
+        return current
 
     def _pipeline(
         self,
@@ -468,7 +501,7 @@ class ServingClient:
         try:
             for chunk, body, state in batches:
                 request = Request("POST", model.predict_url, body)
-                pending.append((start, chunk, state, executor.submit(self._post_predict, request)))
+                pending.append((start, chunk, state, executor.submit(self._post_predict, model, request)))
                 start += len(chunk)
                 if len(pending) >= self.max_in_flight:
                     for result in self._finish(model, pending.popleft(), decode, progress, on_error):
@@ -565,6 +598,26 @@ def _default_transport(url: str, connect_timeout: float, timeout: float, max_in_
 def _check_on_error(on_error: str) -> None:
     if on_error not in ON_ERROR:
         raise ValueError("on_error must be one of %s, got %r" % (", ".join(ON_ERROR), on_error))
+
+
+def _featurization_changes(old: _Model, new: _Model) -> List[str]:
+    """What differs between two versions in how texts become tensors and rows become labels."""
+    changes = []
+    pairs = [
+        ("vocab sha256", old.featurizer.vocab_sha256, new.featurizer.vocab_sha256),
+        ("do_lower_case", old.featurizer.do_lower_case, new.featurizer.do_lower_case),
+        ("max_seq_length", old.featurizer.max_seq_length, new.featurizer.max_seq_length),
+        ("signature sequence length", old.layout.sequence_length, new.layout.sequence_length),
+        ("inputs", old.layout.input_names, new.layout.input_names),
+        ("output", old.layout.output_name, new.layout.output_name),
+        ("labels", old.labels, new.labels),
+        ("task kind", old.task_kind, new.task_kind),
+        ("doc_stride", old.doc_stride, new.doc_stride),
+    ]
+    for what, before, after in pairs:
+        if before != after:
+            changes.append("%s %s -> %s" % (what, before, after))
+    return changes
 
 
 def _chunks(examples: Iterable[Example], size: int) -> Iterator[List[Tuple[str, Optional[str]]]]:

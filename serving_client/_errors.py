@@ -2,7 +2,8 @@
 
     ServingClientError            base; .request and .url say what call failed
     +-- TransportError            no usable answer came back
-    |   +-- ConnectError          could not connect, or the connection broke (retried)
+    |   +-- ConnectError          could not connect (retried)
+    |   +-- ConnectionLost        the connection broke after the request was sent (not retried by default)
     |   +-- ReadTimeout           the server took longer than the read timeout
     +-- ServerError               the server answered with an error status
     +-- ProtocolError             the answer is not what TensorFlow Serving sends
@@ -33,7 +34,11 @@ class TransportError(ServingClientError):
 
 
 class ConnectError(TransportError):
-    """Connection refused, reset or timed out while connecting; safe to retry."""
+    """Connection refused or timed out while connecting: the server never saw the request; safe to retry."""
+
+
+class ConnectionLost(TransportError):
+    """The connection broke after the request was sent: the server may have run it (or crashed on it)."""
 
 
 class ReadTimeout(TransportError):

@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 import grpc
 from google.protobuf import json_format
+from google.protobuf.message import DecodeError
 
 from bert_contract import HTTP_STATUS
 from serving_client import _protos
@@ -42,6 +43,7 @@ _VALUE_FIELDS = {
 _CONTENT_CODES = {"DT_INT32": "i", "DT_INT64": "q", "DT_FLOAT": "f", "DT_DOUBLE": "d", "DT_UINT8": "B", "DT_INT8": "b"}
 
 MAX_MESSAGE_BYTES = 2 ** 31 - 1
+RECONNECT_BACKOFF_MS = 100
 
 
 class GrpcTransport(Transport):
@@ -53,7 +55,15 @@ class GrpcTransport(Transport):
             raise ValueError("gRPC URL %r has no host:port" % url)
         self.timeout = timeout
         self.connect_timeout = connect_timeout
-        options = [("grpc.max_send_message_length", MAX_MESSAGE_BYTES), ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)]
+        options = [
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            # Retry (the client's policy) spaces out reconnects; grpc's own backoff (1 s growing to
+            # 120 s) would make each retry wait for it, and a dead address take 15 s to report.
+            ("grpc.initial_reconnect_backoff_ms", RECONNECT_BACKOFF_MS),
+            ("grpc.min_reconnect_backoff_ms", RECONNECT_BACKOFF_MS),
+            ("grpc.max_reconnect_backoff_ms", 4 * RECONNECT_BACKOFF_MS),
+        ]
         self._channel = grpc.insecure_channel(self.target, options=options)
         self._stub = _protos.PredictionServiceStub(self._channel)
         self._lock = threading.Lock()
@@ -76,24 +86,46 @@ class GrpcTransport(Transport):
             code = e.code().name if e.code() is not None else "UNKNOWN"
             if code == "DEADLINE_EXCEEDED":
                 raise ReadTimeout("no answer from %s within %ss (gRPC deadline)" % (request.url, self.timeout), request)
+            if code == "INTERNAL" and "deserializ" in (e.details() or ""):  # grpc could not parse the answer
+                raise ProtocolError("cannot decode the gRPC answer from %s: %s" % (request.url, e.details()), request)
             return Response(HTTP_STATUS.get(code, 500), json={"error": e.details() or code}, grpc_code=code)
+        except (ValueError, TypeError, KeyError, DecodeError) as e:  # protos that are not what TF Serving sends
+            raise ProtocolError("cannot decode the gRPC answer from %s: %s" % (request.url, e), request)
 
     def close(self) -> None:
         self._channel.close()
 
     def _connect(self, request: Request) -> None:
-        """Waits for the first connection so that a wrong address fails fast and clearly."""
+        """Waits for the first connection so that a wrong address fails fast and clearly.
+
+        A refused connection puts the channel in TRANSIENT_FAILURE at once: that
+        ends the wait (as a refused REST connection does) instead of waiting out
+        `connect_timeout` while grpc retries in the background.
+        """
         if self._connected:
             return
         with self._lock:
             if self._connected:
                 return
+            settled = threading.Event()
+            seen = []
+
+            def watch(state: grpc.ChannelConnectivity) -> None:
+                if state in (grpc.ChannelConnectivity.READY, grpc.ChannelConnectivity.TRANSIENT_FAILURE):
+                    seen.append(state)
+                    settled.set()
+
+            self._channel.subscribe(watch, try_to_connect=True)
             try:
-                grpc.channel_ready_future(self._channel).result(timeout=self.connect_timeout)
-            except grpc.FutureTimeoutError:
+                settled.wait(self.connect_timeout)
+            finally:
+                self._channel.unsubscribe(watch)
+            if not seen:
                 raise ConnectError(
                     "cannot connect to %s: no gRPC connection within %ss" % (self.target, self.connect_timeout), request
                 )
+            if seen[0] != grpc.ChannelConnectivity.READY:
+                raise ConnectError("cannot connect to %s: connection failed (is a gRPC server listening?)" % self.target, request)
             self._connected = True
 
     def _metadata(self, model: str, version: Optional[int]) -> Dict[str, Any]:

@@ -10,8 +10,9 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
 
 import requests
 import requests.adapters
+import urllib3.exceptions
 
-from serving_client._errors import ConnectError, ProtocolError, ReadTimeout, TransportError
+from serving_client._errors import ConnectError, ConnectionLost, ProtocolError, ReadTimeout, TransportError
 
 # (connect, read) seconds, as requests takes them.
 Timeout = Union[float, Tuple[float, float]]
@@ -130,6 +131,9 @@ class HTTPTransport(Transport):
                 request,
             )
         except requests.exceptions.ConnectionError as e:
+            if _after_send(e):
+                raise ConnectionLost("the connection to %s broke after the request was sent: %s"
+                                     % (request.url, _reason(e)), request)
             raise ConnectError("cannot connect to %s: %s" % (request.url, _reason(e)), request)
         except requests.exceptions.Timeout:
             raise ReadTimeout(
@@ -147,6 +151,21 @@ class HTTPTransport(Transport):
 def _split(timeout: Timeout) -> Tuple[float, float]:
     """(connect, read) seconds; one number means both, as in requests."""
     return timeout if isinstance(timeout, tuple) else (timeout, timeout)
+
+
+def _after_send(error: Exception) -> bool:
+    """Whether a requests ConnectionError came after the request went out.
+
+    urllib3 raises connect-phase failures as MaxRetryError(NewConnectionError /
+    ConnectTimeoutError) and a connection that breaks while the answer is
+    awaited as ProtocolError("Connection aborted.", ...).
+    """
+    reason = error  # type: Any
+    while reason is not None:
+        if isinstance(reason, urllib3.exceptions.ProtocolError):
+            return True
+        reason = reason.args[0] if reason.args and isinstance(reason.args[0], Exception) else None
+    return False
 
 
 def _reason(error: Exception) -> str:

@@ -120,7 +120,7 @@ def test_grpc_connect_failure_is_a_connect_error(tiny_vocab_file):
     client = grpc_client("grpc://127.0.0.1:%d" % port, vocab=tiny_vocab_file, connect_timeout=0.2)
     with pytest.raises(ConnectError) as info:
         client.predict("good")
-    assert "no gRPC connection within 0.2s" in str(info.value)
+    assert "cannot connect to 127.0.0.1:%d" % port in str(info.value)
 
 
 @pytest.mark.parametrize(

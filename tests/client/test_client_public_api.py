@@ -11,6 +11,7 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 PUBLIC = [
     "ConnectError",
+    "ConnectionLost",
     "EntitySpan",
     "FailedPrediction",
     "HTTPTransport",
@@ -43,10 +44,11 @@ def test_exception_hierarchy_matches_its_documented_tree():
     assert issubclass(s.TransportError, s.ServingClientError)
     assert issubclass(s.ConnectError, s.TransportError)
     assert issubclass(s.ReadTimeout, s.TransportError)
+    assert s.ConnectionLost.__bases__ == (s.TransportError,)
     for name in ("ServerError", "ProtocolError", "ModelMismatchError", "InputError"):
         assert getattr(s, name).__bases__ == (s.ServingClientError,)
     for name in PUBLIC:
-        if name.endswith("Error") or name == "ReadTimeout":
+        if name.endswith("Error") or name in ("ReadTimeout", "ConnectionLost"):
             assert name in _errors.__doc__
 
 
