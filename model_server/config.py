@@ -7,6 +7,7 @@ here and vice versa. Problems raise ConfigError with one line naming the file.
 """
 
 import collections
+import logging
 import os
 
 from google.protobuf import text_format
@@ -14,6 +15,8 @@ from tensorflow_serving.config import model_server_config_pb2
 
 from model_server.flags import AUTO_PORT, DEFAULT_MONITORING_PATH
 from model_server.protos import batching_parameters_pb2, monitoring_config_pb2
+
+log = logging.getLogger(__name__)
 
 
 class ConfigError(Exception):
@@ -117,6 +120,14 @@ class BatchingOptions(object):
                                   "max_batch_size (%d); got %s" % (self.max_batch_size, sizes))
 
 
+# BatchingParameters fields TFS acts on and the local server does not (a warning at startup).
+_NOT_ACTED_ON = {
+    "enable_large_batch_splitting": "batches are never split; a request over max_batch_size is refused",
+    "max_execution_batch_size": "a run holds at most max_batch_size rows",
+    "thread_pool_name": "each model version has num_batch_threads threads of its own, shared with no other",
+}
+
+
 def _wrapped(params, field, default):
     return getattr(params, field).value if params.HasField(field) else default
 
@@ -132,6 +143,10 @@ def load_batching_options(options):
     if options.batching_parameters_file:
         read_text_proto(options.batching_parameters_file, params, "batching_parameters_file")
     batching = BatchingOptions(params, bool(options.batching_parameters_file))
+    for field, why in _NOT_ACTED_ON.items():
+        if params.HasField(field):
+            log.warning("BatchingParameters.%s in %s is parsed but not acted on by the local model server: %s",
+                        field, options.batching_parameters_file, why)
     if options.batching_length_buckets.strip() == "auto":
         batching.length_runs = True
     else:

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from model_server import versions as version_dirs
 from model_server.config import ConfigError, validate_model_server_config
 from model_server.errors import ServingError, from_exception, not_found
+from model_server.memory import release_freed_memory
 
 log = logging.getLogger(__name__)
 
@@ -264,9 +265,10 @@ class Manager(object):
                 error = from_exception(exc)
                 log.error("Loading servable: {name: %s version: %d} failed (attempt %d of %d): %s",
                           model.name, entry.number, attempt + 1, attempts, error)
-                with self._cond:
-                    still_wanted = entry.number in model.aspired and not model.removed
-                if attempt + 1 < attempts and still_wanted and not self._stopping.wait(interval):
+                # Wanted before the wait and still wanted after it (a newer version may have
+                # replaced this one meanwhile): only then is it worth another attempt.
+                if (attempt + 1 < attempts and self._still_wanted(model, entry)
+                        and not self._stopping.wait(interval) and self._still_wanted(model, entry)):
                     continue
                 break
             with self._cond:
@@ -283,6 +285,10 @@ class Manager(object):
             self._set_state(model, entry, END)
             self._reconcile(model)
 
+    def _still_wanted(self, model, entry):
+        with self._cond:
+            return entry.number in model.aspired and not model.removed
+
     def _unload(self, model, entry):
         with self._cond:
             if entry.state not in (AVAILABLE, UNLOADING):
@@ -295,6 +301,8 @@ class Manager(object):
             runner.close()
         except Exception:
             log.exception("closing %s version %d failed", model.name, entry.number)
+        del runner
+        release_freed_memory()
         with self._cond:
             self._set_state(model, entry, END)
         log.info("Unloaded servable version {name: %s version: %d}", model.name, entry.number)

@@ -114,7 +114,10 @@ class Servable(object):
         return dict(zip(output_aliases, values))
 
     def close(self):
+        """Close the session and let go of the graph, so its memory can go back to the OS."""
         self._session.close()
+        self._callables.clear()
+        self._graph = None
 
 
 class _RunPlan(object):

@@ -28,7 +28,8 @@ def batching_server(tmp_path_factory):
     toy_models.build_embedding_model(str(base))
     # The batch closes only when full (timeout 60 s): all BATCH requests share one merged run.
     params = write(root / "batching.config", "max_batch_size { value: %d }\nbatch_timeout_micros { value: 60000000 }\n"
-                   "num_batch_threads { value: 1 }\n" % BATCH)
+                   "num_batch_threads { value: 1 }\nenable_large_batch_splitting { value: true }\n"
+                   "max_execution_batch_size { value: 4 }\nthread_pool_name { value: \"shared\" }\n" % BATCH)
     with running_server(["--model_name=embed", "--model_base_path=%s" % base, "--enable_batching",
                          "--batching_parameters_file=" + params]) as server:
         yield server
@@ -51,3 +52,9 @@ def test_bad_token_ids_fail_only_their_own_request(batching_server):
         other = [max(ids) for i, ids in bad.items() if i != index]
         assert not any(str(value) in message for value in other), message
     assert json.dumps(results).count('"error"') == len(bad)
+
+
+def test_batching_fields_not_acted_on_are_warned_about_at_startup(batching_server):
+    log = batching_server.log()
+    for field in ("enable_large_batch_splitting", "max_execution_batch_size", "thread_pool_name"):
+        assert "BatchingParameters.%s in " % field in log and "not acted on" in log
