@@ -5,11 +5,15 @@ end maps the code once (HTTP status / grpc.StatusCode), so a message reads the
 same over both transports, as it does with TensorFlow Serving.
 """
 
+import logging
+import os
 import re
 
 import grpc
 
 from bert_contract import HTTP_STATUS
+
+log = logging.getLogger(__name__)
 
 # Canonical code name -> HTTP status (contract section 8), shared with the client.
 
@@ -83,7 +87,25 @@ def from_exception(exc):
     code_number = getattr(exc, "error_code", None)  # tf.errors.OpError
     if isinstance(code_number, int) and code_number in CODE_NAMES:
         return ServingError(CODE_NAMES[code_number], op_error_message(getattr(exc, "message", str(exc))))
-    if isinstance(exc, (ValueError, TypeError)):
-        # Session.run rejects feeds of the wrong shape/dtype with these.
+    if isinstance(exc, (ValueError, TypeError)) and _raised_by_tensorflow(exc):
+        # TF's own checks of a feed (wrong shape/dtype) raise these: the client's mistake.
         return ServingError("INVALID_ARGUMENT", str(exc))
+    # Anything else is the server's own fault: a 500, and a traceback in the log (once).
+    if not getattr(exc, "_serving_logged", False):
+        log.error("Internal error while serving a request", exc_info=exc)
+        try:
+            exc._serving_logged = True
+        except AttributeError:  # exceptions with __slots__
+            pass
     return ServingError("INTERNAL", "%s: %s" % (type(exc).__name__, exc))
+
+
+def _raised_by_tensorflow(exc):
+    """Whether the innermost Python frame of exc's traceback is TensorFlow's code."""
+    traceback = exc.__traceback__
+    if traceback is None:
+        return False
+    while traceback.tb_next is not None:
+        traceback = traceback.tb_next
+    parts = traceback.tb_frame.f_code.co_filename.split(os.sep)
+    return "tensorflow" in parts or "tensorflow_core" in parts
