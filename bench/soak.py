@@ -37,7 +37,7 @@ sys.path[:0] = [ROOT, os.path.join(ROOT, "tests", "helpers"), os.path.join(ROOT,
 
 import toy_savedmodel  # noqa: E402  (tests/helpers)
 from loadgen import drive, percentiles  # noqa: E402  (bench/)
-from model_server.testing import running_server  # noqa: E402
+from model_server.launch import running_server  # noqa: E402
 
 BATCHING = ("max_batch_size { value: 32 }\nbatch_timeout_micros { value: 2000 }\nnum_batch_threads { value: 2 }\n"
             "max_enqueued_batches { value: 1000 }\n")

@@ -16,7 +16,6 @@ from serving_client import ModelMismatchError, ServerError, ServingClient
 
 pytestmark = pytest.mark.needs_tf
 
-testing = pytest.importorskip("model_server.testing", reason="model_server/ is not there")
 
 MODEL = "tiny"
 TEXTS = ["the movie was good", "awful film , i hate it", "lovely day", "the food is bad"]
@@ -69,7 +68,9 @@ def test_client_follows_a_rollout_and_refuses_other_featurization(trained_tiny_m
     os.makedirs(base)
     add_version(base, 1, export_path)
     args = ["--model_name=%s" % MODEL, "--model_base_path=%s" % base, "--file_system_poll_wait_seconds=1"]
-    with testing.running_server(args, timeout=180.0) as server:
+    from model_servers import running_server
+
+    with running_server(args, timeout=180.0) as server:
         url = server.rest_url if transport == "rest" else "grpc://" + server.grpc_target
         with ServingClient(url, MODEL, vocab, batch_size=2) as client, \
                 ServingClient(url, MODEL, vocab, batch_size=2, version=1) as pinned:

@@ -12,7 +12,7 @@ import pytest
 
 import toy_savedmodel as toy_models
 from conftest import write
-from model_server.testing import running_server
+from model_servers import running_server
 from test_batching import concurrent_predict
 
 pytestmark = pytest.mark.needs_tf

@@ -17,7 +17,7 @@ from tensorflow_serving.apis import model_management_pb2, model_service_pb2_grpc
 
 import toy_savedmodel as toy_models
 from conftest import Rest, write
-from model_server.testing import running_server
+from model_servers import running_server
 from test_versions import states, wait_for
 
 pytestmark = pytest.mark.needs_tf

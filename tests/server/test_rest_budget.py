@@ -17,7 +17,7 @@ import pytest
 
 import toy_savedmodel as toy_models
 from conftest import Rest
-from model_server.testing import running_server
+from model_servers import running_server
 
 pytestmark = pytest.mark.needs_tf
 

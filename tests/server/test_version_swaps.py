@@ -12,7 +12,7 @@ import shutil
 import pytest
 
 from conftest import Rest
-from model_server.testing import running_server
+from model_servers import running_server
 from test_grpc_tensors import MiB
 from test_versions import states, wait_for
 
