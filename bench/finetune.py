@@ -1,9 +1,10 @@
-"""Fine-tuning speed: the project's run_classifier.py vs Google's reference bert.run_classifier.
+"""Fine-tuning speed and quality: the project's run_classifier.py vs Google's reference bert.run_classifier.
 
     .venv/bin/python -m bench.finetune          # DEFAULT, quick: 800 of the 4460 train rows
-                                                # (stratified), 1 epoch; ~5 min on 2 shared cores
+                                                # (stratified), 1 epoch, seeds 1,2,3; ~15 min on 2 shared cores
     .venv/bin/python -m bench.finetune --full   # the issue's setting: all 4460 train rows, 1 epoch,
-                                                # max_seq_length 128, batch 32; ~12 min
+                                                # max_seq_length 128, batch 32; ~12 min a seed (quiet)
+    .venv/bin/python -m bench.finetune --seeds 3 --variants reference,length   # one case
 
 Both runners fine-tune all-MiniLM-L6-v2 (`python -m pretrained fetch`) on the SMS spam
 split with the same max_seq_length, batch size, learning rate, epochs and warm-up, each
@@ -11,8 +12,13 @@ as its own process doing --do_train --do_eval --do_predict on the same rows:
 
 - the reference, unmodified: `python -m bert.run_classifier --task_name=cola` on a copy
   of the split in CoLA's layout (spam = "1", ham = "0") in a temporary directory;
-- ours: `run_classifier.py --task_name=generic` on the split itself, with its default
-  speed features (dynamic padding with length buckets, cached features).
+- ours (`--variants`): "length", its defaults (shuffled batches padded to their longest;
+  cached features); "fixed", `--dynamic_padding=false` (every batch padded to max_seq_length,
+  as the reference); and, on request, "sorted8", `--length_chunk_batches=8` (batches sorted
+  by length within random chunks of 8 batches).
+
+Every seed of `--seeds` picks its own quick subset and is ours' `--seed`; all variants of a
+seed train on the same rows.
 
 Measured for each run:
 - steady training examples/sec, from the end of the first step (graph warm-up) to the
@@ -29,9 +35,11 @@ Measured for each run:
   test_results.tsv against the test labels.
 The reference has no seed flag, so its quality figures vary from run to run.
 
-Prints a table with the ratio ours / reference, writes bench/results/finetune.json,
-finetune.png and both processes' logs with arrival times (finetune-reference.log,
-finetune-ours.log). Skips with a message when ../shared is absent.
+Prints, per seed, a table with the ratio ours / reference, then a table over seeds (test
+errors of every variant with mean and standard deviation, speed ratios against the
+reference of the same seed); writes bench/results/finetune.json, finetune.png and every
+process's log with arrival times (finetune-<variant>-seed<N>.log). Skips with a message
+when ../shared is absent.
 """
 
 import argparse
@@ -47,6 +55,7 @@ import re
 import resource
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -421,14 +430,27 @@ def reference_command(args, data_dir: str, output_dir: str, model_flags: Sequenc
             *common_flags(args, output_dir, model_flags)]
 
 
-def ours_command(args, train_file: Optional[str], output_dir: str, model_flags: Sequence[str]) -> List[str]:
+# Our runner's variants: the flags each adds to the common ones.
+OURS_VARIANTS = {
+    "length": [],  # the defaults: batches padded to their longest
+    "fixed": ["--dynamic_padding=false"],
+    "sorted8": ["--length_chunk_batches=8"],  # faster, label-skewed batches (bench/README.md)
+}
+VARIANTS = ("reference", "fixed", "length", "sorted8")
+DEFAULT_VARIANTS = ("reference", "fixed", "length")
+
+
+def ours_command(args, train_file: Optional[str], output_dir: str, model_flags: Sequence[str],
+                 variant: str = "length") -> List[str]:
     command = [sys.executable, os.path.join(REPO, "run_classifier.py"), "--task_name=generic",
                "--data_dir=%s" % args.data_dir, "--labels=%s" % ",".join(LABELS)]
     if train_file:
         command.append("--train_file=%s" % train_file)
     # A progress line every step, like the reference's global_step/sec lines, so the CPU cost
     # per step is measured over the same steps (both then also count steps every step).
-    return command + common_flags(args, output_dir, model_flags) + ["--seed=%d" % args.seed, "--log_every_steps=1"]
+    extra = OURS_VARIANTS[variant] + (list(args.ours_flag or []) if variant == "length" else [])
+    return (command + common_flags(args, output_dir, model_flags)
+            + ["--seed=%d" % args.seed, "--log_every_steps=1"] + extra)
 
 
 def train_steps(num_examples: int, batch_size: int, epochs: float) -> int:
@@ -476,8 +498,9 @@ def run_reference(args, work_dir: str, splits, model_flags, steps: int) -> Tuple
     data_dir = os.path.join(work_dir, "cola_data")
     output_dir = os.path.join(work_dir, "reference")
     write_cola_dir(data_dir, splits)
-    log_path = os.path.join(args.results_dir, "finetune-reference.log")
-    run = run_logged(reference_command(args, data_dir, output_dir, model_flags), log_path, work_dir, "[reference]")
+    log_path = os.path.join(args.results_dir, log_name("reference", args.seed))
+    run = run_logged(reference_command(args, data_dir, output_dir, model_flags), log_path, work_dir,
+                     "[reference seed %d]" % args.seed)
     _finished(run, "reference", log_path)
     steady, source = reference_steady_rate(run.lines, args.train_batch_size)
     figures = speed_figures(run, first_time(run.lines, REFERENCE_TRAIN_DONE), steady, source,
@@ -487,11 +510,17 @@ def run_reference(args, work_dir: str, splits, model_flags, steps: int) -> Tuple
     return figures, run
 
 
-def run_ours(args, work_dir: str, train_file: Optional[str], test_labels, model_flags, steps: int) -> Tuple[Dict, ProcessRun]:
-    output_dir = os.path.join(work_dir, "ours")
-    log_path = os.path.join(args.results_dir, "finetune-ours.log")
-    run = run_logged(ours_command(args, train_file, output_dir, model_flags), log_path, work_dir, "[ours]")
-    _finished(run, "ours", log_path)
+def log_name(variant: str, seed: int) -> str:
+    return "finetune-%s-seed%d.log" % (variant, seed)
+
+
+def run_ours(args, work_dir: str, train_file: Optional[str], test_labels, model_flags, steps: int,
+             variant: str = "length") -> Tuple[Dict, ProcessRun]:
+    output_dir = os.path.join(work_dir, variant)
+    log_path = os.path.join(args.results_dir, log_name(variant, args.seed))
+    run = run_logged(ours_command(args, train_file, output_dir, model_flags, variant), log_path, work_dir,
+                     "[%s seed %d]" % (variant, args.seed))
+    _finished(run, variant, log_path)
     summaries = glob.glob(os.path.join(output_dir, "train_summary-*.json"))
     train_seconds = os.path.getmtime(summaries[0]) - run.started_at if summaries else None
     figures = speed_figures(run, train_seconds, ours_steady_rate(run.lines),
@@ -612,6 +641,76 @@ def write_png(path: str, reference: Dict, ours: Dict, title: str) -> None:
     plt.close(figure)
 
 
+# ---------------------------------------------------------------- over seeds
+
+
+class Spread(NamedTuple):
+    mean: float
+    sd: Optional[float]  # sample standard deviation; None for a single value
+
+    def __str__(self) -> str:
+        return "%.1f" % self.mean if self.sd is None else "%.1f ± %.1f" % (self.mean, self.sd)
+
+
+def spread(values: Sequence[float]) -> Optional[Spread]:
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return Spread(statistics.mean(values), statistics.stdev(values) if len(values) > 1 else None)
+
+
+def seed_summary(runs: Dict[int, Dict[str, Dict]]) -> Dict[str, Dict]:
+    """Per variant, over seeds: test errors, steady examples/sec and its ratio to the same seed's reference."""
+    seeds = sorted(runs)
+    variants = [v for v in VARIANTS if any(v in runs[seed] for seed in seeds)]
+    summary = {}
+    for variant in variants:
+        figures = {seed: runs[seed][variant] for seed in seeds if variant in runs[seed]}
+        row = {"test_errors": {seed: f.get("test_errors") for seed, f in figures.items()}}
+        for key in ("test_errors", "steady_examples_per_sec", "steady_examples_per_cpu_second", "test_spam_recall"):
+            row[key + "_spread"] = spread([f.get(key) for f in figures.values()])
+        for key in ("steady_examples_per_sec", "steady_examples_per_cpu_second"):
+            ratios_ = [f.get(key) / runs[seed]["reference"][key] for seed, f in figures.items()
+                       if "reference" in runs[seed] and f.get(key) and runs[seed]["reference"].get(key)]
+            row[key + "_ratio"] = spread(ratios_)
+        row["load_average_1min"] = {seed: f.get("load_average_1min") for seed, f in figures.items()}
+        summary[variant] = row
+    return summary
+
+
+def format_seed_table(summary: Dict[str, Dict], seeds: Sequence[int]) -> str:
+    """A markdown table: test errors per seed, mean ± sd, speed and its ratio to the reference."""
+    header = (["variant"] + ["errors, seed %d" % seed for seed in seeds]
+              + ["errors, mean ± sd", "steady ex/s", "x reference", "x reference per CPU-s"])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" + "---:|" * (len(header) - 1)]
+    for variant, row in summary.items():
+        errors = ["%d" % row["test_errors"][seed] if row["test_errors"].get(seed) is not None else "-" for seed in seeds]
+        ratio, cpu_ratio = row["steady_examples_per_sec_ratio"], row["steady_examples_per_cpu_second_ratio"]
+        cells = ([variant] + errors + [str(row["test_errors_spread"] or "-"),
+                                        str(row["steady_examples_per_sec_spread"] or "-"),
+                                        ("%.2fx" % ratio.mean) if ratio and variant != "reference" else "-",
+                                        ("%.2fx" % cpu_ratio.mean) if cpu_ratio and variant != "reference" else "-"])
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def seed_verdict(summary: Dict[str, Dict]) -> List[str]:
+    """The issue's targets: length-aware mean errors within one sd of fixed padding's; speed >= 3x."""
+    lines = []
+    length, fixed = summary.get("length"), summary.get("fixed")
+    if length and fixed and length["test_errors_spread"] and fixed["test_errors_spread"]:
+        mean, (fixed_mean, fixed_sd) = length["test_errors_spread"].mean, fixed["test_errors_spread"]
+        if fixed_sd is not None:
+            met = mean <= fixed_mean + fixed_sd
+            lines.append("quality target (length-aware mean errors within one sd of fixed padding's, or below): "
+                         "%s (%.1f against %.1f ± %.1f)" % ("met" if met else "NOT met", mean, fixed_mean, fixed_sd))
+    if length and length["steady_examples_per_sec_ratio"]:
+        ratio = length["steady_examples_per_sec_ratio"]
+        lines.append("speed target (length-aware >= %.0fx reference, steady examples/sec, mean over seeds): %s (%s x)"
+                     % (SPEED_TARGET, "met" if ratio.mean >= SPEED_TARGET else "NOT met", ratio))
+    return lines
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -621,8 +720,8 @@ def parse_args(argv):
         epilog="Default: the quick run (%d stratified train rows, 1 epoch). --full: all train rows, the issue's "
                "setting." % QUICK_TRAIN_EXAMPLES)
     parser.add_argument("--full", action="store_true",
-                        help="train on all train rows (the issue's measurement, ~12 min); "
-                             "default: the quick run on %d stratified train rows (~5 min)" % QUICK_TRAIN_EXAMPLES)
+                        help="train on all train rows (the issue's measurement, ~12 min a seed); "
+                             "default: the quick run on %d stratified train rows (~5 min a seed)" % QUICK_TRAIN_EXAMPLES)
     parser.add_argument("--train_examples", type=int,
                         help="train rows to sample, stratified by label (default: %d, or all with --full)"
                              % QUICK_TRAIN_EXAMPLES)
@@ -630,7 +729,7 @@ def parse_args(argv):
                         help="holds train.tsv, dev.tsv, test.tsv as label<TAB>text (default: %(default)s)")
     parser.add_argument("--results_dir", default=DEFAULT_RESULTS_DIR,
                         help="where finetune.json, finetune.png and the logs go (default: %(default)s)")
-    parser.add_argument("--work_dir", help="keep both runs' data and model directories here "
+    parser.add_argument("--work_dir", help="keep every run's data and model directories here "
                                            "(default: a temporary directory, deleted at the end)")
     parser.add_argument("--num_train_epochs", type=float, default=1.0, help="(default: %(default)g)")
     parser.add_argument("--learning_rate", type=float, default=5e-5,
@@ -640,13 +739,36 @@ def parse_args(argv):
                         help="for dev and test, both runners (default: %(default)s)")
     parser.add_argument("--max_seq_length", type=int, default=128, help="(default: %(default)s)")
     parser.add_argument("--warmup_proportion", type=float, default=0.1, help="(default: %(default)g)")
-    parser.add_argument("--seed", type=int, default=1,
-                        help="ours: --seed; also picks the quick subset. The reference has no seed flag "
-                             "(default: %(default)s)")
+    parser.add_argument("--seeds", type=seed_list, default=[1, 2, 3],
+                        help="comma-separated; each picks the quick subset and is ours' --seed. The reference "
+                             "has no seed flag (default: 1,2,3)")
+    parser.add_argument("--variants", type=variant_list, default=list(DEFAULT_VARIANTS),
+                        help="which runs, of %s (default: %s)" % (",".join(VARIANTS), ",".join(DEFAULT_VARIANTS)))
+    parser.add_argument("--ours_flag", action="append", metavar="FLAG",
+                        help="an extra run_classifier.py flag for the length-aware variant (repeatable), "
+                             "e.g. --ours_flag=--length_chunk_batches=16")
     args = parser.parse_args(argv)
     if args.train_examples is None and not args.full:
         args.train_examples = QUICK_TRAIN_EXAMPLES
     return args, parser
+
+
+def seed_list(text: str) -> List[int]:
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a comma-separated list of integers" % text)
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError("%r: give at least one seed, each once" % text)
+    return seeds
+
+
+def variant_list(text: str) -> List[str]:
+    variants = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown or not variants:
+        raise argparse.ArgumentTypeError("%r: variants are %s" % (text, ",".join(VARIANTS)))
+    return [v for v in VARIANTS if v in variants]
 
 
 def _git_commit() -> Optional[str]:
@@ -655,7 +777,9 @@ def _git_commit() -> Optional[str]:
     return done.stdout.strip() or None
 
 
-def _run(args, work_dir: str) -> Dict:
+def _run_seed(args, work_dir: str, model_flags: List[str]) -> Dict:
+    """Every variant of one seed (args.seed) on the same rows."""
+    os.makedirs(work_dir, exist_ok=True)
     splits = {split: read_split(args.data_dir, split) for split in ("train", "dev", "test")}
     train_file = None
     texts, labels = splits["train"]
@@ -668,33 +792,23 @@ def _run(args, work_dir: str) -> Dict:
     steps = train_steps(num_train, args.train_batch_size, args.num_train_epochs)
     if steps < 1:
         raise BenchError("%d train rows at batch size %d make no training step" % (num_train, args.train_batch_size))
-    print("train %d rows (%d spam), %d steps of %d; dev %d, test %d rows"
-          % (num_train, splits["train"][1].count(POSITIVE), steps, args.train_batch_size,
+    print("seed %d: train %d rows (%d spam), %d steps of %d; dev %d, test %d rows"
+          % (args.seed, num_train, splits["train"][1].count(POSITIVE), steps, args.train_batch_size,
              len(splits["dev"][0]), len(splits["test"][0])), file=sys.stderr)
-    model_flags = pretrained_flags()
-    reference, reference_run = run_reference(args, work_dir, splits, model_flags, steps)
-    ours, ours_run = run_ours(args, work_dir, train_file, splits["test"][1], model_flags, steps)
+    figures, commands = {}, {}
+    for variant in args.variants:
+        if variant == "reference":
+            result, run = run_reference(args, work_dir, splits, model_flags, steps)
+        else:
+            result, run = run_ours(args, work_dir, train_file, splits["test"][1], model_flags, steps, variant)
+        figures[variant], commands[variant] = result, run.command
     return {
-        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "seed": args.seed,
         "mode": "full" if train_file is None else "quick",
-        "settings": {
-            "data_dir": os.path.abspath(args.data_dir),
-            "rows": {"train": num_train, "dev": len(splits["dev"][0]), "test": len(splits["test"][0])},
-            "num_train_epochs": args.num_train_epochs, "train_steps": steps,
-            "learning_rate": args.learning_rate, "train_batch_size": args.train_batch_size,
-            "eval_batch_size": args.eval_batch_size, "max_seq_length": args.max_seq_length,
-            "warmup_proportion": args.warmup_proportion, "seed_ours": args.seed,
-            "pretrained_flags": model_flags,
-        },
-        "commands": {"reference": reference_run.command, "ours": ours_run.command},
-        "reference": reference,
-        "ours": ours,
-        "ratio_ours_over_reference": ratios(reference, ours),
-        "speed_target_met": {key: (value or 0) >= SPEED_TARGET for key, value in ratios(reference, ours).items()
-                             if key.startswith("steady_examples")},
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "git_commit": _git_commit()},
-        "command": " ".join([sys.executable] + sys.argv),
+        "rows": {"train": num_train, "dev": len(splits["dev"][0]), "test": len(splits["test"][0])},
+        "train_steps": steps,
+        "commands": commands,
+        "figures": figures,
     }
 
 
@@ -707,8 +821,17 @@ def main(argv=None) -> int:
     os.makedirs(args.results_dir, exist_ok=True)
     work_dir = args.work_dir or tempfile.mkdtemp(prefix="bench-finetune-")
     os.makedirs(work_dir, exist_ok=True)
+    started = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+    load_before = os.getloadavg()
+    per_seed = {}  # type: Dict[int, Dict]
     try:
-        results = _run(args, work_dir)
+        model_flags = pretrained_flags()
+        for seed in args.seeds:
+            args.seed = seed
+            per_seed[seed] = _run_seed(args, os.path.join(work_dir, "seed-%d" % seed), model_flags)
+            _print_seed(per_seed[seed])
+            # After every seed, so a long run that is stopped keeps the seeds it finished.
+            _write_results(args, started, load_before, model_flags, per_seed)
     except BenchError as e:
         print("error: %s" % e, file=sys.stderr)
         return 1
@@ -716,27 +839,70 @@ def main(argv=None) -> int:
         if not args.work_dir:
             shutil.rmtree(work_dir, ignore_errors=True)
 
-    reference, ours = results["reference"], results["ours"]
-    settings = results["settings"]
+    first = per_seed[args.seeds[0]]
+    summary = seed_summary({seed: run["figures"] for seed, run in per_seed.items()})
     title = ("fine-tuning all-MiniLM-L6-v2 on SMS spam (%s: %d train rows, %g epoch, max_seq_length %d, batch %d, "
-             "lr %g), %d CPUs" % (results["mode"], settings["rows"]["train"], settings["num_train_epochs"],
-                                  settings["max_seq_length"], settings["train_batch_size"], settings["learning_rate"],
-                                  results["machine"]["cpus"]))
+             "lr %g), %d CPUs" % (first["mode"], first["rows"]["train"], args.num_train_epochs, args.max_seq_length,
+                                  args.train_batch_size, args.learning_rate, os.cpu_count()))
     print()
     print(title)
-    print("reference steady speed: %s; ours: %s" % (reference["steady_source"], ours["steady_source"]))
+    print("over seeds %s (test: %d rows; load average before: %s, after: %s)"
+          % (",".join(map(str, args.seeds)), first["rows"]["test"], " ".join("%.2f" % v for v in load_before),
+             " ".join("%.2f" % v for v in os.getloadavg())))
     print()
-    print(format_tables(reference, ours))
+    print(format_seed_table(summary, args.seeds))
     print()
-    print("\n".join(verdict(reference, ours, settings["rows"]["test"])))
-    png = os.path.join(args.results_dir, "finetune.png")
-    write_png(png, reference, ours, title)
+    print("\n".join(seed_verdict(summary)))
+    figures = first["figures"]
+    if "reference" in figures and "length" in figures:
+        png = os.path.join(args.results_dir, "finetune.png")
+        write_png(png, figures["reference"], figures["length"], title + ", seed %d" % first["seed"])
+        print("wrote %s" % _shown(png))
+    path = _write_results(args, started, load_before, model_flags, per_seed)
+    print("wrote %s and the logs finetune-<variant>-seed<N>.log" % _shown(path))
+    return 0
+
+
+def _write_results(args, started: str, load_before, model_flags: List[str], per_seed: Dict[int, Dict]) -> str:
+    """finetune.json: settings, every seed's figures and commands, the summary over seeds so far."""
+    first = per_seed[min(per_seed, key=args.seeds.index)]
+    summary = seed_summary({seed: run["figures"] for seed, run in per_seed.items()})
+    results = {
+        "date": started,
+        "mode": first["mode"],
+        "settings": {
+            "data_dir": os.path.abspath(args.data_dir), "rows": first["rows"],
+            "num_train_epochs": args.num_train_epochs, "train_steps": first["train_steps"],
+            "learning_rate": args.learning_rate, "train_batch_size": args.train_batch_size,
+            "eval_batch_size": args.eval_batch_size, "max_seq_length": args.max_seq_length,
+            "warmup_proportion": args.warmup_proportion, "seeds": args.seeds, "variants": args.variants,
+            "ours_flags": args.ours_flag or [], "pretrained_flags": model_flags,
+        },
+        "seeds": {str(seed): run for seed, run in per_seed.items()},
+        "summary": {variant: {key: (value._asdict() if isinstance(value, Spread) else value)
+                              for key, value in row.items()} for variant, row in summary.items()},
+        "load_average": {"before": list(load_before), "after": list(os.getloadavg())},
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                    "git_commit": _git_commit()},
+        "command": " ".join([sys.executable] + sys.argv),
+    }
     path = os.path.join(args.results_dir, "finetune.json")
     with open(path, "w") as f:
         json.dump(results, f, indent=2)
         f.write("\n")
-    print("wrote %s, %s and the logs finetune-reference.log, finetune-ours.log" % (_shown(path), _shown(png)))
-    return 0
+    return path
+
+
+def _print_seed(run: Dict) -> None:
+    """One seed's speed and quality table (length-aware against the reference), when both ran."""
+    figures = run["figures"]
+    print()
+    print("seed %d (%s, %d train rows): test errors %s" % (run["seed"], run["mode"], run["rows"]["train"], ", ".join(
+        "%s %s" % (variant, f.get("test_errors")) for variant, f in figures.items())))
+    if "reference" in figures and "length" in figures:
+        print(format_tables(figures["reference"], figures["length"]))
+        print("\n".join(verdict(figures["reference"], figures["length"], run["rows"]["test"])))
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ class Cluster(NamedTuple):
     task_type: str = ""
     task_index: int = 0
     num_workers: int = 1
+    # This task's place among the training workers (chief or master first), for input shards.
+    worker_index: int = 0
 
     @property
     def is_distributed(self) -> bool:
@@ -56,8 +58,10 @@ def cluster_from_env(environ=None) -> Cluster:
         raise RunnerError("TF_CONFIG is not valid (%s): %s" % (e, raw[:200]))
     if task_type not in spec and task_type != "evaluator":
         raise RunnerError("TF_CONFIG: task type %r is not in the cluster %s" % (task_type, sorted(spec)))
-    workers = len(spec.get("chief", [])) + len(spec.get("master", [])) + len(spec.get("worker", []))
-    return Cluster(task_type, task_index, max(workers, 1))
+    chiefs = len(spec.get("chief", [])) + len(spec.get("master", []))
+    workers = chiefs + len(spec.get("worker", []))
+    worker_index = task_index + chiefs if task_type == "worker" else task_index if task_type in ("chief", "master") else 0
+    return Cluster(task_type, task_index, max(workers, 1), worker_index)
 
 
 def mirrored_devices(num_gpus: int, virtual_cpu_devices: int) -> List[str]:

@@ -45,4 +45,8 @@ def input_fn(plan, record_file: records.RecordFile, is_training: bool, batch_siz
         drop_remainder=is_training or o.use_tpu,
         dynamic_padding=plan.dynamic_padding,
         seed=o.seed,
+        chunk_batches=o.length_chunk_batches,
+        # Each worker of a cluster trains on its own share of every epoch.
+        num_shards=plan.cluster.num_workers if is_training else 1,
+        shard_index=plan.cluster.worker_index if is_training else 0,
     )

@@ -4,9 +4,9 @@ What a record holds is the task family's `RecordSchema`; writing, caching and
 the input pipeline are the same for every family.
 
 Records hold *unpadded* ids, so one file serves every padding strategy: fixed
-`max_seq_length` (the reference's, and the TPU's), padding each batch to its
-longest example, or length buckets for training. A record file is reused only
-when everything that made it (data bytes, vocab, casing, length, labels,
+`max_seq_length` (the reference's, and the TPU's), or padding each batch to its
+longest example, with training batches sorted by length within random chunks.
+A record file is reused only when everything that made it (data bytes, vocab, casing, length, labels,
 featurizer and record format) is unchanged, and is written under a temporary
 name first so a half-written cache is never picked up.
 """
@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from bert_contract import INPUT_IDS, INPUT_MASK
 from bert_runner import storage
+from bert_runner.options import RunOptions
 from featurizer import FEATURIZER_VERSION, Featurizer
 
 log = logging.getLogger("bert_runner")
@@ -159,13 +160,65 @@ def cached_records(
     return record
 
 
-def bucket_boundaries(max_seq_length: int) -> List[int]:
-    """Length buckets for training batches: fine for short texts, coarse for long."""
-    boundaries, length = [], 8
-    while length < max_seq_length:
-        boundaries.append(length)
-        length += 8 if length < 64 else 16 if length < 128 else 64
-    return boundaries
+DEFAULT_CHUNK_BATCHES = RunOptions.length_chunk_batches
+
+
+def length_aware_batches(
+    dataset: tf.data.Dataset,
+    batch_size: int,
+    padded_shapes: Dict,
+    chunk_batches: int = DEFAULT_CHUNK_BATCHES,
+    drop_remainder: bool = False,
+    length_key: str = INPUT_IDS,
+    seed: Optional[int] = None,
+) -> tf.data.Dataset:
+    """One pass over `dataset` (dicts of features) as batches padded only to their longest example.
+
+    The stream is cut into chunks of `chunk_batches * batch_size` consecutive examples; each
+    chunk is sorted by the length of `length_key`, cut into batches, and its batches leave in
+    random order. When `dataset` is uniformly shuffled, a chunk is a uniform random sample, so
+    every `chunk_batches` consecutive steps see the label mix of uniform shuffling (a single
+    batch holds similar lengths, so its labels follow length). Length buckets that fill at
+    different rates do not: rare long examples wait in their bucket and a short schedule
+    trains mostly on the common short ones. Every example leaves exactly once, in a smaller
+    last batch unless `drop_remainder`. Features are padded as `padded_shapes` says; a
+    dimension given as None is cut to the batch's longest. `chunk_batches=1` (the default):
+    batches of a uniform shuffle, padded to their longest, so each batch keeps the label mix.
+    """
+    if batch_size < 1 or chunk_batches < 1:
+        raise ValueError("batch_size and chunk_batches must be at least 1 (got %d, %d)" % (batch_size, chunk_batches))
+    # Features whose first dimension is padded per batch: carry each one's own length so
+    # it is cut to the batch's longest of that feature, whatever it holds (ids, token labels).
+    ragged = sorted(key for key, shape in padded_shapes.items() if len(shape) and shape[0] is None)
+    if length_key not in ragged:
+        raise ValueError("length_key %r must be a feature padded per batch (shape [None, ...])" % length_key)
+
+    def with_lengths(features):
+        return features, {key: tf.shape(features[key])[0] for key in ragged}
+
+    def chunk_to_batches(features, lengths):
+        order = tf.argsort(lengths[length_key], stable=True)
+        count = tf.size(order)
+        num_batches = count // batch_size if drop_remainder else (count + batch_size - 1) // batch_size
+        # A stateful op, so successive chunks get different batch orders.
+        batch_order = tf.random.shuffle(tf.range(num_batches), seed=seed)
+
+        def one_batch(index):
+            rows = order[index * batch_size : tf.minimum((index + 1) * batch_size, count)]
+            batch = {}
+            for key, value in features.items():
+                value = tf.gather(value, rows)
+                if key in lengths:
+                    value = value[:, : tf.reduce_max(tf.gather(lengths[key], rows))]
+                batch[key] = value
+            return batch
+
+        return tf.data.Dataset.from_tensor_slices(batch_order).map(one_batch)
+
+    chunks = dataset.map(with_lengths).padded_batch(
+        batch_size * chunk_batches, padded_shapes=(padded_shapes, {key: [] for key in ragged})
+    )
+    return chunks.flat_map(chunk_to_batches)
 
 
 def input_fn_builder(
@@ -178,12 +231,19 @@ def input_fn_builder(
     dynamic_padding: bool = False,
     shuffle_buffer: int = 10000,
     seed: Optional[int] = None,
+    chunk_batches: int = DEFAULT_CHUNK_BATCHES,
+    num_shards: int = 1,
+    shard_index: int = 0,
 ):
     """An estimator `input_fn` over a record file.
 
     `dynamic_padding` pads each batch only to its longest example (and, when
-    training, draws batches from length buckets); otherwise every batch is
-    padded to `max_seq_length` as in the reference (required on TPU).
+    training, sorts by length within chunks of `chunk_batches` batches: see
+    `length_aware_batches`); otherwise every batch is padded to `max_seq_length`
+    as in the reference (required on TPU). Evaluation and prediction read the
+    file in order and never sort, so results line up with the input rows.
+    Training on worker `shard_index` of `num_shards` reads only every
+    `num_shards`-th record, so a cluster's workers split each epoch between them.
     """
 
     def decode(serialized):
@@ -200,22 +260,23 @@ def input_fn_builder(
         length = None if dynamic_padding else max_seq_length
         padded_shapes = schema.padded_shapes(length)
         dataset = tf.data.TFRecordDataset(record_file.path)
-        if is_training:
-            dataset = dataset.shuffle(min(shuffle_buffer, max(record_file.num_examples, 1)), seed=seed)
-            dataset = dataset.repeat()
-        dataset = dataset.map(decode, num_parallel_calls=tf.data.experimental.AUTOTUNE)
-        if is_training and dynamic_padding:
-            boundaries = bucket_boundaries(max_seq_length)
-            dataset = dataset.apply(
-                tf.data.experimental.bucket_by_sequence_length(
-                    element_length_func=lambda features: tf.shape(features[INPUT_IDS])[0],
-                    bucket_boundaries=boundaries,
-                    bucket_batch_sizes=[size] * (len(boundaries) + 1),
-                    padded_shapes=padded_shapes,
-                    drop_remainder=drop_remainder,
-                )
-            )
+        if not is_training:
+            dataset = dataset.map(decode, num_parallel_calls=tf.data.experimental.AUTOTUNE)
+            dataset = dataset.padded_batch(size, padded_shapes=padded_shapes, drop_remainder=drop_remainder)
+            return dataset.prefetch(tf.data.experimental.AUTOTUNE)
+        examples = record_file.num_examples
+        if num_shards > 1:
+            dataset = dataset.shard(num_shards, shard_index)
+            examples = len(range(shard_index, examples, num_shards))
+        # A new order every epoch (reshuffle_each_iteration), uniform while the buffer holds the file.
+        dataset = dataset.shuffle(min(shuffle_buffer, max(examples, 1)), seed=seed)
+        if dynamic_padding:
+            dataset = dataset.map(decode, num_parallel_calls=tf.data.experimental.AUTOTUNE)
+            dataset = length_aware_batches(
+                dataset, size, padded_shapes, chunk_batches, drop_remainder=drop_remainder, seed=seed
+            ).repeat()
         else:
+            dataset = dataset.repeat().map(decode, num_parallel_calls=tf.data.experimental.AUTOTUNE)
             dataset = dataset.padded_batch(size, padded_shapes=padded_shapes, drop_remainder=drop_remainder)
         return dataset.prefetch(tf.data.experimental.AUTOTUNE)
 

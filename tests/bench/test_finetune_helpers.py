@@ -172,3 +172,85 @@ def test_refuses_a_work_dir_with_old_runs_in_it(sms_dir, tmp_path, capsys):
     with pytest.raises(SystemExit):
         finetune.main(["--data_dir", sms_dir, "--work_dir", str(tmp_path)])
     assert "--work_dir=%s is not empty" % tmp_path in capsys.readouterr().err
+
+
+def _figures(errors, speed, cpu_speed=None):
+    return {"test_errors": errors, "steady_examples_per_sec": speed,
+            "steady_examples_per_cpu_second": cpu_speed or speed / 2.0, "test_spam_recall": 0.9}
+
+
+def test_seed_summary_gives_mean_sd_and_speed_ratios_against_the_same_seeds_reference():
+    runs = {
+        1: {"reference": _figures(6, 20.0), "fixed": _figures(9, 18.0), "length": _figures(8, 80.0)},
+        2: {"reference": _figures(7, 10.0), "fixed": _figures(9, 9.0), "length": _figures(10, 30.0)},
+        3: {"reference": _figures(5, 20.0), "fixed": _figures(14, 20.0), "length": _figures(9, 60.0)},
+    }
+    summary = finetune.seed_summary(runs)
+    assert list(summary) == ["reference", "fixed", "length"]
+    length = summary["length"]
+    assert length["test_errors"] == {1: 8, 2: 10, 3: 9}
+    assert length["test_errors_spread"] == finetune.Spread(9.0, 1.0)
+    # Ratios per seed (4x, 3x, 3x), then their mean: a loaded seed does not skew the others.
+    assert length["steady_examples_per_sec_ratio"].mean == pytest.approx(10.0 / 3)
+    fixed = summary["fixed"]["test_errors_spread"]
+    assert fixed.mean == pytest.approx(32 / 3.0) and fixed.sd == pytest.approx(2.8867513)
+    table = finetune.format_seed_table(summary, [1, 2, 3])
+    assert table.splitlines()[0] == ("| variant | errors, seed 1 | errors, seed 2 | errors, seed 3 | errors, mean ± sd "
+                                     "| steady ex/s | x reference | x reference per CPU-s |")
+    assert "| length | 8 | 10 | 9 | 9.0 ± 1.0 | 56.7 ± 25.2 | 3.33x | 3.33x |" in table
+    assert "| reference | 6 | 7 | 5 | 6.0 ± 1.0 | 16.7 ± 5.8 | - | - |" in table
+    verdict = finetune.seed_verdict(summary)
+    assert verdict[0].startswith("quality target") and ": met (9.0 against 10.7 ± 2.9)" in verdict[0]
+    assert verdict[1].startswith("speed target") and ": met" in verdict[1]
+    runs[1]["length"]["test_errors"] = 74  # the collapse the issue reported
+    assert "NOT met" in finetune.seed_verdict(finetune.seed_summary(runs))[0]
+
+
+def test_seed_summary_of_one_seed_or_missing_variants():
+    summary = finetune.seed_summary({3: {"reference": _figures(6, 20.0), "length": _figures(8, 80.0)}})
+    assert list(summary) == ["reference", "length"]
+    assert str(summary["length"]["test_errors_spread"]) == "8.0"  # no sd from one value
+    assert "| length | 8 | 8.0 | 80.0 | 4.00x | 4.00x |" in finetune.format_seed_table(summary, [3])
+    assert finetune.spread([None]) is None
+
+
+def test_seeds_and_variants_flags():
+    args, _ = finetune.parse_args(["--seeds", "3,1", "--variants", "length,reference"])
+    assert args.seeds == [3, 1] and args.variants == ["reference", "length"]  # run in the table's order
+    assert finetune.parse_args([])[0].seeds == [1, 2, 3]
+    for bad in (["--seeds", "1,x"], ["--seeds", "2,2"], ["--variants", "buckets"]):
+        with pytest.raises(SystemExit):
+            finetune.parse_args(bad)
+
+
+def test_our_variants_differ_only_in_their_padding_flags():
+    args, _ = finetune.parse_args(["--seeds", "2", "--ours_flag=--length_chunk_batches=16"])
+    args.seed = 2
+    length = finetune.ours_command(args, None, "/out", ["--vocab_file=v"], "length")
+    fixed = finetune.ours_command(args, None, "/out", ["--vocab_file=v"], "fixed")
+    assert "--seed=2" in length and "--seed=2" in fixed
+    assert [flag for flag in fixed if flag not in length] == ["--dynamic_padding=false"]
+    assert [flag for flag in length if flag not in fixed] == ["--length_chunk_batches=16"]
+
+
+def test_the_seed_loop_writes_every_seed_and_the_table(sms_dir, tmp_path, monkeypatch, capsys):
+    import json
+
+    def fake_seed(args, work_dir, model_flags):
+        assert os.path.basename(work_dir) == "seed-%d" % args.seed
+        errors = {"reference": 6, "fixed": 9 + args.seed, "length": 10}
+        return {"seed": args.seed, "mode": "quick", "rows": {"train": 800, "dev": 558, "test": 556}, "train_steps": 25,
+                "commands": {}, "figures": {v: _figures(errors[v], 20.0 if v == "reference" else 70.0)
+                                            for v in args.variants}}
+
+    monkeypatch.setattr(finetune, "_run_seed", fake_seed)
+    monkeypatch.setattr(finetune, "pretrained_flags", lambda: ["--vocab_file=v"])
+    monkeypatch.setattr(finetune, "write_png", lambda *a: None)
+    results = tmp_path / "results"
+    assert finetune.main(["--data_dir", sms_dir, "--results_dir", str(results), "--seeds", "2,1"]) == 0
+    out = capsys.readouterr().out
+    assert "| fixed | 11 | 10 | 10.5 ± 0.7 | 70.0 ± 0.0 | 3.50x | 3.50x |" in out
+    assert "quality target (length-aware mean errors within one sd of fixed padding's, or below): met" in out
+    written = json.loads((results / "finetune.json").read_text())
+    assert sorted(written["seeds"]) == ["1", "2"] and written["settings"]["seeds"] == [2, 1]
+    assert written["summary"]["length"]["test_errors_spread"] == {"mean": 10.0, "sd": 0.0}
