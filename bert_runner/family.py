@@ -39,10 +39,13 @@ metrics
 outputs
     `write_eval(plan, result)` and `write_predictions(plan, predictions,
     record_file)` write the family's files into `--output_dir` and return the
-    summary `run()` hands back.
+    summary `run()` hands back. A family whose scores need whole predictions
+    (entity F1 over a sentence's windows) sets `eval_uses_predictions`; its
+    `write_eval(plan, result, predictions)` also gets the dev predictions.
 contract
     `kind` is one of `bert_contract.TASK_KINDS`; it goes into the export's
-    metadata so a client knows how to decode `output`.
+    metadata so a client knows how to decode `output`. `metadata(options)`
+    returns the family's further `ModelInfo` fields (e.g. a tagger's scheme).
 """
 
 from typing import Dict, Iterable, List, NamedTuple, Sequence
@@ -65,6 +68,7 @@ class TaskFamily:
     kind = ""
     record_schema = RecordSchema((), ())
     label_ids_per_token = False
+    eval_uses_predictions = False
 
     # reading
     def make_task(self, options):
@@ -96,3 +100,7 @@ class TaskFamily:
 
     def write_predictions(self, plan, predictions: Iterable[Dict], record_file) -> Dict:
         raise NotImplementedError
+
+    # contract
+    def metadata(self, options) -> Dict:
+        return {}

@@ -55,6 +55,15 @@ def _reference_flags():
     import bert.tokenization  # noqa: F401
 
 
+def define_token_flags():
+    """The flags only `run_ner.py` has (safe to call again)."""
+    define_flags()
+    if "tag_scheme" in flags.FLAGS:
+        return
+    flags.DEFINE_enum("tag_scheme", "IOB2", ["IOB2", "IOB1", "BIOES"], "Tag scheme of the CoNLL files; tags are converted to IOB2 for the model and back for test_predictions.conll.")
+    flags.DEFINE_integer("doc_stride", None, "A sentence longer than max_seq_length - 2 WordPieces is cut into windows starting this many pieces apart (default: half a window); never truncated.")
+
+
 def _project_flags():
     f = flags
     # Export for TF Serving.

@@ -9,10 +9,15 @@ from typing import List, Optional
 
 import tensorflow.compat.v1 as tf
 
+from bert_contract import SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION
 from bert_runner import storage
 from bert_runner.errors import RunnerError
 
+ENTRY_POINTS = {SEQUENCE_CLASSIFICATION: "run_classifier.py", TOKEN_CLASSIFICATION: "run_ner.py"}
+
 LABELS_FILE = "label_list.txt"
+# What the model in --output_dir predicts (a bert_contract task kind); absent in older runs: a classifier.
+KIND_FILE = "task_kind.txt"
 
 
 def resolve_labels(task, output_dir: str) -> List[str]:
@@ -29,6 +34,21 @@ def resolve_labels(task, output_dir: str) -> List[str]:
             % (labels, saved, output_dir)
         )
     return labels
+
+
+def check_run_kind(output_dir: str, kind: str, default_kind: str) -> None:
+    """Refuses to continue, evaluate or export a checkpoint of another task kind (e.g. NER with run_classifier.py)."""
+    path = os.path.join(output_dir or "", KIND_FILE)
+    saved = storage.read_bytes(path).decode("utf-8").strip() if storage.isfile(path) else default_kind
+    if saved != kind and tf.train.latest_checkpoint(output_dir or "."):
+        raise RunnerError(
+            "--output_dir=%s holds a %s model; this command trains a %s model (use %s, or another --output_dir)"
+            % (output_dir, saved.replace("_", " "), kind.replace("_", " "), ENTRY_POINTS.get(saved, "its own command"))
+        )
+
+
+def save_run_kind(output_dir: str, kind: str) -> None:
+    storage.write_text(os.path.join(output_dir, KIND_FILE), kind + "\n")
 
 
 def read_labels_file(path: str, flag: str) -> List[str]:

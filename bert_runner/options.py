@@ -64,6 +64,9 @@ class RunOptions:
     virtual_cpu_devices: int = 0
     mixed_precision: bool = False
     xla: bool = False
+    # Token classification (`run_ner.py`).
+    tag_scheme: str = "IOB2"
+    doc_stride: Optional[int] = None
 
     @classmethod
     def from_flags(cls, flag_values) -> "RunOptions":

@@ -10,7 +10,7 @@ from typing import Dict, List, Optional
 
 from bert import tokenization
 
-from bert_contract import ModelInfo
+from bert_contract import SEQUENCE_CLASSIFICATION, ModelInfo
 from bert_runner import checks, distribute, labels, storage
 from bert_runner.errors import RunnerError
 from bert_runner.family import TaskFamily
@@ -61,6 +61,7 @@ class Plan:
         self.init_checkpoint = None
         if o.init_checkpoint and o.do_train:
             self.init_checkpoint = checks.check_init_checkpoint(o.init_checkpoint, self.bert_config, o.bert_config_file)
+        labels.check_run_kind(o.output_dir, family.kind, SEQUENCE_CLASSIFICATION)
         self.labels = labels.resolve_labels(self.task, o.output_dir)  # type: List[str]
         # Read and check every split this run will use, before any work.
         self.examples = {}  # type: Dict[str, List]
@@ -72,6 +73,7 @@ class Plan:
         self.export_checkpoint = self._export_checkpoint()  # type: Optional[str]
         storage.makedirs(o.output_dir)
         labels.save_labels(o.output_dir, self.labels)
+        labels.save_run_kind(o.output_dir, family.kind)
 
     def _train_steps(self):
         o = self.options
@@ -107,6 +109,7 @@ class Plan:
             task_name=(o.task_name or "").lower(),
             dynamic_seq_length=o.export_dynamic_seq_length,
             task_kind=self.family.kind,
+            **self.family.metadata(o)
         )
 
 

@@ -75,6 +75,11 @@ def evaluate(plan, estimator) -> Dict:
     record_file = split_records(plan, "dev", o.eval_batch_size)
     steps = (record_file.num_examples + record_file.num_padding) // o.eval_batch_size if o.use_tpu else None
     result = estimator.evaluate(input_fn=input_fn(plan, record_file, False, o.eval_batch_size), steps=steps)
+    if plan.family.eval_uses_predictions:
+        predictions = estimator.predict(
+            input_fn=input_fn(plan, record_file, False, o.eval_batch_size), yield_single_examples=True
+        )
+        return plan.family.write_eval(plan, result, predictions)
     return plan.family.write_eval(plan, result)
 
 

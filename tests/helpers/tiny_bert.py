@@ -142,3 +142,44 @@ def run_options(files, output_dir, **overrides):
     )
     settings.update(overrides)
     return RunOptions(**settings)
+
+
+# Tiny NER data: person and place names the tiny vocab spells letter by letter
+# (their first pieces z/q/x/k, j/v never start a filler word), in filler sentences.
+PERSONS = ["zed", "quinn", "xena", "kai"]
+SURNAMES = ["lee", "kim"]
+PLACES = ["jolo", "vik"]
+
+
+def ner_sentences(count, seed):
+    """[(token, IOB2 tag), ...] sentences a tiny model learns within a few hundred steps."""
+    rng = random.Random(seed)
+    sentences = []
+    for _ in range(count):
+        words = [(rng.choice(FILLER), "O") for _ in range(rng.randint(2, 6))]
+        person = [(rng.choice(PERSONS), "B-per")]
+        if rng.random() < 0.5:
+            person.append((rng.choice(SURNAMES), "I-per"))
+        at = rng.randint(0, len(words))
+        words[at:at] = person
+        if rng.random() < 0.6:
+            # Anywhere but inside the person's name.
+            at = rng.choice([i for i in range(len(words) + 1) if i == len(words) or words[i][1] != "I-per"])
+            words.insert(at, (rng.choice(PLACES), "B-loc"))
+        sentences.append(words)
+    return sentences
+
+
+def write_conll(path, sentences):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("".join("".join("%s\t%s\n" % pair for pair in sentence) + "\n" for sentence in sentences))
+    return path
+
+
+def write_ner_dataset(data_dir, train=160, dev=24, test=24):
+    """train/dev/test.conll (token<TAB>tag, IOB2) in `data_dir`."""
+    os.makedirs(data_dir, exist_ok=True)
+    write_conll(os.path.join(data_dir, "train.conll"), ner_sentences(train, seed=11))
+    write_conll(os.path.join(data_dir, "dev.conll"), ner_sentences(dev, seed=12))
+    write_conll(os.path.join(data_dir, "test.conll"), ner_sentences(test, seed=13))
+    return data_dir
