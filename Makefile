@@ -9,7 +9,7 @@ CLIENT_VENV := .venv-client
 CLIENT_PY := $(CLIENT_VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup setup-client demo test test-py37 test-client clean-venv client-protos
+.PHONY: setup setup-client demo demo-ner test test-py37 test-client clean-venv client-protos
 
 setup: $(VENV)/.installed
 
@@ -26,6 +26,10 @@ $(VENV)/.installed: requirements.txt pyproject.toml scripts/find_python37.sh
 # The main job end to end: pretrained model -> fine-tune -> export -> serve -> query.
 demo: setup
 	$(PY) -m scripts.demo
+
+# The same for named entity recognition: CoNLL data -> run_ner.py -> export -> serve -> entity spans.
+demo-ner: setup
+	$(PY) -m scripts.demo --task=ner
 
 setup-client: $(CLIENT_VENV)/.installed
 

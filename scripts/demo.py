@@ -2,9 +2,10 @@
 """The main job, end to end: pretrained BERT -> fine-tune -> evaluate -> export -> serve -> query.
 
     make demo            (or, from the repository root: .venv/bin/python -m scripts.demo)
+    make demo-ner        (or: .venv/bin/python -m scripts.demo --task=ner): entities instead of classes
 
 Every stage is the project's real command: `python -m pretrained fetch`,
-`run_classifier.py`, "the model server" (tensorflow_model_server when on PATH,
+`run_classifier.py` (`run_ner.py` for --task=ner), "the model server" (tensorflow_model_server when on PATH,
 the local drop-in otherwise) and the `serving_client` CLI. A second run reuses
 the converted model, the cached features, the trained checkpoint and the export.
 """
@@ -21,6 +22,12 @@ from model_server.launch import running_server
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 STAGES = 5
+# What differs between the classifier demo and the NER demo.
+TASKS = {
+    "classify": {"entry_point": "run_classifier.py", "flags": ["--task_name=generic"], "data": "demo", "run": "demo",
+                 "epochs": "4"},
+    "ner": {"entry_point": "run_ner.py", "flags": [], "data": "ner_demo", "run": "demo_ner", "epochs": "5"},
+}
 
 
 def stage(number, title):
@@ -55,11 +62,18 @@ def export_is_current(output_dir, export_dir):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data_dir", default=os.path.join(REPO, "data", "demo"))
-    parser.add_argument("--output_dir", default=os.path.join(REPO, "runs", "demo"))
-    parser.add_argument("--epochs", default="4")
-    parser.add_argument("--queries", default=os.path.join(REPO, "data", "demo", "queries.txt"))
+    parser.add_argument("--task", choices=sorted(TASKS), default="classify")
+    parser.add_argument("--data_dir")
+    parser.add_argument("--output_dir")
+    parser.add_argument("--epochs")
+    parser.add_argument("--queries")
     args = parser.parse_args()
+    task = TASKS[args.task]
+    data = os.path.join(REPO, "data", task["data"])
+    args.data_dir = args.data_dir or data
+    args.output_dir = args.output_dir or os.path.join(REPO, "runs", task["run"])
+    args.epochs = args.epochs or task["epochs"]
+    args.queries = args.queries or os.path.join(data, "queries.txt")
     python = sys.executable
     output_dir = os.path.abspath(args.output_dir)
     export_dir = os.path.join(output_dir, "export")
@@ -72,8 +86,7 @@ def main():
     stage(2, "fine-tune and evaluate on %s" % os.path.relpath(args.data_dir, REPO))
     classifier = [
         python,
-        "run_classifier.py",
-        "--task_name=generic",
+        task["entry_point"],
         "--data_dir=" + args.data_dir,
         "--output_dir=" + output_dir,
         "--export_dir=" + export_dir,
@@ -85,7 +98,7 @@ def main():
         "--save_checkpoints_steps=100000",
         "--log_every_steps=10",
         "--seed=42",
-    ] + model_flags
+    ] + task["flags"] + model_flags
     run(classifier + ["--do_train", "--do_eval"])
 
     stage(3, "export a SavedModel for TF Serving")
