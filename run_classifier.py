@@ -8,10 +8,6 @@ r"""BERT fine-tuning runner: Google's `run_classifier.py` command line, plus exp
 The work happens in `bert_runner/`; this file only parses flags.
 """
 
-import logging
-import os
-import sys
-
 from absl import app, flags
 
 from bert_runner import flags as runner_flags
@@ -23,22 +19,9 @@ FLAGS = flags.FLAGS
 
 
 def main(_):
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # TensorFlow's C++ INFO lines
-    import tensorflow.compat.v1 as tf
+    from bert_runner.main import run_command
 
-    from bert_runner.errors import RunnerError
-    from bert_runner.options import RunOptions
-    from bert_runner.run import run
-
-    # TF 1.15 warns about its own deprecations on every graph build; keep our progress readable.
-    tf.logging.set_verbosity(tf.logging.ERROR)
-    logging.getLogger("bert_runner").setLevel(logging.INFO)
-    try:
-        run(RunOptions.from_flags(FLAGS))
-    except RunnerError as e:
-        print("error: %s" % e, file=sys.stderr)
-        return 2
-    return 0
+    return run_command(FLAGS)
 
 
 if __name__ == "__main__":

@@ -13,10 +13,6 @@ run_classifier.py means the same here (--labels/--labels_file take tags);
 parses flags.
 """
 
-import logging
-import os
-import sys
-
 from absl import app, flags
 
 from bert_runner import flags as runner_flags
@@ -28,22 +24,10 @@ FLAGS.set_default("task_name", "ner")
 
 
 def main(_):
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # TensorFlow's C++ INFO lines
-    import tensorflow.compat.v1 as tf
-
-    from bert_runner.errors import RunnerError
-    from bert_runner.options import RunOptions
-    from bert_runner.run import run
+    from bert_runner.main import run_command
     from bert_runner.token_classification import TokenClassification
 
-    tf.logging.set_verbosity(tf.logging.ERROR)
-    logging.getLogger("bert_runner").setLevel(logging.INFO)
-    try:
-        run(RunOptions.from_flags(FLAGS), TokenClassification())
-    except RunnerError as e:
-        print("error: %s" % e, file=sys.stderr)
-        return 2
-    return 0
+    return run_command(FLAGS, TokenClassification())
 
 
 if __name__ == "__main__":

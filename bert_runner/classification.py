@@ -59,6 +59,14 @@ def streaming_confusion_matrix(labels, predictions, num_classes, weights):
         return tf.identity(total), tf.assign_add(total, batch)
 
 
+def output_layer(num_labels: int, hidden_size: int):
+    """The reference's output weights `[num_labels, hidden]` and bias (its variable names, so checkpoints match)."""
+    weights = tf.get_variable(
+        "output_weights", [num_labels, hidden_size], initializer=tf.truncated_normal_initializer(stddev=0.02)
+    )
+    return weights, tf.get_variable("output_bias", [num_labels], initializer=tf.zeros_initializer())
+
+
 class SequenceClassification(TaskFamily):
     kind = SEQUENCE_CLASSIFICATION
     record_schema = RecordSchema(sequences=(INPUT_IDS, SEGMENT_IDS), scalars=(LABEL_IDS,))
@@ -104,19 +112,15 @@ class SequenceClassification(TaskFamily):
 
     # model: BERT's pooled [CLS] output -> dropout -> linear -> softmax, as in the reference
     def head(self, encoder, features, num_labels, is_training):
-        output_layer = encoder.get_pooled_output()
-        hidden_size = output_layer.shape[-1].value
-        output_weights = tf.get_variable(
-            "output_weights", [num_labels, hidden_size], initializer=tf.truncated_normal_initializer(stddev=0.02)
-        )
-        output_bias = tf.get_variable("output_bias", [num_labels], initializer=tf.zeros_initializer())
+        pooled = encoder.get_pooled_output()
+        output_weights, output_bias = output_layer(num_labels, pooled.shape[-1].value)
         label_ids = features[LABEL_IDS]
         # Named "classifier" (not the reference's "loss", which holds no variables)
         # so the estimator's `loss` summary keeps its name in TensorBoard.
         with tf.variable_scope("classifier"):
             if is_training:
-                output_layer = tf.nn.dropout(output_layer, rate=0.1)
-            logits = tf.nn.bias_add(tf.matmul(output_layer, output_weights, transpose_b=True), output_bias)
+                pooled = tf.nn.dropout(pooled, rate=0.1)
+            logits = tf.nn.bias_add(tf.matmul(pooled, output_weights, transpose_b=True), output_bias)
             probabilities = tf.nn.softmax(logits, axis=-1)
             log_probs = tf.nn.log_softmax(logits, axis=-1)
             one_hot_labels = tf.one_hot(label_ids, depth=num_labels, dtype=tf.float32)

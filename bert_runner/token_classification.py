@@ -19,6 +19,7 @@ import tensorflow.compat.v1 as tf
 
 from bert_contract import INPUT_IDS, INPUT_MASK, LABEL_IDS, SEGMENT_IDS, TOKEN_CLASSIFICATION
 from bert_runner import results
+from bert_runner.classification import output_layer
 from bert_runner.errors import RunnerError
 from bert_runner.family import Head, TaskFamily
 from bert_runner.labels import read_labels_file, saved_labels
@@ -173,11 +174,7 @@ class TokenClassification(TaskFamily):
     # model: dropout -> linear per token -> softmax; loss only where a word starts
     def head(self, encoder, features, num_labels, is_training):
         sequence = encoder.get_sequence_output()
-        hidden_size = sequence.shape[-1].value
-        output_weights = tf.get_variable(
-            "output_weights", [num_labels, hidden_size], initializer=tf.truncated_normal_initializer(stddev=0.02)
-        )
-        output_bias = tf.get_variable("output_bias", [num_labels], initializer=tf.zeros_initializer())
+        output_weights, output_bias = output_layer(num_labels, sequence.shape[-1].value)
         with tf.variable_scope("tagger"):
             if is_training:
                 sequence = tf.nn.dropout(sequence, rate=0.1)
