@@ -55,7 +55,7 @@ def ner_run(tiny_model_files, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(ner_run, tmp_path_factory):
-    from model_server.testing import running_server
+    from model_servers import running_server
 
     root = tmp_path_factory.mktemp("ner_server")
     config = root / "models.config"
