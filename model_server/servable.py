@@ -116,7 +116,7 @@ class Servable(object):
     def close(self):
         """Close the session and let go of the graph, so its memory can go back to the OS."""
         self._session.close()
-        self._callables.clear()
+        self._plans.clear()
         self._graph = None
 
 
