@@ -25,7 +25,6 @@ import argparse
 import datetime
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -35,7 +34,7 @@ import urllib.request
 
 from bench import serving as serving_bench  # exports, traffic, server flags
 from bench.loadgen import drive
-from model_server.launch import running_server
+from model_server.launch import running_server, terminate
 
 ROOT = serving_bench.ROOT
 
@@ -75,15 +74,6 @@ def start_gateway(python, upstream_port, args, log_path):
         time.sleep(0.1)
     process.kill()
     raise RuntimeError("the gateway was not ready within 120 s:\n" + open(log_path).read()[-3000:])
-
-
-def stop(process):
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def report_line(name, row, extra=""):
@@ -146,7 +136,7 @@ def main(argv=None):
                 report_line("gateway", through, "  gateway CPU %.2f ms/text" % through["gateway_cpu_ms_per_text"])
                 rows += [direct, through]
         finally:
-            stop(gateway)
+            terminate(gateway)
     direct_rate = sum(r["rps"] for r in rows if r["side"] == "direct") / args.rounds
     gateway_rate = sum(r["rps"] for r in rows if r["side"] == "gateway") / args.rounds
     cpu = sum(r["gateway_cpu_ms_per_text"] for r in rows if r["side"] == "gateway") / args.rounds

@@ -113,14 +113,19 @@ class ServerProcess(object):
 
     def stop(self, sig=signal.SIGTERM, timeout=30.0):
         """Signals the server and waits; kills it if it does not stop in time. Returns the exit code."""
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
+        return terminate(self.process, sig, timeout)
+
+
+def terminate(process, sig=signal.SIGTERM, timeout=30.0):
+    """Signals a child process and waits; kills it if it does not stop in time. Returns the exit code."""
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
 
 
 def start_server(args, binary=None, log_dir=None, env=None, rest=True):
