@@ -11,6 +11,7 @@ import errno
 import logging
 import threading
 import time
+from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
 
 from model_server import versions as version_dirs
@@ -21,6 +22,9 @@ from model_server.memory import release_freed_memory
 log = logging.getLogger(__name__)
 
 START, LOADING, AVAILABLE, UNLOADING, END = "START", "LOADING", "AVAILABLE", "UNLOADING", "END"
+
+# A reload whose config is applied: its models, the ones it added, and its place in the reload order.
+PendingReload = namedtuple("PendingReload", "model_configs new_models generation")
 
 
 class Version(object):
@@ -110,7 +114,7 @@ class Manager(object):
         self.poll()
 
     def reload(self, config, deadline=None):
-        """gRPC HandleReloadConfigRequest / config-file poll: apply, wait, then labels.
+        """gRPC HandleReloadConfigRequest: apply the config, wait for its new models, then labels.
 
         Only applying the config is serialized: the wait for new models runs
         outside the lock, so a slow or hopeless reload never holds up another.
@@ -118,6 +122,13 @@ class Manager(object):
         (time.monotonic(); DEADLINE_EXCEEDED), or at once (NOT_FOUND) when a new
         model's base path has no version to load (missing, empty, unreadable):
         the config stays applied and a version appearing there is loaded.
+        """
+        self.finish_reload(self.start_reload(config), deadline=deadline)
+
+    def start_reload(self, config):
+        """Applies a ModelServerConfig; returns what `finish_reload` waits for.
+
+        INVALID_ARGUMENT (nothing applied) for a config that does not validate.
         """
         try:
             model_configs = validate_model_server_config(config)
@@ -129,22 +140,30 @@ class Manager(object):
                        if c.name not in self._models or self._models[c.name].removed]
             self.apply_config(model_configs)
             self._config_generation += 1
-            generation = self._config_generation
+            return PendingReload(model_configs, new, self._config_generation)
+
+    def finish_reload(self, pending, deadline=None, cancel=None):
+        """Waits for a started reload's new models, then sets its labels.
+
+        Raises NOT_FOUND for new models with nothing to load, DEADLINE_EXCEEDED
+        (`deadline` passed or `cancel` set; the models go on loading and a later
+        call with the same `pending` can finish it), UNKNOWN for failed loads.
+        """
         with self._cond:
-            hopeless = {name: self._models[name].no_version_reason for name in new
+            hopeless = {name: self._models[name].no_version_reason for name in pending.new_models
                         if self._models[name].no_version_reason and not self._models[name].versions}
         if hopeless:
             raise not_found("%d new model(s) have no version to load: {%s}" % (
                 len(hopeless), ", ".join("%s: %s" % item for item in sorted(hopeless.items()))))
-        failures = self.wait_until_available(new, deadline=deadline)
+        failures = self.wait_until_available(pending.new_models, deadline=deadline, cancel=cancel)
         if failures is None:
             raise ServingError("DEADLINE_EXCEEDED", "Config applied, but new model(s) still loading at the "
-                               "deadline: %s" % ", ".join(self._loading_text(name) for name in new))
+                               "deadline: %s" % ", ".join(self._loading_text(name) for name in pending.new_models))
         if failures:
             raise ServingError("UNKNOWN", failure_text(failures))
         with self._config_lock:
-            if generation == self._config_generation:  # else a newer config's labels stand
-                self.set_labels(model_configs)
+            if pending.generation == self._config_generation:  # else a newer config's labels stand
+                self.set_labels(pending.model_configs)
 
     def _loading_text(self, name):
         with self._cond:

@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from model_server import config as config_module
@@ -74,24 +75,36 @@ class Server(object):
         return True
 
     def _poll_config_file(self):
+        """Re-reads --model_config_file every period; a slow load never stops the polling.
+
+        Each read waits for its new models only until the next read is due; a
+        reload still loading then is finished (its labels set) on a later
+        round, unless a newer edit of the file replaced it.
+        """
         period = self.options.model_config_file_poll_wait_seconds
-        current = self.model_server_config
+        current, pending = self.model_server_config, None
         while not self.shutdown.wait(period):
             try:
                 config = config_module.load_model_server_config(self.options)
             except config_module.ConfigError as exc:
                 log.error("Keeping the current models: %s", exc)
-                continue
-            if config == current:
-                continue
+                config = current
+            if config != current:
+                try:
+                    pending, current = self.manager.start_reload(config), config
+                except ServingError as exc:  # invalid: nothing applied, the running models stay
+                    log.error("Keeping the current models: %s", exc)
             try:
-                self.manager.reload(config)
-                current = config
-                log.info("Reloaded model config from %s", self.options.model_config_file)
+                if pending is not None:
+                    self.manager.finish_reload(pending, deadline=time.monotonic() + period, cancel=self.shutdown)
+                    pending = None
+                    log.info("Reloaded model config from %s", self.options.model_config_file)
             except ServingError as exc:
+                if exc.code == "DEADLINE_EXCEEDED":
+                    log.info("%s; its version labels follow once they are loaded", exc.message)
+                    continue
                 log.error("Model config reload from %s failed: %s", self.options.model_config_file, exc)
-                if exc.code == "NOT_FOUND":  # applied; the model loads once a version appears
-                    current = config
+                pending = None  # applied; a model without a version loads once one appears
 
     def start_grpc(self):
         options = self.options

@@ -7,6 +7,7 @@ deadline while other reloads and predictions go on, and the hung warm-up
 fails the load at --model_warmup_timeout_seconds.
 """
 
+import os
 import threading
 
 import grpc
@@ -113,3 +114,25 @@ def test_hung_load_ends_at_the_deadline_and_blocks_nothing(reload_server, toy_ex
     state = wait_for(lambda: states(rest, "hung").get(1, {}).get("state") == "END" and states(rest, "hung")[1],
                      timeout=60, what="the warm-up to time out")
     assert "--model_warmup_timeout_seconds" in state["status"]["error_message"], state
+
+
+def test_config_file_poll_goes_on_while_a_load_hangs(toy_export, tmp_path):
+    """A model whose load hangs does not stop the config file poll: a later edit is applied."""
+    hung = tmp_path / "hung"
+    toy_models.build(str(hung), 1, warmup_logs=[slow_warmup_log()])
+    config = tmp_path / "models.config"
+    write(config, "model_config_list { %s }" % (MODEL % ("toy", toy_export)))
+
+    def edit(models):
+        write(str(config) + ".tmp", "model_config_list { %s }" % " ".join(MODEL % model for model in models))
+        os.replace(str(config) + ".tmp", str(config))
+
+    with running_server(["--model_config_file=" + str(config), "--model_config_file_poll_wait_seconds=1",
+                         "--model_warmup_timeout_seconds=15", "--max_num_load_retries=0"]) as server:
+        rest = Rest(server.rest_url)
+        edit([("toy", toy_export), ("hung", str(hung))])
+        wait_for(lambda: states(rest, "hung").get(1, {}).get("state") == "LOADING", what="the hung warm-up")
+        edit([("toy", toy_export), ("hung", str(hung)), ("toy2", toy_export)])
+        wait_for(lambda: states(rest, "toy2").get(1, {}).get("state") == "AVAILABLE", what="toy2 to load")
+        assert states(rest, "hung")[1]["state"] == "LOADING"
+        assert rest.post("/v1/models/toy2:predict", {"instances": [ROW]})[0] == 200
