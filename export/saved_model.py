@@ -1,9 +1,11 @@
 """Writing a versioned SavedModel from an estimator checkpoint.
 
-On a local file system the estimator builds the export in
-`<export_dir>/temp-<timestamp>` and renames it to `<export_dir>/<timestamp>`
-when complete, so a server polling the directory never sees a half-written
-numeric version.
+On a local file system the export is built in a private directory
+`<export_dir>/temp-export-*` (a `writer.json` in it names the host and process
+writing it) and renamed to `<export_dir>/<timestamp>` when complete, so a
+server polling the directory never sees a half-written numeric version. The
+next export removes at once what a killed writer on this host left behind;
+other `temp-*` directories (other hosts, older releases) after an hour.
 
 Object stores (`gs://`, `s3://`) have no rename: TensorFlow would copy the
 `temp-*` directory object by object, so the numeric version would appear
@@ -16,9 +18,12 @@ before the upload ends; point servers at an object-store export only with
 that retry in mind, or export locally and sync.
 """
 
+import errno
+import json
 import logging
 import os
 import shutil
+import socket
 import tempfile
 import time
 from typing import List, Optional, Sequence
@@ -36,6 +41,10 @@ STALE_TEMP_SECONDS = 3600
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 
 
+# In each local export's private directory: who writes it (so a later export knows it is abandoned).
+WRITER_FILE = "writer.json"
+
+
 def remove_stale_temp_dirs(export_dir: str, older_than: float = STALE_TEMP_SECONDS) -> None:
     """Deletes what interrupted exports left; servers ignore these non-numeric dirs anyway."""
     now = time.time()
@@ -45,9 +54,51 @@ def remove_stale_temp_dirs(export_dir: str, older_than: float = STALE_TEMP_SECON
             continue
         modified = storage.mtime(path)
         # Object stores keep no time for a "directory": leave it rather than guess.
-        if modified and now - modified > older_than:
+        if _writer_is_gone(path) or (modified and now - modified > older_than):
             log.warning("removing %s, left by an interrupted export", path)
             storage.rmtree(path)
+
+
+def _writer_is_gone(path: str) -> bool:
+    """True when `path`'s writer.json names a process of this host that no longer runs."""
+    try:
+        with open(os.path.join(path, WRITER_FILE)) as f:
+            writer = json.load(f)
+        host, pid = writer["host"], int(writer["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False  # not ours, or not written yet: the age rule decides
+    if host != socket.gethostname():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
+def _private_export_dir(export_dir: str) -> str:
+    """A directory beside the versions (same file system: the final rename is atomic) for one export."""
+    path = tempfile.mkdtemp(prefix="temp-export-", dir=export_dir)
+    with open(os.path.join(path, WRITER_FILE), "w") as f:
+        json.dump({"host": socket.gethostname(), "pid": os.getpid()}, f)
+    return path
+
+
+def _publish_local_version(built: str, export_dir: str) -> str:
+    """Renames a finished version into `export_dir`, under the next free number if its own is taken."""
+    number = int(os.path.basename(built))
+    while True:
+        target = os.path.join(export_dir, str(number))
+        if not os.path.exists(target):
+            try:
+                os.rename(built, target)
+                return target
+            except OSError as e:  # another export took the number meanwhile
+                if e.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                    raise
+        number += 1
 
 
 def export_saved_model(
@@ -65,7 +116,9 @@ def export_saved_model(
     serving_input_fn = serving_input_fn_builder(
         featurizer.max_seq_length, dynamic_seq_length, featurizer.vocab["[SEP]"], label_ids_per_token
     )
+    remote = storage.is_remote(export_dir)
     scratch = tempfile.mkdtemp(prefix="export-")
+    private = os.path.join(scratch, "versions") if remote else _private_export_dir(export_dir)
     try:
         warmup_file = write_warmup_file(
             os.path.join(scratch, WARMUP_FILE),
@@ -76,18 +129,18 @@ def export_saved_model(
                 label_ids_per_token=label_ids_per_token,
             ),
         )
-        remote = storage.is_remote(export_dir)
         path = estimator.export_saved_model(
-            os.path.join(scratch, "versions") if remote else export_dir,
-            serving_input_fn,
-            assets_extra={WARMUP_FILE: warmup_file},
-            checkpoint_path=checkpoint_path,
+            private, serving_input_fn, assets_extra={WARMUP_FILE: warmup_file}, checkpoint_path=checkpoint_path
         )
         path = path.decode("utf-8") if isinstance(path, bytes) else path
         if remote:
             path = _upload_version(path, os.path.join(export_dir, os.path.basename(path)))
+        else:
+            path = _publish_local_version(path, export_dir)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        if not remote:
+            shutil.rmtree(private, ignore_errors=True)
     log.info("exported SavedModel version %s", path)
     return path
 

@@ -111,6 +111,11 @@ def test_killed_exports_never_leave_a_numeric_version(trained_tiny_model, tmp_pa
                 assert name.startswith("temp-"), name
     print("%d of 3 kills interrupted an export being written" % interrupted)
     assert interrupted >= 1, "no kill landed while an export was being written: the test proved nothing"
+    # What the killed writers left goes at the next export's start, not an hour later.
+    from export.saved_model import remove_stale_temp_dirs
+
+    remove_stale_temp_dirs(export_dir)
+    assert all(name.isdigit() for name in os.listdir(export_dir)), os.listdir(export_dir)
 
 
 def new_entries(directory, before):
@@ -128,3 +133,25 @@ def test_stale_temp_dirs_of_interrupted_exports_are_removed(tmp_path):
     os.utime(str(stale), (old, old))
     remove_stale_temp_dirs(str(tmp_path))
     assert sorted(os.listdir(str(tmp_path))) == ["1700000002", "temp-b'1700000001'"]
+
+
+def test_temp_dirs_of_dead_writers_are_removed_at_once(tmp_path):
+    """A writer.json naming a process of this host that has exited marks an abandoned export."""
+    import json
+    import socket
+
+    from export.saved_model import WRITER_FILE, remove_stale_temp_dirs
+
+    exited = subprocess.Popen([sys.executable, "-c", "pass"])
+    exited.wait()
+    writers = {
+        "temp-export-dead": {"host": socket.gethostname(), "pid": exited.pid},
+        "temp-export-alive": {"host": socket.gethostname(), "pid": os.getpid()},
+        "temp-export-elsewhere": {"host": "another-host", "pid": exited.pid},
+    }
+    for name, writer in writers.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / WRITER_FILE).write_text(json.dumps(writer))
+    (tmp_path / "temp-export-starting").mkdir()  # its writer.json is not written yet
+    remove_stale_temp_dirs(str(tmp_path))
+    assert sorted(os.listdir(str(tmp_path))) == ["temp-export-alive", "temp-export-elsewhere", "temp-export-starting"]
