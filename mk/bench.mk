@@ -20,6 +20,18 @@ BENCH_TARGETS += bench-serving
 bench-serving: setup
 	$(PY) -m bench.serving $(BENCH_SERVING_ARGS)
 
+#   make bench-ner       named entity recognition on WNUT-17: fine-tuned all-MiniLM-L6-v2 vs a CRF
+#                        (entity F1 per type), training speed of length-aware vs fixed-128 padding,
+#                        client + local server texts/sec at concurrency 1 and 32 (~45 min on 2
+#                        shared cores); BENCH_NER_ARGS=--quick for a smoke run. Skips when
+#                        ../shared is absent.
+.PHONY: bench-ner
+BENCH_NER_ARGS ?=
+BENCH_TARGETS += bench-ner
+
+bench-ner: setup
+	$(PY) -m bench.ner $(BENCH_NER_ARGS)
+
 #   make bench-finetune  fine-tuning speed, our run_classifier.py vs Google's reference
 #                        bert.run_classifier on the SMS split: quick run by default (800 stratified
 #                        train rows, 1 epoch, ~2-5 min on 2 cores); BENCH_FINETUNE_ARGS=--full for the

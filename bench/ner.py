@@ -1,0 +1,539 @@
+"""Named entity recognition on WNUT-17: fine-tuned all-MiniLM-L6-v2 vs a CRF, training and serving speed.
+
+    .venv/bin/python -m bench.ner               # everything (~25-40 min on 2 shared cores)
+    .venv/bin/python -m bench.ner --quick       # smoke run: 0.2 epoch, short speed runs; figures meaningless
+    .venv/bin/python -m bench.ner --parts quality --num_train_epochs 3 --learning_rate 5e-5   # one setting
+
+Data: ../shared/data/wnut17 (train 3,394 / dev 1,009 / test 1,287 sentences, six
+entity types; skips with a message when absent). All choices are made on dev; test
+is scored once per model.
+
+Parts (`--parts`, all by default):
+
+- quality: BERT = all-MiniLM-L6-v2 (`python -m pretrained fetch`) fine-tuned with
+  the library code of `run_ner.py` (`bert_runner.run.run` with the token
+  classification family) on train, scored on dev and test; CRF = sklearn-crfsuite
+  on classic word-shape features (`token_features`), L1/L2 weights picked on dev
+  from a small grid. Both are scored with `tagging.entity_scores` (strict entity
+  F1: exact span and type, equal to seqeval's strict IOB2 mode), micro and per type.
+  Targets (issue #13): BERT test F1 >= 35 and >= 5 points above the CRF. The
+  published anchor is 41.86, the best entity F1 of the WNUT-17 shared task
+  (UH-RiTUAL, 2017).
+- training: steady training examples/sec of the default input (batches padded to
+  their longest example) against `--dynamic_padding=false` (every batch padded to
+  max_seq_length 128), the same code and settings, short runs alternated
+  (length, fixed, length, fixed, ...). Target >= 3x.
+- serving: the fine-tuned model exported with a dynamic sequence length, served by
+  the local model server with the length-aware batching of bench/serving.py's
+  variant (c); WNUT-17 test sentences sent (one text per request) by the real
+  client (`ServingClient.entities_batch`: featurize, HTTP, decode to entity spans)
+  with 1 and 32 requests in flight, and the same requests replayed by
+  bench/loadgen.py without the client (the server's share). Texts/sec.
+
+Prints the tables and writes bench/results/ner.json.
+"""
+
+import argparse
+import datetime
+import json
+import logging
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from typing import Dict, List, Optional, Sequence
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+from bench.quality import Timer, _shown  # noqa: E402  (TF-free)
+from tagging import IOB2, entity_scores, read_conll  # noqa: E402  (TF-free)
+
+DEFAULT_DATA_DIR = os.path.normpath(os.path.join(REPO, "..", "shared", "data", "wnut17"))
+DEFAULT_RESULTS_DIR = os.path.join(HERE, "results")
+PARTS = ("quality", "training", "serving")
+F1_TARGET = 0.35
+MARGIN_TARGET = 0.05  # BERT - CRF, test entity F1
+SPEED_TARGET = 3.0  # length-aware / fixed-128 training examples/sec
+# Best entity F1 (exact span and type) on the WNUT-17 test set in the 2017 shared task:
+# UH-RiTUAL (P 57.5, R 32.9; Derczynski et al., W-NUT 2017).
+PUBLISHED_BEST_F1 = 0.4186
+# (c1, c2), the L1 and L2 weights: the best on dev of 0.05/0.05, 0.1/0.1 and 0.25/0.01 (bench/README.md);
+# --crf_grid repeats the search (2-4 min a fit on 2 shared cores).
+CRF_GRID = "0.25/0.01"
+SERVING_CONCURRENCY = (1, 32)
+MODEL_NAME = "ner"
+
+log = logging.getLogger("bench.ner")
+
+
+# ---------------------------------------------------------------- CRF features
+
+
+def word_shape(word: str) -> str:
+    """Characters mapped to X (upper), x (lower), d (digit), kept otherwise: "iPhone7" -> "xXxxxxd"."""
+    return "".join("X" if c.isupper() else "x" if c.islower() else "d" if c.isdigit() else c for c in word)
+
+
+def short_shape(word: str) -> str:
+    """`word_shape` with runs collapsed: "iPhone7" -> "xXxd"."""
+    shape = word_shape(word)
+    return "".join(c for i, c in enumerate(shape) if i == 0 or c != shape[i - 1])
+
+
+def _own_features(word: str) -> Dict:
+    lower = word.lower()
+    return {
+        "lower": lower,
+        "prefix3": lower[:3],
+        "suffix2": lower[-2:],
+        "suffix3": lower[-3:],
+        "shape": word_shape(word)[:12],
+        "short_shape": short_shape(word),
+        "is_title": word.istitle(),
+        "is_upper": word.isupper(),
+        "is_lower": word.islower(),
+        "is_digit": word.isdigit(),
+        "has_digit": any(c.isdigit() for c in word),
+        "has_hyphen": "-" in word,
+        "is_punct": not any(c.isalnum() for c in word),
+        "mention": word.startswith("@"),
+        "hashtag": word.startswith("#"),
+        "url": lower.startswith(("http:", "https:", "www.")),
+        "length": min(len(word), 10),
+    }
+
+
+NEIGHBOUR_KEYS = ("lower", "short_shape", "is_title", "is_upper", "mention", "hashtag")
+
+
+def token_features(words: Sequence[str], i: int) -> Dict:
+    """Classic CRF features of word i: its own shape and affixes, neighbours' words and shapes (+-2)."""
+    features = {"bias": 1.0}
+    features.update(_own_features(words[i]))
+    for offset in (-2, -1, 1, 2):
+        j = i + offset
+        if 0 <= j < len(words):
+            own = _own_features(words[j])
+            features.update(("%+d:%s" % (offset, key), own[key]) for key in NEIGHBOUR_KEYS)
+        elif abs(offset) == 1:
+            features["BOS" if offset < 0 else "EOS"] = True
+    return features
+
+
+def sentence_features(words: Sequence[str]) -> List[Dict]:
+    return [token_features(words, i) for i in range(len(words))]
+
+
+def fit_crf(train, c1: float, c2: float, max_iterations: int):
+    import sklearn_crfsuite
+
+    crf = sklearn_crfsuite.CRF(algorithm="lbfgs", c1=c1, c2=c2, max_iterations=max_iterations,
+                               all_possible_transitions=True)
+    crf.fit([sentence_features(s.words) for s in train], [s.tags for s in train])
+    return crf
+
+
+def crf_tags(crf, sentences) -> List[List[str]]:
+    return [list(tags) for tags in crf.predict([sentence_features(s.words) for s in sentences])]
+
+
+def crf_part(args, splits, timer: Timer) -> Dict:
+    """The CRF with (c1, c2) picked on dev, scored on dev and test."""
+    tried = []
+    best = None
+    for c1, c2 in args.crf_grid:
+        crf = timer("CRF: fit c1=%g c2=%g" % (c1, c2), fit_crf, splits["train"], c1, c2, args.crf_iterations)
+        dev = scores_of(splits["dev"], crf_tags(crf, splits["dev"]))
+        tried.append({"c1": c1, "c2": c2, "dev_f1": dev["micro"]["f1"]})
+        log.info("CRF c1=%g c2=%g: dev entity F1 %.4f", c1, c2, dev["micro"]["f1"])
+        if best is None or dev["micro"]["f1"] > best[1]["micro"]["f1"]:
+            best = (crf, dev, c1, c2)
+    crf, dev, c1, c2 = best
+    test = timer("CRF: predict test", lambda: scores_of(splits["test"], crf_tags(crf, splits["test"])))
+    return {"settings": {"c1": c1, "c2": c2, "max_iterations": args.crf_iterations, "grid": tried},
+            "dev": dev, "test": test}
+
+
+# ---------------------------------------------------------------- scoring and tables
+
+
+def scores_of(sentences, predicted: Sequence[Sequence[str]]) -> Dict:
+    return entity_scores([s.tags for s in sentences], predicted)
+
+
+def read_predicted_tags(path: str) -> List[List[str]]:
+    """The predicted column of the runner's test_predictions.conll (`token gold predicted`, blank-separated)."""
+    sentences, current = [], []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line.strip():
+                if current:
+                    sentences.append(current)
+                    current = []
+                continue
+            current.append(line.rsplit(" ", 2)[2])
+    if current:
+        sentences.append(current)
+    return sentences
+
+
+def comparison_table(bert: Dict, crf: Dict) -> str:
+    """Markdown rows: micro then each type, F1 (P/R) of BERT and the CRF, and the difference in points."""
+    lines = ["| entities | support | BERT F1 (P / R) | CRF F1 (P / R) | BERT - CRF |", "|---|---:|---:|---:|---:|"]
+    types = sorted(set(bert["types"]) | set(crf["types"]))
+    empty = {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    rows = [("micro (all)", bert["micro"], crf["micro"])]
+    rows += [(t, bert["per_type"].get(t, empty), crf["per_type"].get(t, empty)) for t in types]
+    for name, b, c in rows:
+        lines.append("| %s | %d | %.2f (%.1f / %.1f) | %.2f (%.1f / %.1f) | %+.2f |" % (
+            name, max(b["support"], c["support"]), 100 * b["f1"], 100 * b["precision"], 100 * b["recall"],
+            100 * c["f1"], 100 * c["precision"], 100 * c["recall"], 100 * (b["f1"] - c["f1"])))
+    return "\n".join(lines)
+
+
+def quality_verdict(bert_f1: float, crf_f1: float) -> Dict:
+    return {
+        "bert_f1": bert_f1,
+        "crf_f1": crf_f1,
+        "f1_target_met": bert_f1 >= F1_TARGET,
+        "margin_target_met": bert_f1 - crf_f1 >= MARGIN_TARGET,
+        "published_best_f1": PUBLISHED_BEST_F1,
+        "behind_published_points": 100 * (PUBLISHED_BEST_F1 - bert_f1),
+    }
+
+
+def speed_summary(runs: Sequence[Dict]) -> Dict:
+    """Median steady examples/sec per padding and the ratio length / fixed (None when a side is missing)."""
+    rates = {}
+    for padding in ("length", "fixed"):
+        values = [r["examples_per_sec"] for r in runs if r["padding"] == padding and r["examples_per_sec"]]
+        rates[padding] = statistics.median(values) if values else None
+    ratio = rates["length"] / rates["fixed"] if rates["length"] and rates["fixed"] else None
+    return {"median_examples_per_sec": rates, "ratio": ratio,
+            "target_met": None if ratio is None else ratio >= SPEED_TARGET}
+
+
+def padding_order(rounds: int) -> List[str]:
+    """Alternating runs, starting with the default: length, fixed, length, fixed, ..."""
+    return [padding for _ in range(rounds) for padding in ("length", "fixed")]
+
+
+# ---------------------------------------------------------------- BERT
+
+
+def run_options(args, output_dir: str, pretrained: Dict, **overrides):
+    from bert_runner.options import RunOptions
+
+    settings = dict(
+        task_name="ner",
+        data_dir=args.data_dir,
+        output_dir=output_dir,
+        bert_config_file=pretrained["bert_config_file"],
+        vocab_file=pretrained["vocab_file"],
+        init_checkpoint=pretrained["init_checkpoint"],
+        do_lower_case=bool(pretrained.get("do_lower_case", True)),
+        max_seq_length=args.max_seq_length,
+        train_batch_size=args.batch_size,
+        eval_batch_size=args.eval_batch_size,
+        predict_batch_size=args.eval_batch_size,
+        learning_rate=args.learning_rate,
+        num_train_epochs=args.epochs,
+        warmup_proportion=args.warmup,
+        seed=args.seed,
+        log_every_steps=args.log_every_steps,
+        save_checkpoints_steps=100000,
+        keep_checkpoint_max=1,
+    )
+    settings.update(overrides)
+    return RunOptions(**settings)
+
+
+def _run(options):
+    from bert_runner.run import run
+    from bert_runner.token_classification import TokenClassification
+
+    return run(options, TokenClassification())
+
+
+def bert_part(args, splits, pretrained, work: str, timer: Timer) -> Dict:
+    """Fine-tune on train, score dev and test, export with a dynamic sequence length (for the serving part)."""
+    model_dir = os.path.join(work, "bert")
+    export_dir = os.path.join(work, "export")
+    summary = timer("BERT: fine-tune (featurize + train), evaluate dev, predict test, export", _run, run_options(
+        args, model_dir, pretrained, do_train=True, do_eval=True, do_predict=True, do_export=True,
+        export_dir=export_dir, export_dynamic_seq_length=True))
+    test = scores_of(splits["test"], read_predicted_tags(summary["predict"]["predictions_file"]))
+    dev = {key: summary["eval"][key] for key in ("micro", "macro", "per_type", "types", "loss", "token_accuracy")}
+    settings = {key: getattr(run_options(args, model_dir, pretrained), key) for key in (
+        "max_seq_length", "train_batch_size", "learning_rate", "num_train_epochs", "warmup_proportion", "seed",
+        "dynamic_padding", "length_chunk_batches")}
+    settings.update(pretrained=pretrained.get("origin"), train_steps=summary["train"]["steps"])
+    return {"settings": settings, "dev": dev, "test": test, "export_dir": export_dir,
+            "training_examples_per_sec": summary["train"]["examples_per_sec"]}
+
+
+def training_part(args, pretrained, work: str, timer: Timer) -> Dict:
+    """Short fine-tunes with each padding, alternated; steady examples/sec of each (the runner's progress hook)."""
+    runs = []
+    for index, padding in enumerate(padding_order(args.speed_rounds)):
+        output_dir = os.path.join(work, "speed-%d-%s" % (index, padding))
+        load = os.getloadavg()
+        summary = timer("training speed, run %d: %s padding" % (index + 1, padding), _run, run_options(
+            args, output_dir, pretrained, do_train=True, num_train_epochs=args.speed_epochs,
+            dynamic_padding=padding == "length", log_every_steps=5))
+        runs.append({"padding": padding, "examples_per_sec": summary["train"]["examples_per_sec"],
+                     "steps": summary["train"]["steps"], "loadavg_before": load})
+        log.info("%s padding: %.1f examples/sec (steady)", padding, summary["train"]["examples_per_sec"] or 0)
+        shutil.rmtree(output_dir, ignore_errors=True)
+    result = speed_summary(runs)
+    result.update(runs=runs, epochs_per_run=args.speed_epochs, max_seq_length=args.max_seq_length,
+                  batch_size=args.batch_size)
+    return result
+
+
+# ---------------------------------------------------------------- serving
+
+
+def serving_part(args, export_dir: str, texts: List[str], timer: Timer) -> Dict:
+    """Texts/sec through the client + local server, and the server alone (bench/loadgen.py), per concurrency."""
+    from bench import serving
+    from bench.loadgen import drive
+    from model_server.launch import running_server
+    from serving_client import ServingClient
+    from serving_client import _entities
+
+    work = tempfile.mkdtemp(prefix="bench-ner-serving-")
+    # bench/serving.py's variant (c): dynamic export, length-aware batching, its thread settings.
+    server_args = serving.parse_args([])
+    flags = [flag for flag in serving.server_flags("c", None, export_dir, work, server_args)
+             if not flag.startswith("--model_name=")] + ["--model_name=" + MODEL_NAME]
+    rows = []
+    try:
+        with running_server(flags, timeout=300) as server:
+            warm = ServingClient(server.rest_url, MODEL_NAME, batch_size=1, max_in_flight=8)
+            warm.entities_batch(texts[:64])
+            model = warm._loaded()
+            with_labels = "label_ids" in model.layout.input_names
+            bodies = [json.dumps({"signature_name": warm.signature,
+                                  "inputs": _entities.request_inputs(chunk, model.layout.sequence_length, with_labels)},
+                                 separators=(",", ":")).encode("utf-8")
+                      for chunk in _entities.chunk_windows(texts, model.featurizer, model.doc_stride, 1)]
+            warm.close()
+            path = "/v1/models/%s:predict" % MODEL_NAME
+            for concurrency in args.serving_concurrency:
+                load = os.getloadavg()
+                with ServingClient(server.rest_url, MODEL_NAME, batch_size=1, max_in_flight=concurrency) as client:
+                    started = time.perf_counter()
+                    tagged = client.entities_batch(texts)
+                    seconds = time.perf_counter() - started
+                alone = drive(server.rest_port, path, bodies, concurrency, args.serving_seconds)
+                row = {"concurrency": concurrency, "texts": len(tagged), "client_seconds": seconds,
+                       "client_server_texts_per_sec": len(tagged) / seconds,
+                       "entities_found": sum(len(t.entities) for t in tagged),
+                       "server_alone_texts_per_sec": alone["rps"], "server_alone_errors": alone["errors"],
+                       "server_alone_p50_ms": alone["p50_ms"], "server_alone_p99_ms": alone["p99_ms"],
+                       "loadavg_before": load}
+                rows.append(row)
+                log.info("concurrency %d: client+server %.1f texts/s; server alone %.1f texts/s (p50 %.1f ms, %d errors)",
+                         concurrency, row["client_server_texts_per_sec"], alone["rps"], alone["p50_ms"], alone["errors"])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return {"rows": rows, "server_flags": flags, "texts": len(texts), "server_alone_seconds": args.serving_seconds}
+
+
+# ---------------------------------------------------------------- output
+
+
+def report_text(results: Dict) -> str:
+    lines = []
+    quality = results.get("quality")
+    if quality:
+        bert, crf = quality["bert"], quality["crf"]
+        b = bert["settings"]
+        lines += ["BERT: %s, %g epochs (%d steps), lr %g, batch %d, max_seq_length %d, warm-up %g, seed %s"
+                  % (b["pretrained"], b["num_train_epochs"], b["train_steps"], b["learning_rate"],
+                     b["train_batch_size"], b["max_seq_length"], b["warmup_proportion"], b["seed"]),
+                  "CRF:  sklearn-crfsuite lbfgs, c1=%g c2=%g (picked on dev from %s), %d iterations"
+                  % (crf["settings"]["c1"], crf["settings"]["c2"],
+                     ", ".join("%g/%g" % (g["c1"], g["c2"]) for g in crf["settings"]["grid"]),
+                     crf["settings"]["max_iterations"]),
+                  "",
+                  "dev entity F1: BERT %.2f, CRF %.2f" % (100 * bert["dev"]["micro"]["f1"], 100 * crf["dev"]["micro"]["f1"]),
+                  "",
+                  "test (strict entity F1, exact span and type, in points):",
+                  comparison_table(bert["test"], crf["test"]),
+                  ""]
+        v = quality["verdict"]
+        lines += ["- BERT test F1 >= %.0f: %.2f -> %s" % (100 * F1_TARGET, 100 * v["bert_f1"],
+                                                          "MET" if v["f1_target_met"] else "not met"),
+                  "- BERT - CRF >= %.0f points: %+.2f -> %s" % (100 * MARGIN_TARGET, 100 * (v["bert_f1"] - v["crf_f1"]),
+                                                                "MET" if v["margin_target_met"] else "not met"),
+                  "- against the WNUT-17 shared task's best entity F1 (UH-RiTUAL, %.2f): %+.2f points"
+                  % (100 * PUBLISHED_BEST_F1, -v["behind_published_points"]),
+                  ""]
+    training = results.get("training")
+    if training:
+        lines.append("training examples/sec (steady, after the first step), batch %d, max_seq_length %d:"
+                     % (training["batch_size"], training["max_seq_length"]))
+        for i, run in enumerate(training["runs"]):
+            lines.append("  run %d %-6s padding: %7.1f  (load %.2f before)" % (
+                i + 1, run["padding"], run["examples_per_sec"] or 0, run["loadavg_before"][0]))
+        rates = training["median_examples_per_sec"]
+        if training["ratio"]:
+            lines.append("- length-aware / fixed-128: %.1f / %.1f = %.2fx (target >= %.0fx) -> %s" % (
+                rates["length"], rates["fixed"], training["ratio"], SPEED_TARGET,
+                "MET" if training["target_met"] else "not met"))
+        lines.append("")
+    serving = results.get("serving")
+    if serving:
+        lines += ["serving (%d WNUT-17 test texts, one per request, dynamic export, length-aware batching):"
+                  % serving["texts"],
+                  "| in flight | client + server texts/s | server alone texts/s (p50 ms) | load before |",
+                  "|---:|---:|---:|---:|"]
+        for row in serving["rows"]:
+            lines.append("| %d | %.1f | %.1f (%.1f) | %.2f |" % (
+                row["concurrency"], row["client_server_texts_per_sec"], row["server_alone_texts_per_sec"],
+                row["server_alone_p50_ms"], row["loadavg_before"][0]))
+        lines.append("")
+    lines.append("wall time:")
+    lines += ["  %-76s %7.1f s" % (name, seconds) for name, seconds in results["wall_seconds"].items()]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- main
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data_dir", default=DEFAULT_DATA_DIR,
+                        help="holds train.conll, dev.conll and test.conll (default: %(default)s)")
+    parser.add_argument("--results_dir", default=DEFAULT_RESULTS_DIR, help="where ner.json goes (default: %(default)s)")
+    parser.add_argument("--work_dir", help="keep models and exports here (default: a temporary directory, deleted)")
+    parser.add_argument("--parts", default=",".join(PARTS), help="comma list of %s (default: all)" % ", ".join(PARTS))
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: 0.2 epoch, one speed round of 0.05 epoch, 3 s per serving point")
+    parser.add_argument("--num_train_epochs", dest="epochs", type=float, help="default 3 (--quick: 0.2)")
+    parser.add_argument("--learning_rate", type=float, default=1e-4, help="(default: %(default)g)")
+    parser.add_argument("--train_batch_size", dest="batch_size", type=int, default=32, help="(default: %(default)s)")
+    parser.add_argument("--eval_batch_size", type=int, default=64, help="(default: %(default)s)")
+    parser.add_argument("--max_seq_length", type=int, default=128, help="(default: %(default)s)")
+    parser.add_argument("--warmup_proportion", dest="warmup", type=float, default=0.1, help="(default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=1, help="(default: %(default)s)")
+    parser.add_argument("--log_every_steps", type=int, default=20, help="(default: %(default)s)")
+    parser.add_argument("--crf_grid", default=CRF_GRID,
+                        help="comma list of c1/c2 settings; the best on dev is scored on test (default: %(default)s)")
+    parser.add_argument("--crf_iterations", type=int, default=100, help="L-BFGS iterations (default: %(default)s)")
+    parser.add_argument("--speed_rounds", type=int, help="(length, fixed) pairs of speed runs (default 2, --quick 1)")
+    parser.add_argument("--speed_epochs", type=float, help="epochs of each speed run (default 0.1, --quick 0.05)")
+    parser.add_argument("--serving_seconds", type=float, help="per server-alone point (default 10, --quick 3)")
+    parser.add_argument("--serving_concurrency", default=",".join(map(str, SERVING_CONCURRENCY)),
+                        help="comma list (default: %(default)s)")
+    args = parser.parse_args(argv)
+    args.parts = [p for p in args.parts.split(",") if p]
+    unknown = sorted(set(args.parts) - set(PARTS))
+    if unknown:
+        parser.error("--parts: unknown %s (choose from %s)" % (",".join(unknown), ", ".join(PARTS)))
+    if "serving" in args.parts and "quality" not in args.parts:
+        parser.error("--parts: serving needs quality (it serves the model quality fine-tunes)")
+    args.epochs = args.epochs or (0.2 if args.quick else 3.0)
+    args.speed_rounds = args.speed_rounds or (1 if args.quick else 2)
+    args.speed_epochs = args.speed_epochs or (0.05 if args.quick else 0.1)
+    args.serving_seconds = args.serving_seconds or (3.0 if args.quick else 10.0)
+    args.serving_concurrency = [int(c) for c in args.serving_concurrency.split(",")]
+    try:
+        args.crf_grid = [tuple(float(x) for x in pair.split("/")) for pair in args.crf_grid.split(",")]
+    except ValueError:
+        parser.error("--crf_grid=%s: expected c1/c2 pairs, e.g. 0.1/0.1,0.25/0.01" % args.crf_grid)
+    if any(len(pair) != 2 for pair in args.crf_grid):
+        parser.error("--crf_grid=%s: expected c1/c2 pairs, e.g. 0.1/0.1,0.25/0.01" % args.crf_grid)
+    return args, parser
+
+
+def wnut_present(data_dir: str, parser: argparse.ArgumentParser) -> bool:
+    """False (after saying so) when the default copy is absent; a bad --data_dir is a usage error."""
+    if all(os.path.isfile(os.path.join(data_dir, s + ".conll")) for s in ("train", "dev", "test")):
+        return True
+    if data_dir == parser.get_default("data_dir"):
+        print("skipped: WNUT-17 is not at %s (the ../shared checkout is absent); pass --data_dir to use another copy"
+              % data_dir)
+        return False
+    parser.error("--data_dir=%s must hold train.conll, dev.conll and test.conll" % data_dir)
+
+
+def console_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    for name in ("bench.ner", "bert_runner", "pretrained"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
+        logger.propagate = False
+
+
+def main(argv=None) -> int:
+    args, parser = parse_args(argv)
+    if not wnut_present(args.data_dir, parser):
+        return 0
+    console_logging()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow.compat.v1 as tf
+
+    tf.logging.set_verbosity(tf.logging.ERROR)
+    from bert_runner.errors import RunnerError
+    from pretrained.errors import PretrainedError
+    from pretrained.fetch import fetch
+    from tagging import TaggingError
+
+    timer = Timer()
+    started = time.perf_counter()
+    results = {"date": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"), "loadavg_before": os.getloadavg()}
+    work = args.work_dir or tempfile.mkdtemp(prefix="bench-ner-")
+    try:
+        splits = {split: read_conll(os.path.join(args.data_dir, split + ".conll"), IOB2)
+                  for split in ("train", "dev", "test")}
+        log.info("WNUT-17: %s sentences", ", ".join("%s %d" % (k, len(v)) for k, v in splits.items()))
+        pretrained = timer("BERT: pretrained checkpoint (python -m pretrained fetch)", fetch)
+        if "quality" in args.parts:
+            bert = bert_part(args, splits, pretrained, work, timer)
+            crf = crf_part(args, splits, timer)
+            results["quality"] = {"bert": bert, "crf": crf,
+                                  "verdict": quality_verdict(bert["test"]["micro"]["f1"], crf["test"]["micro"]["f1"])}
+        if "training" in args.parts:
+            results["training"] = training_part(args, pretrained, work, timer)
+        if "serving" in args.parts:
+            texts = [" ".join(s.words) for s in splits["test"]]
+            results["serving"] = timer("serving: client + local server, server alone", serving_part, args,
+                                       results["quality"]["bert"]["export_dir"], texts, timer)
+    except (RunnerError, PretrainedError, TaggingError) as e:
+        print("error: %s" % e, file=sys.stderr)
+        return 1
+    finally:
+        if not args.work_dir:
+            shutil.rmtree(work, ignore_errors=True)
+    results["wall_seconds"] = dict(timer.seconds, total=time.perf_counter() - started)
+    results["loadavg_after"] = os.getloadavg()
+    text = report_text(results)
+    print()
+    print(text)
+    import tensorflow
+
+    results.update(settings={k: v for k, v in vars(args).items()}, report=text,
+                   command=" ".join(["python -m bench.ner"] + (list(argv) if argv is not None else sys.argv[1:])),
+                   environment={"python": platform.python_version(), "tensorflow": tensorflow.__version__,
+                                "cpus": os.cpu_count()})
+    os.makedirs(args.results_dir, exist_ok=True)
+    path = os.path.join(args.results_dir, "ner.json")
+    with open(path, "w") as f:
+        json.dump(results, f, indent=1, default=str)
+        f.write("\n")
+    print("wrote %s" % _shown(path))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

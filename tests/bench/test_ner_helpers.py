@@ -1,0 +1,87 @@
+"""bench/ner.py's helpers: CRF features, the predictions file, tables and verdicts (no BERT training)."""
+
+import argparse
+
+import pytest
+
+import bench_modules  # tests/helpers
+from tagging import Sentence, format_predictions
+
+ner = bench_modules.load("ner")
+
+
+def test_word_shapes():
+    assert ner.word_shape("iPhone7") == "xXxxxxd"
+    assert ner.short_shape("iPhone7") == "xXxd"
+    assert ner.short_shape("@Bieber_fan") == "@Xx_x"
+    assert ner.short_shape("") == ""
+
+
+def test_token_features_see_the_word_its_neighbours_and_the_sentence_ends():
+    words = ["Saw", "@taylor", "in", "NYC", "#tour"]
+    first = ner.token_features(words, 0)
+    assert first["BOS"] and "EOS" not in first and "-1:lower" not in first
+    assert first["+1:lower"] == "@taylor" and first["+1:mention"] and first["+2:lower"] == "in"
+    nyc = ner.token_features(words, 3)
+    assert nyc["is_upper"] and nyc["lower"] == "nyc" and nyc["-2:lower"] == "@taylor" and nyc["+1:hashtag"]
+    last = ner.token_features(words, 4)
+    assert last["EOS"] and last["hashtag"] and "+1:lower" not in last
+    assert len(ner.sentence_features(words)) == len(words)
+
+
+def test_crf_learns_a_tiny_tagging_rule():
+    sentences = [Sentence(w.split(), t.split(), list(range(1, len(w.split()) + 1)), "x") for w, t in [
+        ("I met Alice today", "O O B-person O"),
+        ("Bob likes Paris", "B-person O B-location"),
+        ("we saw Alice in Rome", "O O B-person O B-location"),
+        ("Rome is big", "B-location O O"),
+    ] * 5]
+    crf = ner.fit_crf(sentences, c1=0.0, c2=0.01, max_iterations=50)
+    predicted = ner.crf_tags(crf, sentences[:4])
+    assert ner.scores_of(sentences[:4], predicted)["micro"]["f1"] == 1.0
+
+
+def test_predicted_tags_are_read_back_from_the_runners_predictions_file(tmp_path):
+    sentences = [Sentence(["New", "York", "rocks"], ["B-location", "I-location", "O"], [1, 2, 3], "t"),
+                 Sentence(["hi"], ["O"], [5], "t")]
+    predicted = [["B-location", "O", "O"], ["B-person"]]
+    path = tmp_path / "test_predictions.conll"
+    path.write_text("".join(format_predictions(s, p) for s, p in zip(sentences, predicted)), encoding="utf-8")
+    assert ner.read_predicted_tags(str(path)) == predicted
+    scores = ner.scores_of(sentences, predicted)
+    assert scores["micro"]["correct"] == 0 and scores["micro"]["predicted"] == 2
+
+
+def test_comparison_table_lists_every_type_of_either_model_with_the_difference_in_points():
+    gold = [["B-person", "O", "B-location"], ["B-group", "I-group"]]
+    bert = ner.entity_scores(gold, [["B-person", "O", "B-location"], ["O", "O"]])
+    crf = ner.entity_scores(gold, [["B-person", "O", "O"], ["B-product", "O"]])
+    table = ner.comparison_table(bert, crf).split("\n")
+    assert table[2].startswith("| micro (all) | 3 | 80.00 (100.0 / 66.7) | 40.00 (50.0 / 33.3) | +40.00 |")
+    assert [row.split(" | ")[0] for row in table[3:]] == ["| group", "| location", "| person", "| product"]
+    assert table[4].endswith("| +100.00 |")
+
+
+def test_verdicts_and_speed_summary():
+    verdict = ner.quality_verdict(0.40, 0.34)
+    assert verdict["f1_target_met"] and verdict["margin_target_met"]
+    assert verdict["behind_published_points"] == pytest.approx(1.86)
+    assert not ner.quality_verdict(0.40, 0.36)["margin_target_met"]
+    assert ner.padding_order(2) == ["length", "fixed", "length", "fixed"]
+    runs = [{"padding": "length", "examples_per_sec": 90.0}, {"padding": "fixed", "examples_per_sec": 20.0},
+            {"padding": "length", "examples_per_sec": 70.0}, {"padding": "fixed", "examples_per_sec": 30.0}]
+    summary = ner.speed_summary(runs)
+    assert summary["median_examples_per_sec"] == {"length": 80.0, "fixed": 25.0}
+    assert summary["ratio"] == pytest.approx(3.2) and summary["target_met"]
+    assert ner.speed_summary(runs[:1])["ratio"] is None
+
+
+def test_absent_default_data_skips_and_a_wrong_data_dir_is_a_usage_error(tmp_path, capsys):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data_dir", default=str(tmp_path / "absent"))
+    assert ner.wnut_present(str(tmp_path / "absent"), parser) is False
+    assert "skipped" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        ner.wnut_present(str(tmp_path), parser)
+    with pytest.raises(SystemExit):
+        ner.parse_args(["--parts", "serving"])
