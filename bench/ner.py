@@ -34,6 +34,7 @@ Prints the tables and writes bench/results/ner.json.
 """
 
 import argparse
+import dataclasses
 import datetime
 import json
 import logging
@@ -49,6 +50,7 @@ from typing import Dict, List, Optional, Sequence
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
+from bench import quality  # noqa: E402  (TF-free)
 from bench.quality import Timer, _shown  # noqa: E402  (TF-free)
 from tagging import IOB2, entity_scores, read_conll  # noqa: E402  (TF-free)
 
@@ -227,30 +229,9 @@ def padding_order(rounds: int) -> List[str]:
 
 
 def run_options(args, output_dir: str, pretrained: Dict, **overrides):
-    from bert_runner.options import RunOptions
-
-    settings = dict(
-        task_name="ner",
-        data_dir=args.data_dir,
-        output_dir=output_dir,
-        bert_config_file=pretrained["bert_config_file"],
-        vocab_file=pretrained["vocab_file"],
-        init_checkpoint=pretrained["init_checkpoint"],
-        do_lower_case=bool(pretrained.get("do_lower_case", True)),
-        max_seq_length=args.max_seq_length,
-        train_batch_size=args.batch_size,
-        eval_batch_size=args.eval_batch_size,
-        predict_batch_size=args.eval_batch_size,
-        learning_rate=args.learning_rate,
-        num_train_epochs=args.epochs,
-        warmup_proportion=args.warmup,
-        seed=args.seed,
-        log_every_steps=args.log_every_steps,
-        save_checkpoints_steps=100000,
-        keep_checkpoint_max=1,
-    )
-    settings.update(overrides)
-    return RunOptions(**settings)
+    """bench/quality.py's settings (same argument names) for the token classification family."""
+    options = quality.run_options(args, output_dir, pretrained)
+    return dataclasses.replace(options, task_name="ner", labels=[], save_checkpoints_steps=100000, **overrides)
 
 
 def _run(options):
@@ -431,6 +412,8 @@ def parse_args(argv):
     parser.add_argument("--speed_rounds", type=int, help="(length, fixed) pairs of speed runs (default 2, --quick 1)")
     parser.add_argument("--speed_epochs", type=float, help="epochs of each speed run (default 0.1, --quick 0.05)")
     parser.add_argument("--serving_seconds", type=float, help="per server-alone point (default 10, --quick 3)")
+    parser.add_argument("--export_dir", help="serve this NER export (e.g. <work_dir>/export of an earlier "
+                        "--parts=quality run) instead of the one the quality part writes")
     parser.add_argument("--serving_concurrency", default=",".join(map(str, SERVING_CONCURRENCY)),
                         help="comma list (default: %(default)s)")
     args = parser.parse_args(argv)
@@ -438,8 +421,8 @@ def parse_args(argv):
     unknown = sorted(set(args.parts) - set(PARTS))
     if unknown:
         parser.error("--parts: unknown %s (choose from %s)" % (",".join(unknown), ", ".join(PARTS)))
-    if "serving" in args.parts and "quality" not in args.parts:
-        parser.error("--parts: serving needs quality (it serves the model quality fine-tunes)")
+    if "serving" in args.parts and "quality" not in args.parts and not args.export_dir:
+        parser.error("--parts: serving needs quality (it serves the model quality fine-tunes) or --export_dir")
     args.epochs = args.epochs or (0.2 if args.quick else 3.0)
     args.speed_rounds = args.speed_rounds or (1 if args.quick else 2)
     args.speed_epochs = args.speed_epochs or (0.05 if args.quick else 0.1)
@@ -465,21 +448,11 @@ def wnut_present(data_dir: str, parser: argparse.ArgumentParser) -> bool:
     parser.error("--data_dir=%s must hold train.conll, dev.conll and test.conll" % data_dir)
 
 
-def console_logging() -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
-    for name in ("bench.ner", "bert_runner", "pretrained"):
-        logger = logging.getLogger(name)
-        logger.setLevel(logging.INFO)
-        logger.addHandler(handler)
-        logger.propagate = False
-
-
 def main(argv=None) -> int:
     args, parser = parse_args(argv)
     if not wnut_present(args.data_dir, parser):
         return 0
-    console_logging()
+    quality.console_logging("bench.ner")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow.compat.v1 as tf
 
@@ -507,8 +480,9 @@ def main(argv=None) -> int:
             results["training"] = training_part(args, pretrained, work, timer)
         if "serving" in args.parts:
             texts = [" ".join(s.words) for s in splits["test"]]
+            export_dir = args.export_dir or results["quality"]["bert"]["export_dir"]
             results["serving"] = timer("serving: client + local server, server alone", serving_part, args,
-                                       results["quality"]["bert"]["export_dir"], texts, timer)
+                                       os.path.abspath(export_dir), texts, timer)
     except (RunnerError, PretrainedError, TaggingError) as e:
         print("error: %s" % e, file=sys.stderr)
         return 1

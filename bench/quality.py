@@ -539,11 +539,11 @@ def parse_args(argv):
     return args, parser
 
 
-def console_logging() -> None:
-    """Progress (ours, the runner's examples/sec) on stderr."""
+def console_logging(bench_logger: str = "bench.quality") -> None:
+    """Progress (the benchmark's, the runner's examples/sec) on stderr."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
-    for name in ("bench.quality", "bert_runner", "pretrained"):
+    for name in (bench_logger, "bert_runner", "pretrained"):
         logger = logging.getLogger(name)
         logger.setLevel(logging.INFO)
         logger.addHandler(handler)

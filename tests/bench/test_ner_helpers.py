@@ -85,3 +85,4 @@ def test_absent_default_data_skips_and_a_wrong_data_dir_is_a_usage_error(tmp_pat
         ner.wnut_present(str(tmp_path), parser)
     with pytest.raises(SystemExit):
         ner.parse_args(["--parts", "serving"])
+    assert ner.parse_args(["--parts", "serving", "--export_dir", "x"])[0].parts == ["serving"]
