@@ -31,3 +31,11 @@ VOCAB_OUTPUT = "vocab_bytes"
 SEQUENCE_CLASSIFICATION = "sequence_classification"
 TOKEN_CLASSIFICATION = "token_classification"
 TASK_KINDS = (SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION)
+
+# `--export_onnx`: `<version>/onnx/` beside the SavedModel holds the converted `serving_default`
+# (same input and output names) with what the TF-free ONNX runtime side needs instead of the
+# `metadata` and `vocab` signatures: the `ModelInfo` JSON (written last) and the vocab's bytes.
+ONNX_DIR = "onnx"
+ONNX_MODEL_FILE = "model.onnx"
+ONNX_INFO_FILE = "model_info.json"
+ONNX_VOCAB_FILE = "vocab.txt"

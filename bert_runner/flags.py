@@ -70,6 +70,7 @@ def _project_flags():
     f.DEFINE_bool("do_export", False, "Export a SavedModel for TF Serving. Alone, it exports the latest checkpoint in --output_dir.")
     f.DEFINE_string("export_dir", None, "Where numbered SavedModel versions are written (default: <output_dir>/export).")
     f.DEFINE_string("export_checkpoint", None, "Checkpoint to export instead of the latest one in --output_dir.")
+    f.DEFINE_bool("export_onnx", False, "With --do_export: also convert the export's serving_default to ONNX with tf2onnx, into <version>/onnx/ (model.onnx, model_info.json, vocab.txt) for the serverless handler's onnx backend.")
     f.DEFINE_bool("export_dynamic_seq_length", False, "Export with sequence dimension -1, so clients pad only to their longest text (default: fixed [-1, max_seq_length]).")
     # The generic task: your own TSV/CSV.
     f.DEFINE_string("text_column", "text", "generic task: header name of the text column.")

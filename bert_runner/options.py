@@ -39,6 +39,7 @@ class RunOptions:
     export_dir: Optional[str] = None
     export_checkpoint: Optional[str] = None
     export_dynamic_seq_length: bool = False
+    export_onnx: bool = False
     text_column: str = "text"
     text_b_column: str = ""
     label_column: str = "label"

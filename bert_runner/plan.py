@@ -116,6 +116,8 @@ class Plan:
 def check_actions(o: RunOptions) -> None:
     if not (o.do_train or o.do_eval or o.do_predict or o.do_export):
         raise RunnerError("at least one of --do_train, --do_eval, --do_predict or --do_export must be set")
+    if o.export_onnx and not o.do_export:
+        raise RunnerError("--export_onnx converts the export: add --do_export")
     for flag in ("output_dir", "task_name"):
         if not getattr(o, flag):
             raise RunnerError("--%s is required" % flag)

@@ -14,6 +14,7 @@ from bert_runner import results
 from bert_runner.errors import RunnerError
 from bert_runner.hooks import ProgressHook
 from bert_runner.inputs import input_fn, split_records
+from export.onnx import export_onnx
 from export.saved_model import export_saved_model
 
 log = logging.getLogger("bert_runner")
@@ -104,4 +105,7 @@ def export(plan, estimator) -> Dict:
         warmup_texts=plan.family.warmup_texts(plan.examples.get("train", [])),
         label_ids_per_token=plan.family.label_ids_per_token,
     )
-    return {"path": path, "model_info": plan.model_info()._asdict()}
+    summary = {"path": path, "model_info": plan.model_info()._asdict()}
+    if o.export_onnx:
+        summary["onnx"] = export_onnx(path, plan.model_info(), plan.vocab_bytes)
+    return summary

@@ -1,0 +1,83 @@
+"""`--export_onnx`: the export's `serving_default` as an ONNX model, for runtimes without TensorFlow.
+
+The serverless handler's `onnx` backend (text_lambda/) runs it with
+onnxruntime on a current Python. tf2onnx (its documented command line, in a
+child process so that its graph work never touches the trainer's) converts the
+finished SavedModel version; the ONNX model keeps the signature's input and
+output names. ONNX has no string outputs to carry the `metadata` and `vocab`
+signatures, so their contents go beside it as files: `<version>/onnx/` holds
+`model.onnx`, `vocab.txt` and `model_info.json` (the `ModelInfo` JSON),
+written in that order, each atomically: `model_info.json` present means the
+directory is complete. Servers ignore the extra directory in a version.
+"""
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from bert_contract import (
+    DEFAULT_SIGNATURE,
+    ONNX_DIR,
+    ONNX_INFO_FILE,
+    ONNX_MODEL_FILE,
+    ONNX_VOCAB_FILE,
+    SERVING_INPUTS,
+    SERVING_OUTPUT,
+    ModelInfo,
+)
+from bert_runner import storage
+from bert_runner.errors import RunnerError
+
+log = logging.getLogger("bert_runner")
+# Supported by tf2onnx 1.16 and by every onnxruntime since 1.10.
+ONNX_OPSET = 15
+CONVERT_TIMEOUT_SECONDS = 3600
+
+
+def export_onnx(version_dir: str, info: ModelInfo, vocab_bytes: bytes) -> str:
+    """Converts the SavedModel in `version_dir` into `version_dir/onnx/`; returns that directory."""
+    target = os.path.join(version_dir, ONNX_DIR)
+    scratch = tempfile.mkdtemp(prefix="onnx-")
+    try:
+        model = os.path.join(scratch, ONNX_MODEL_FILE)
+        _convert(version_dir, model)
+        _check_names(model)
+        storage.makedirs(target)
+        staged = storage.staging_path(os.path.join(target, ONNX_MODEL_FILE))
+        storage.copy(model, staged)
+        storage.publish(staged, os.path.join(target, ONNX_MODEL_FILE))
+        storage.write_atomic(os.path.join(target, ONNX_VOCAB_FILE), vocab_bytes)
+        storage.write_text(os.path.join(target, ONNX_INFO_FILE), info.to_json())
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    log.info("exported ONNX model %s", target)
+    return target
+
+
+def _convert(saved_model_dir: str, output: str) -> None:
+    command = [
+        sys.executable, "-m", "tf2onnx.convert", "--saved-model", saved_model_dir, "--tag", "serve",
+        "--signature_def", DEFAULT_SIGNATURE, "--opset", str(ONNX_OPSET), "--output", output,
+    ]
+    log.info("converting %s to ONNX with tf2onnx", saved_model_dir)
+    result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=CONVERT_TIMEOUT_SECONDS)
+    if result.returncode != 0 or not os.path.exists(output):
+        lines = result.stdout.decode("utf-8", "replace").strip().splitlines()
+        raise RunnerError("--export_onnx: tf2onnx could not convert %s: %s" % (saved_model_dir, lines[-1] if lines else "no output"))
+
+
+def _check_names(path: str) -> None:
+    """The handler feeds inputs by the signature's names and reads `output`: refuse a model that renamed them."""
+    import onnx  # only the exporter needs it
+
+    graph = onnx.load(path, load_external_data=False).graph
+    inputs = [i.name for i in graph.input]
+    outputs = [o.name for o in graph.output]
+    if not set(inputs) <= set(SERVING_INPUTS) or outputs != [SERVING_OUTPUT]:
+        raise RunnerError(
+            "--export_onnx: the ONNX model has inputs %s and outputs %s; expected inputs among %s and output %s"
+            % (inputs, outputs, list(SERVING_INPUTS), SERVING_OUTPUT)
+        )
