@@ -1,4 +1,9 @@
-"""The Lambda entry point and the `proxy` backend.
+"""The Lambda entry point and its two backends, both driving `serving_client`.
+
+`proxy`: the client talks to TF Serving (or the local server). `onnx`: the
+client talks to `OnnxTransport`, which runs the `--export_onnx` model in this
+process with onnxruntime. Either way featurization, checks and decoding are
+the client's, so both backends answer alike.
 
 Routes (HTTP events): POST /v1/models/{name}:predict (KServe v1 body),
 POST /predict (`{"text", "text_pair", "parameters"}`), GET /v1/models/{name},
@@ -25,8 +30,8 @@ _PREDICT = re.compile(r"^/v1/models/(?P<name>[^/:]+):predict$")
 _STATUS = re.compile(r"^/v1/models/(?P<name>[^/:]+)$")
 
 
-class ProxyBackend:
-    """One model behind TF Serving, through `serving_client` (metadata and vocab read at start)."""
+class ClientBackend:
+    """One model through `serving_client` (metadata and vocab read at start)."""
 
     def __init__(self, url: str, model: str, vocab_file: Optional[str] = None, timeout: float = 30.0,
                  transport: Optional[Transport] = None):
@@ -52,18 +57,27 @@ class ProxyBackend:
             raise classify_upstream_error(e, self.timeout, 1.0)[1]
 
 
-def backend_from_environment(transport: Optional[Transport] = None) -> ProxyBackend:
-    missing = [name for name in ("MODEL_NAME", "PREDICTOR_URL") if not os.environ.get(name)]
-    if missing:
-        raise RuntimeError("set %s in the function's environment" % " and ".join(missing))
+BACKEND_SETTINGS = {"proxy": ("MODEL_NAME", "PREDICTOR_URL"), "onnx": ("MODEL_NAME", "MODEL_DIR")}
+
+
+def backend_from_environment(transport: Optional[Transport] = None) -> ClientBackend:
     backend = os.environ.get("BACKEND", "proxy")
-    if backend != "proxy":
-        raise RuntimeError("BACKEND=%s: this handler has the 'proxy' backend only" % backend)
-    return ProxyBackend(os.environ["PREDICTOR_URL"], os.environ["MODEL_NAME"], os.environ.get("VOCAB_FILE") or None,
-                        float(os.environ.get("PREDICTOR_TIMEOUT_SECONDS", "30")), transport)
+    if backend not in BACKEND_SETTINGS:
+        raise RuntimeError("BACKEND=%s: expected one of %s" % (backend, ", ".join(BACKEND_SETTINGS)))
+    missing = [name for name in BACKEND_SETTINGS[backend] if not os.environ.get(name)]
+    if missing:
+        raise RuntimeError("BACKEND=%s: set %s in the function's environment" % (backend, " and ".join(missing)))
+    if backend == "onnx":
+        from text_lambda.onnx_transport import OnnxTransport  # onnxruntime and numpy: only this backend needs them
+
+        name = os.environ["MODEL_NAME"]
+        local = OnnxTransport(os.environ["MODEL_DIR"], name, int(os.environ.get("ONNX_THREADS", "0")))
+        return ClientBackend("http://in-process", name, transport=local)
+    return ClientBackend(os.environ["PREDICTOR_URL"], os.environ["MODEL_NAME"], os.environ.get("VOCAB_FILE") or None,
+                         float(os.environ.get("PREDICTOR_TIMEOUT_SECONDS", "30")), transport)
 
 
-def handle(backend: ProxyBackend, event: Any) -> Dict[str, Any]:
+def handle(backend: ClientBackend, event: Any) -> Dict[str, Any]:
     """One event -> its answer; every failure is an `{"error": ...}` answer, never an exception."""
     invocation = None  # type: Optional[Invocation]
     try:
@@ -73,7 +87,7 @@ def handle(backend: ProxyBackend, event: Any) -> Dict[str, Any]:
         return answer(invocation, e.status, {"error": e.message}, e.headers)
 
 
-def _route(backend: ProxyBackend, invocation: Invocation) -> Dict[str, Any]:
+def _route(backend: ClientBackend, invocation: Invocation) -> Dict[str, Any]:
     if not invocation.http:
         return {"predictions": backend.predict(*_direct(invocation.document))}
     path, method = invocation.path, invocation.method
@@ -94,7 +108,7 @@ def _route(backend: ProxyBackend, invocation: Invocation) -> Dict[str, Any]:
     raise GatewayError("no route %s %s" % (method, path), 404)
 
 
-def _check_model(backend: ProxyBackend, name: str) -> None:
+def _check_model(backend: ClientBackend, name: str) -> None:
     if name != backend.name:
         raise ModelNotFound("model %r is not served here; models: %s" % (name, backend.name))
 
@@ -114,7 +128,7 @@ def _direct(document: Dict[str, Any]):
     return list(zip(texts, pairs or [None] * len(texts))), parse_parameters(document.get("parameters"))
 
 
-_BACKEND = None  # type: Optional[ProxyBackend]
+_BACKEND = None  # type: Optional[ClientBackend]
 
 
 def handler(event: Any, context: Any = None) -> Dict[str, Any]:

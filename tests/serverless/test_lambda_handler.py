@@ -11,7 +11,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 
 from client_fakes import FakeServing  # noqa: E402  (tests/client)
 from serving_client import ConnectError, MockTransport  # noqa: E402
-from text_lambda.handler import ProxyBackend, handle  # noqa: E402
+from text_lambda.handler import ClientBackend, handle  # noqa: E402
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def fake(tiny_vocab_file):
 
 @pytest.fixture
 def backend(fake):
-    return ProxyBackend("http://serving", fake.model, transport=MockTransport(fake.handler))
+    return ClientBackend("http://serving", fake.model, transport=MockTransport(fake.handler))
 
 
 def v2_event(method, path, body=None, base64_body=False):
@@ -108,7 +108,7 @@ def test_a_token_classifier_answers_entity_spans(tiny_vocab_file):
     vocab = Featurizer(tiny_vocab_file).vocab
     tagger = FakeTagger(tiny_vocab_file, {vocab["good"]: "B-per", vocab["movie"]: "I-per", vocab["day"]: "B-loc"},
                         with_vocab=True)
-    backend = ProxyBackend("http://serving", tagger.model, transport=MockTransport(tagger.handler))
+    backend = ClientBackend("http://serving", tagger.model, transport=MockTransport(tagger.handler))
     text = "a GOOD movie on the day"
     document = records(handle(backend, v2_event("POST", "/v1/models/ner:predict", {"instances": [text]})))
     with ServingClient("http://serving", tagger.model, transport=MockTransport(tagger.handler)) as client:
