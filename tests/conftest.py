@@ -6,6 +6,7 @@ import pytest
 
 import model_servers  # tests/helpers: on sys.path through pyproject.toml's pytest `pythonpath`
 import tiny_bert
+from loopback import ModelServer, build_tiny_export, py37_interpreter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -90,3 +91,30 @@ def trained_tiny_model(tmp_path_factory, tiny_model_files):
                                     do_export=True, seed=8)
     summary = run(options)
     return {"options": options, "summary": summary, "export_path": summary["export"]["path"], **tiny_model_files}
+
+
+# -- for the suites on a current Python (gateway, serverless): the TF 1.15 venv as child processes --
+
+
+@pytest.fixture(scope="session")
+def py37() -> str:
+    """The TF 1.15 interpreter, for the suites that run on a current Python without TensorFlow."""
+    path = py37_interpreter()
+    if path is None:
+        pytest.skip("no TF 1.15 interpreter (set BERT_PY37) to build and serve the tiny export")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_export(py37, tmp_path_factory) -> dict:
+    """The tiny classifier exported with --export_onnx, built by the TF 1.15 venv (see build_tiny_export.py)."""
+    return build_tiny_export(py37, str(tmp_path_factory.mktemp("tiny_export")), "--onnx")
+
+
+@pytest.fixture(scope="session")
+def model_server(py37, tiny_export, tmp_path_factory):
+    """The local model server serving `tiny_export` as model "tiny" (restartable on the same ports)."""
+    server = ModelServer(py37, tiny_export["export_base"], str(tmp_path_factory.mktemp("model_server_log")), "tiny")
+    server.start()
+    yield server
+    server.stop()

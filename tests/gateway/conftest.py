@@ -1,9 +1,6 @@
-"""Gateway fixtures: a tiny export and the local model server from the TF 1.15 venv,
-the gateway itself as a subprocess of this (TensorFlow-free) Python.
-
-The export is built and served by `BERT_PY37` (default: the repo's `.venv`);
-the tests skip when that interpreter is missing. Every process started here
-binds 127.0.0.1 and is stopped at the end.
+"""Gateway fixtures: the gateway itself as a subprocess of this (TensorFlow-free) Python,
+in front of the tiny export and local model server of tests/conftest.py (`model_server`).
+Every process started here binds 127.0.0.1 and is stopped at the end.
 """
 
 import os
@@ -14,31 +11,9 @@ from typing import List
 import pytest
 import requests
 
-from loopback import (REPO, ModelServer, build_tiny_export, child_environment, free_port, py37_interpreter, tail,
-                      terminate, wait_for)  # tests/helpers
+from loopback import REPO, child_environment, free_port, tail, terminate, wait_for  # tests/helpers
 
-MODEL = "tiny"
-
-
-@pytest.fixture(scope="session")
-def py37() -> str:
-    path = py37_interpreter()
-    if path is None:
-        pytest.skip("no TF 1.15 interpreter (set BERT_PY37) to build and serve the tiny export")
-    return path
-
-
-@pytest.fixture(scope="session")
-def tiny_export(py37, tmp_path_factory) -> dict:
-    return build_tiny_export(py37, str(tmp_path_factory.mktemp("gateway_export")))
-
-
-@pytest.fixture(scope="session")
-def model_server(py37, tiny_export, tmp_path_factory):
-    server = ModelServer(py37, tiny_export["export_base"], str(tmp_path_factory.mktemp("model_server_log")), MODEL)
-    server.start()
-    yield server
-    server.stop()
+MODEL = "tiny"  # the model name tests/conftest.py's model server serves
 
 
 class Gateway:

@@ -13,6 +13,8 @@ from client_fakes import FakeServing  # noqa: E402  (tests/client)
 from serving_client import ConnectError, MockTransport  # noqa: E402
 from text_lambda.handler import ClientBackend, handle  # noqa: E402
 
+from lambda_events import v1_event, v2_event  # noqa: E402  (tests/serverless)
+
 
 @pytest.fixture
 def fake(tiny_vocab_file):
@@ -22,26 +24,6 @@ def fake(tiny_vocab_file):
 @pytest.fixture
 def backend(fake):
     return ClientBackend("http://serving", fake.model, transport=MockTransport(fake.handler))
-
-
-def v2_event(method, path, body=None, base64_body=False):
-    event = {"version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
-             "headers": {"content-type": "application/json"},
-             "requestContext": {"http": {"method": method, "path": path, "protocol": "HTTP/1.1"}},
-             "isBase64Encoded": base64_body}
-    if body is not None:
-        text = json.dumps(body)
-        event["body"] = base64.b64encode(text.encode()).decode() if base64_body else text
-    return event
-
-
-def v1_event(method, path, body=None, base64_body=False):
-    event = {"resource": "/{proxy+}", "path": path, "httpMethod": method, "headers": {}, "isBase64Encoded": base64_body,
-             "requestContext": {"stage": "prod"}}
-    if body is not None:
-        text = json.dumps(body)
-        event["body"] = base64.b64encode(text.encode()).decode() if base64_body else text
-    return event
 
 
 def records(answer):
