@@ -9,24 +9,35 @@ signatures, so their contents go beside it as files: `<version>/onnx/` holds
 `model.onnx`, `vocab.txt` and `model_info.json` (the `ModelInfo` JSON),
 written in that order, each atomically: `model_info.json` present means the
 directory is complete. Servers ignore the extra directory in a version.
+
+An export written before `--export_onnx` (or without it) is converted alone:
+
+    .venv/bin/python -m export.onnx <export_dir>/<version>
 """
 
+import argparse
 import logging
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+from typing import Tuple
 
 from bert_contract import (
     DEFAULT_SIGNATURE,
+    METADATA_OUTPUT,
+    METADATA_SIGNATURE,
     ONNX_DIR,
     ONNX_INFO_FILE,
     ONNX_MODEL_FILE,
     ONNX_VOCAB_FILE,
     SERVING_INPUTS,
     SERVING_OUTPUT,
+    VOCAB_OUTPUT,
+    VOCAB_SIGNATURE,
     ModelInfo,
+    MetadataError,
 )
 from bert_runner import storage
 from bert_runner.errors import RunnerError
@@ -81,3 +92,50 @@ def _check_names(path: str) -> None:
             "--export_onnx: the ONNX model has inputs %s and outputs %s; expected inputs among %s and output %s"
             % (inputs, outputs, list(SERVING_INPUTS), SERVING_OUTPUT)
         )
+
+
+def contract_of(version_dir: str) -> Tuple[ModelInfo, bytes]:
+    """The `ModelInfo` and vocab bytes an export carries in its `metadata` and `vocab` signatures."""
+    import tensorflow.compat.v1 as tf
+
+    graph = tf.Graph()
+    with tf.Session(graph=graph) as session:
+        signatures = tf.saved_model.loader.load(session, ["serve"], version_dir).signature_def
+        missing = [name for name in (METADATA_SIGNATURE, VOCAB_SIGNATURE) if name not in signatures]
+        if missing:
+            raise RunnerError("%s has no %s signature: export it again with this version's --do_export"
+                              % (version_dir, " and no ".join(missing)))
+        values = []
+        for name, output in ((METADATA_SIGNATURE, METADATA_OUTPUT), (VOCAB_SIGNATURE, VOCAB_OUTPUT)):
+            signature = signatures[name]
+            feeds = {graph.get_tensor_by_name(spec.name): _one_zero_row(spec) for spec in signature.inputs.values()}
+            values.append(session.run(graph.get_tensor_by_name(signature.outputs[output].name), feeds)[0])
+    try:
+        return ModelInfo.from_json(values[0].decode("utf-8")), values[1]
+    except MetadataError as e:
+        raise RunnerError("%s: %s" % (version_dir, e))
+
+
+def _one_zero_row(spec):
+    import numpy as np
+
+    dims = [d.size for d in spec.tensor_shape.dim]
+    return np.zeros([1] + [d if d > 0 else 1 for d in dims[1:]], np.int32)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Convert an exported SavedModel version to ONNX (<version>/onnx/).")
+    parser.add_argument("version_dir", help="<export_dir>/<version>, written by --do_export")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        info, vocab = contract_of(args.version_dir)
+        print(export_onnx(args.version_dir, info, vocab))
+    except (RunnerError, OSError) as e:
+        print("error: %s" % e, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -5,6 +5,7 @@
 #   make bench-lambda   cold start and warm latency under the emulator, onnx vs proxy backend (~2 min)
 # `make test-gateway` runs tests/serverless, whose emulator test needs setup-lambda (it skips without it).
 .PHONY: setup-lambda bench-lambda
+BENCH_TARGETS += bench-lambda
 LAMBDA_RIE := $(CLIENT_VENV)/bin/aws-lambda-rie
 
 setup-lambda: $(CLIENT_VENV)/.lambda-installed
@@ -17,4 +18,4 @@ $(CLIENT_VENV)/.lambda-installed: $(CLIENT_VENV)/.installed requirements-lambda.
 test-gateway: setup-lambda
 
 bench-lambda: setup setup-gateway setup-lambda
-	BERT_PY37=$(abspath $(PY)) PYTHONPATH=$(CURDIR) $(CLIENT_PY) -m bench.lambda_handler $(BENCH_LAMBDA_ARGS)
+	$(PY) -m bench.lambda_handler $(BENCH_LAMBDA_ARGS)

@@ -184,3 +184,7 @@ def test_config_missing_keys(files, tmp_path):
     assert run_error(files, bert_config_file=str(config)) == (
         "--bert_config_file=%s: missing vocab_size, num_hidden_layers, num_attention_heads" % config
     )
+
+
+def test_export_onnx_without_do_export_names_both_flags(files):
+    assert run_error(files, export_onnx=True) == "--export_onnx converts the export: add --do_export"
