@@ -22,7 +22,6 @@ Run it alone (the machine is shared): `flock /work/bench.lock ...`.
 """
 
 import argparse
-import datetime
 import json
 import os
 import socket
@@ -147,18 +146,9 @@ def main(argv=None):
     print("\n" + summary)
     for row in rows:
         row.pop("latencies_ms", None)
-    report = {
-        "date": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
-        "command": " ".join(["python -m bench.gateway"] + (argv if argv is not None else sys.argv[1:])),
-        "machine": {"cpus": os.cpu_count(), "loadavg_before": load_before, "loadavg_after": os.getloadavg()},
-        "settings": vars(args), "texts": len(texts), "results": rows,
-        "direct_rps": direct_rate, "gateway_rps": gateway_rate, "ratio": ratio, "gateway_cpu_ms_per_text": cpu,
-        "summary": summary,
-    }
-    os.makedirs(os.path.dirname(args.output), exist_ok=True)
-    with open(args.output, "w") as f:
-        json.dump(report, f, indent=1)
-    print("wrote %s" % args.output)
+    serving_bench.write_report(args.output, "bench.gateway", argv, load_before, settings=vars(args), texts=len(texts),
+                               results=rows, direct_rps=direct_rate, gateway_rps=gateway_rate, ratio=ratio,
+                               gateway_cpu_ms_per_text=cpu, summary=summary)
     return 0
 
 

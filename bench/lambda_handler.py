@@ -23,8 +23,6 @@ ratios onnx/proxy. Skips without ../shared. Hold the bench lock:
 """
 
 import argparse
-import datetime
-import json
 import os
 import statistics
 import sys
@@ -129,16 +127,8 @@ def main(argv=None):
                 summary["proxy"]["cold_ms"], summary["proxy"]["warm_p50_ms"], summary["proxy"]["warm_p90_ms"],
                 ratios["cold_ms"], ratios["warm_p50_ms"], ratios["warm_p90_ms"]))
     print("\n" + line)
-    report = {
-        "date": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
-        "command": " ".join(["python -m bench.lambda_handler"] + (argv if argv is not None else sys.argv[1:])),
-        "machine": {"cpus": os.cpu_count(), "loadavg_before": load_before, "loadavg_after": os.getloadavg()},
-        "settings": vars(args), "export": version, "results": results, "summary": summary, "ratios": ratios, "line": line,
-    }
-    os.makedirs(os.path.dirname(args.output), exist_ok=True)
-    with open(args.output, "w") as f:
-        json.dump(report, f, indent=1)
-    print("wrote %s" % args.output)
+    serving_bench.write_report(args.output, "bench.lambda_handler", argv, load_before, settings=vars(args), export=version,
+                               results=results, summary=summary, ratios=ratios, line=line)
     return 0
 
 

@@ -190,6 +190,21 @@ def serve_and_drive(variant, flags, bodies, args):
     return rows
 
 
+def write_report(path, module, argv, load_before, **fields):
+    """A benchmark's JSON report: date, command, machine (load before and after) and its own fields."""
+    report = {
+        "date": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
+        "command": " ".join(["python -m " + module] + (argv if argv is not None else sys.argv[1:])),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                    "loadavg_before": load_before, "loadavg_after": os.getloadavg()},
+    }
+    report.update(fields)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(report, f, indent=1)
+    print("wrote %s" % path)
+
+
 def cpu_seconds(pid):
     """(whole process, its main thread = the REST event loop) CPU seconds from /proc, or None off Linux."""
     def read(path):

@@ -1,6 +1,5 @@
 """The Lambda handler on fixture events (payload v2, v1, direct, base64), against a fake TF Serving."""
 
-import base64
 import json
 import os
 import sys
