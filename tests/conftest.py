@@ -118,3 +118,9 @@ def model_server(py37, tiny_export, tmp_path_factory):
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def tiny_tagger_export(py37, tmp_path_factory) -> dict:
+    """The tiny token classifier (NER) exported with --export_onnx, like `tiny_export`."""
+    return build_tiny_export(py37, str(tmp_path_factory.mktemp("tiny_tagger_export")), "--ner", "--onnx")
