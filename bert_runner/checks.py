@@ -12,6 +12,7 @@ import tensorflow.compat.v1 as tf
 from bert import modeling
 
 from bert_runner import storage
+from bert_runner.encoder import build_encoder, check_config
 from bert_runner.errors import RunnerError
 
 log = logging.getLogger("bert_runner")
@@ -31,7 +32,12 @@ def load_bert_config(path: Optional[str]) -> modeling.BertConfig:
     missing = [key for key in _REQUIRED_CONFIG_KEYS if key not in data]
     if missing:
         raise RunnerError("--bert_config_file=%s: missing %s" % (path, ", ".join(missing)))
-    return modeling.BertConfig.from_dict(data)
+    config = modeling.BertConfig.from_dict(data)
+    try:
+        check_config(config)
+    except ValueError as e:
+        raise RunnerError("--bert_config_file=%s: %s" % (path, e))
+    return config
 
 
 def check_max_seq_length(max_seq_length: int, config: modeling.BertConfig, config_file: str) -> None:
@@ -66,10 +72,10 @@ def resolve_checkpoint(path: str, flag: str) -> str:
 
 
 def _model_variable_shapes(config: modeling.BertConfig) -> Dict[str, list]:
-    """Names and shapes of the variables `modeling.BertModel` creates for a config."""
+    """Names and shapes of the variables the encoder (`encoder.build_encoder`) creates for a config."""
     with tf.Graph().as_default():
         input_ids = tf.placeholder(tf.int32, [None, None])
-        modeling.BertModel(config=config, is_training=False, input_ids=input_ids)
+        build_encoder(config, is_training=False, input_ids=input_ids)
         return {v.op.name: v.shape.as_list() for v in tf.global_variables()}
 
 

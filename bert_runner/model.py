@@ -1,6 +1,7 @@
 """The estimator `model_fn`: the BERT encoder, a task family's head, training and the export signatures.
 
-The encoder is the reference's (`bert.modeling`); the head and loss come from
+The encoder is the reference's (`bert.modeling`), or DistilBERT built from its
+pieces when `bert_config.json` says so (`encoder.py`); the head and loss come from
 the task family (`family.py`; the reference classifier is
 `classification.py`). The optimizer is the reference's update rule written as
 a regular `tf.train.Optimizer` (`optimization.py`), so distribution strategies
@@ -18,6 +19,7 @@ from bert import modeling
 
 from bert_contract import DEFAULT_SIGNATURE, INPUT_IDS, INPUT_MASK, SEGMENT_IDS, SERVING_OUTPUT
 from bert_runner import optimization
+from bert_runner.encoder import build_encoder
 from bert_runner.hooks import LOSS_COLLECTION
 from bert_runner.records import IS_REAL_EXAMPLE
 from export.signatures import contract_outputs
@@ -52,8 +54,8 @@ def model_fn_builder(
             features[IS_REAL_EXAMPLE] = tf.ones([batch], dtype=tf.float32)
         is_training = mode == tf.estimator.ModeKeys.TRAIN
 
-        encoder = modeling.BertModel(
-            config=bert_config,
+        encoder = build_encoder(
+            bert_config,
             is_training=is_training,
             input_ids=input_ids,
             input_mask=features[INPUT_MASK],

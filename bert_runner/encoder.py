@@ -1,0 +1,107 @@
+"""The encoder a `bert_config.json` describes: Google's BERT, or DistilBERT built from the same pieces.
+
+Two fields beyond Google's config, both optional (absent = Google's BERT as before):
+
+* `"architecture": "distilbert"` — DistilBERT (Hugging Face): word + position
+  embeddings without token-type embeddings (segment ids are ignored), the same
+  post-LayerNorm transformer layers, and no pooler. Its sequence classifier reads the
+  first token through `pre_classifier` + ReLU (`get_pooled_output` here), then
+  dropout and the shared output layer. Built from `bert.modeling`'s own functions
+  (`embedding_lookup`, `embedding_postprocessor`, `transformer_model`) under the
+  same `bert/...` variable names, so nothing of modeling.py is copied.
+* `"hidden_act": "gelu_exact"` — the exact erf GELU, which Hugging Face calls
+  `"gelu"`. Google's `"gelu"` stays modeling.py's tanh approximation, so Google
+  checkpoints keep their activation; Google's own code refuses `gelu_exact` loudly
+  instead of silently running the other function.
+"""
+
+import copy
+import math
+
+import tensorflow.compat.v1 as tf
+from bert import modeling
+
+BERT = "bert"
+DISTILBERT = "distilbert"
+ARCHITECTURES = (BERT, DISTILBERT)
+GELU_EXACT = "gelu_exact"
+# The first-token projection of DistilBERT's sequence classifier (Hugging Face's name).
+PRE_CLASSIFIER_SCOPE = "pre_classifier"
+
+
+def gelu_exact(x):
+    """x * Phi(x) with the normal CDF through erf (Hugging Face's "gelu")."""
+    return 0.5 * x * (1.0 + tf.math.erf(x / math.sqrt(2.0)))
+
+
+def architecture(bert_config) -> str:
+    return getattr(bert_config, "architecture", None) or BERT
+
+
+def check_config(bert_config) -> None:
+    """ValueError naming the field when the config asks for an encoder this code cannot build."""
+    if architecture(bert_config) not in ARCHITECTURES:
+        raise ValueError("architecture %r is not supported (supported: %s)"
+                         % (architecture(bert_config), ", ".join(ARCHITECTURES)))
+    act = bert_config.hidden_act
+    if isinstance(act, str) and act.lower() != GELU_EXACT:
+        modeling.get_activation(act)  # raises ValueError for an unknown name
+
+
+def build_encoder(bert_config, is_training, input_ids, input_mask=None, token_type_ids=None,
+                  use_one_hot_embeddings=False):
+    """`modeling.BertModel` or `DistilBertEncoder`; both answer get_sequence_output/get_pooled_output."""
+    check_config(bert_config)
+    config = copy.deepcopy(bert_config)
+    if isinstance(config.hidden_act, str) and config.hidden_act.lower() == GELU_EXACT:
+        config.hidden_act = gelu_exact  # modeling.get_activation passes callables through
+    if architecture(config) == DISTILBERT:
+        return DistilBertEncoder(config, is_training, input_ids, input_mask, use_one_hot_embeddings)
+    return modeling.BertModel(config=config, is_training=is_training, input_ids=input_ids, input_mask=input_mask,
+                              token_type_ids=token_type_ids, use_one_hot_embeddings=use_one_hot_embeddings)
+
+
+class DistilBertEncoder:
+    """DistilBERT's transformer under BERT's variable names (no token types, no pooler)."""
+
+    def __init__(self, config, is_training, input_ids, input_mask=None, use_one_hot_embeddings=False):
+        if not is_training:
+            config.hidden_dropout_prob = 0.0
+            config.attention_probs_dropout_prob = 0.0
+        self.config = config
+        self.is_training = is_training
+        if input_mask is None:
+            input_mask = tf.ones_like(input_ids)
+        with tf.variable_scope("bert"):
+            with tf.variable_scope("embeddings"):
+                words, _ = modeling.embedding_lookup(
+                    input_ids=input_ids, vocab_size=config.vocab_size, embedding_size=config.hidden_size,
+                    initializer_range=config.initializer_range, word_embedding_name="word_embeddings",
+                    use_one_hot_embeddings=use_one_hot_embeddings)
+                embedded = modeling.embedding_postprocessor(
+                    input_tensor=words, use_token_type=False, use_position_embeddings=True,
+                    position_embedding_name="position_embeddings", initializer_range=config.initializer_range,
+                    max_position_embeddings=config.max_position_embeddings, dropout_prob=config.hidden_dropout_prob)
+            with tf.variable_scope("encoder"):
+                attention_mask = modeling.create_attention_mask_from_input_mask(input_ids, input_mask)
+                self.sequence_output = modeling.transformer_model(
+                    input_tensor=embedded, attention_mask=attention_mask, hidden_size=config.hidden_size,
+                    num_hidden_layers=config.num_hidden_layers, num_attention_heads=config.num_attention_heads,
+                    intermediate_size=config.intermediate_size,
+                    intermediate_act_fn=modeling.get_activation(config.hidden_act),
+                    hidden_dropout_prob=config.hidden_dropout_prob,
+                    attention_probs_dropout_prob=config.attention_probs_dropout_prob,
+                    initializer_range=config.initializer_range)
+        self._pooled = None
+
+    def get_sequence_output(self):
+        return self.sequence_output
+
+    def get_pooled_output(self):
+        """ReLU(pre_classifier(first token)): DistilBertForSequenceClassification's input to its dropout."""
+        if self._pooled is None:
+            self._pooled = tf.layers.dense(
+                self.sequence_output[:, 0, :], self.config.hidden_size, activation=tf.nn.relu,
+                kernel_initializer=modeling.create_initializer(self.config.initializer_range),
+                name=PRE_CLASSIFIER_SCOPE)
+        return self._pooled
