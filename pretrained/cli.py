@@ -1,7 +1,9 @@
-"""`python -m pretrained fetch|convert`: progress on stderr, run_classifier flags on stdout.
+"""`python -m pretrained fetch|convert|import`: progress on stderr, run_classifier flags on stdout.
 
 stdout carries only `--flag=value` lines, so `run_classifier.py $(python -m pretrained fetch) ...`
-works; failures are one `error: ...` line and exit status 1.
+works; failures are one `error: ...` line and exit status 1. After `import` of a fine-tuned
+classifier the flags name the run directory, so `run_classifier.py $(...) --do_export` (or
+`run_ner.py` for a token classifier) exports it without training.
 """
 
 import argparse
@@ -12,6 +14,7 @@ from typing import List, Optional
 
 from pretrained.errors import PretrainedError
 from pretrained.fetch import ALL_MINILM_L6_V2, CACHE_ENV
+from pretrained.layout import SEQUENCE_CLASSIFICATION
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +33,15 @@ def build_parser() -> argparse.ArgumentParser:
                          "and bert_model.ckpt.* are written")
     convert.add_argument("--strict", action="store_true",
                          help="fail on tensors that have no bert/modeling.py variable")
+    imported = commands.add_parser(
+        "import", help="import a Hugging Face BERT or DistilBERT save_pretrained directory, with its "
+        "sequence- or token-classification head")
+    imported.add_argument("--hf_dir", required=True, help="config.json, weights (model.safetensors, tf_model.h5 "
+                          "or pytorch_model.bin), vocab.txt or tokenizer.json, tokenizer_config.json")
+    imported.add_argument("--output_dir", required=True, help="the run directory (with a head) or the "
+                          "pretrained checkpoint directory (without) to write")
+    imported.add_argument("--encoder_only", action="store_true",
+                          help="import the encoder and drop the head (to fine-tune it here on other labels)")
     return parser
 
 
@@ -46,24 +58,32 @@ def main(argv: Optional[List[str]] = None) -> int:
         else:
             from pretrained.convert_hf import convert
 
-            manifest = convert(args.hf_dir, args.output_dir, strict=args.strict)
+            if args.command == "import":
+                manifest = convert(args.hf_dir, args.output_dir, heads=True, encoder_only=args.encoder_only)
+            else:
+                manifest = convert(args.hf_dir, args.output_dir, strict=args.strict)
     except PretrainedError as e:
         print("error: %s" % e, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted; the next run redoes the unfinished steps", file=sys.stderr)
         return 130
-    for line in run_classifier_flags(manifest):
+    for line in run_classifier_flags(manifest, imported=args.command == "import"):
         print(line)
     return 0
 
 
-def run_classifier_flags(manifest) -> List[str]:
-    """The flags that point run_classifier.py at a converted checkpoint."""
-    lines = ["--%s=%s" % (flag, manifest[flag])
-             for flag in ("bert_config_file", "vocab_file", "init_checkpoint")]
+def run_classifier_flags(manifest, imported: bool = False) -> List[str]:
+    """The flags that point run_classifier.py (or run_ner.py) at a converted checkpoint or imported run."""
+    run_dir = manifest.get("output_dir")
+    flags = ("bert_config_file", "vocab_file") + (("output_dir",) if run_dir else ("init_checkpoint",))
+    lines = ["--%s=%s" % (flag, manifest[flag]) for flag in flags]
     if manifest.get("do_lower_case") is not None:
         lines.append("--do_lower_case=%s" % str(manifest["do_lower_case"]).lower())
+    if imported:  # the tokenizer's length limit
+        lines.append("--max_seq_length=%d" % manifest["max_seq_length"])
+    if manifest.get("head") == SEQUENCE_CLASSIFICATION:
+        lines.append("--task_name=generic")  # the labels come from label_list.txt in the run directory
     return lines
 
 

@@ -16,7 +16,7 @@ import time
 import zipfile
 from typing import Callable, Dict, Mapping, NamedTuple, Optional
 
-from pretrained.convert_hf import HF_WEIGHTS, convert, read_manifest
+from pretrained.convert_hf import CONVERTER_VERSION, HF_WEIGHTS, convert, read_manifest
 from pretrained.digests import BLOCK, file_sha256, record_digest
 from pretrained.errors import FetchError
 
@@ -111,6 +111,8 @@ def is_complete(manifest, cache_dir: str, source: PackageSource) -> bool:
     """True when a finished conversion of exactly the pinned weights is in `cache_dir`."""
     if not manifest or manifest.get("origin") != source.requirement:
         return False
+    if manifest.get("converter_version") != CONVERTER_VERSION:
+        return False  # converted by an older converter (e.g. with the tanh GELU): convert again
     weights = (manifest.get("source_sha256") or {}).get(HF_WEIGHTS)
     if not weights or record_digest(weights) != source.sha256[HF_WEIGHTS]:
         return False

@@ -22,21 +22,30 @@ DEFAULTS = {
     "attention_probs_dropout_prob": 0.1,
     "initializer_range": 0.02,
 }
-GELU_NOTE = (
-    "hidden_act: Hugging Face 'gelu' is the exact (erf) GELU, bert/modeling.py computes its "
-    "tanh approximation; hidden states differ by up to ~2e-3 (measured on all-MiniLM-L6-v2), "
-    "which fine-tuning absorbs"
-)
-# Hugging Face activation -> (bert/modeling.py name, note when the two differ).
+# Hugging Face activation -> bert_config.json's hidden_act (bert_runner/encoder.py runs both
+# "gelu" = modeling.py's tanh approximation, and "gelu_exact" = the erf GELU Hugging Face calls "gelu").
 ACTIVATIONS = {
-    "gelu": ("gelu", GELU_NOTE),
-    "gelu_new": ("gelu", None),
-    "gelu_fast": ("gelu", None),
-    "gelu_pytorch_tanh": ("gelu", None),
-    "relu": ("relu", None),
-    "tanh": ("tanh", None),
-    "linear": ("linear", None),
+    "gelu": "gelu_exact",
+    "gelu_new": "gelu",
+    "gelu_fast": "gelu",
+    "gelu_pytorch_tanh": "gelu",
+    "relu": "relu",
+    "tanh": "tanh",
+    "linear": "linear",
 }
+# DistilBERT's config.json names -> BERT's; DistilBERT always has LayerNorm eps 1e-12 and no token types.
+DISTILBERT_FIELDS = {
+    "dim": "hidden_size",
+    "n_layers": "num_hidden_layers",
+    "n_heads": "num_attention_heads",
+    "hidden_dim": "intermediate_size",
+    "activation": "hidden_act",
+    "dropout": "hidden_dropout_prob",
+    "attention_dropout": "attention_probs_dropout_prob",
+}
+DISTILBERT_DEFAULTS = {"hidden_act": "gelu", "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1,
+                       "initializer_range": 0.02}
+MODEL_TYPES = ("bert", "distilbert")
 # tf.contrib.layers.layer_norm, which bert/modeling.py uses, has this epsilon built in.
 MODELING_LAYER_NORM_EPS = 1e-12
 
@@ -55,13 +64,19 @@ def read_json(path: str) -> dict:
 
 
 def bert_config_from_hf(hf: dict, source: str) -> Tuple[Dict[str, object], List[str]]:
-    """Returns (bert_config dict, notes on what behaves differently after conversion)."""
+    """Returns (bert_config dict, notes on what behaves differently after conversion).
+
+    DistilBERT becomes `"architecture": "distilbert"` with BERT's field names (and
+    `type_vocab_size` 0: it has no token-type embeddings); bert_runner/encoder.py builds it.
+    """
     model_type = hf.get("model_type", "bert")
-    if model_type != "bert":
+    if model_type not in MODEL_TYPES:
         raise ConversionError(
-            "%s: model_type is %r; only BERT-architecture checkpoints (model_type 'bert') convert"
-            % (source, model_type)
+            "%s: model_type is %r; supported: %s (the featurizer implements BERT's WordPiece tokenizer only)"
+            % (source, model_type, ", ".join(MODEL_TYPES))
         )
+    if model_type == "distilbert":
+        hf = _distilbert_as_bert(hf)
     position_type = hf.get("position_embedding_type", "absolute")
     if position_type != "absolute":
         raise ConversionError(
@@ -75,7 +90,7 @@ def bert_config_from_hf(hf: dict, source: str) -> Tuple[Dict[str, object], List[
     config = {field: hf[field] for field in REQUIRED_FIELDS}
     for field, default in DEFAULTS.items():
         config[field] = hf.get(field, default)
-    for field in REQUIRED_FIELDS + ("type_vocab_size",):
+    for field in REQUIRED_FIELDS + (() if model_type == "distilbert" else ("type_vocab_size",)):
         value = config[field]
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise ConversionError("%s: %s must be a positive integer, got %r" % (source, field, value))
@@ -84,17 +99,17 @@ def bert_config_from_hf(hf: dict, source: str) -> Tuple[Dict[str, object], List[
             "%s: hidden_size %d is not a multiple of num_attention_heads %d"
             % (source, config["hidden_size"], config["num_attention_heads"])
         )
+    if model_type == "distilbert":
+        config["architecture"] = "distilbert"
 
     notes = []
     activation = config["hidden_act"]
     if activation not in ACTIVATIONS:
         raise ConversionError(
-            "%s: hidden_act %r has no bert/modeling.py equivalent (supported: %s)"
+            "%s: hidden_act %r is not supported (supported: %s)"
             % (source, activation, ", ".join(sorted(ACTIVATIONS)))
         )
-    config["hidden_act"], note = ACTIVATIONS[activation]
-    if note:
-        notes.append(note)
+    config["hidden_act"] = ACTIVATIONS[activation]
     eps = hf.get("layer_norm_eps", MODELING_LAYER_NORM_EPS)
     if abs(eps - MODELING_LAYER_NORM_EPS) > 1e-15:
         notes.append(
@@ -102,3 +117,15 @@ def bert_config_from_hf(hf: dict, source: str) -> Tuple[Dict[str, object], List[
             % (eps, MODELING_LAYER_NORM_EPS)
         )
     return config, notes
+
+
+def _distilbert_as_bert(hf: dict) -> dict:
+    """DistilBERT's config under BERT's names; type_vocab_size 0 (no token-type embeddings)."""
+    bert = {bert_name: hf[name] for name, bert_name in DISTILBERT_FIELDS.items() if name in hf}
+    for field, default in DISTILBERT_DEFAULTS.items():
+        bert.setdefault(field, default)
+    for field in ("vocab_size", "max_position_embeddings", "initializer_range"):
+        if field in hf:
+            bert[field] = hf[field]
+    bert["type_vocab_size"] = 0
+    return bert

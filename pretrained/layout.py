@@ -10,23 +10,60 @@ Shape = Tuple[int, ...]
 
 POOLER_KERNEL = "bert/pooler/dense/kernel"
 POOLER_BIAS = "bert/pooler/dense/bias"
+# The output layer of both heads (bert_runner.classification.output_layer): [num_labels, hidden] like
+# Hugging Face's `classifier.weight`, so it is taken untransposed.
+OUTPUT_WEIGHTS = "output_weights"
+OUTPUT_BIAS = "output_bias"
+PRE_CLASSIFIER = "pre_classifier"  # bert_runner.encoder.PRE_CLASSIFIER_SCOPE (no TF import here)
+SEQUENCE_CLASSIFICATION = "sequence_classification"
+TOKEN_CLASSIFICATION = "token_classification"
+_HEAD_TENSORS = {
+    "classifier.weight": (OUTPUT_WEIGHTS, False),
+    "classifier.bias": (OUTPUT_BIAS, False),
+    "pre_classifier.weight": (PRE_CLASSIFIER + "/kernel", True),
+    "pre_classifier.bias": (PRE_CLASSIFIER + "/bias", False),
+}
 
-# Hugging Face prefixes for the encoder: `BertModel` saves none, `BertFor*` heads save "bert.".
-HF_PREFIXES = ("bert.",)
+# Hugging Face prefixes for the encoder: `BertModel` saves none, `BertFor*` heads save "bert.",
+# `DistilBertFor*` heads "distilbert.".
+HF_PREFIXES = ("bert.", "distilbert.")
+# DistilBERT's module names -> BERT's (the layers compute the same post-LayerNorm block).
+_DISTILBERT_NAMES = (
+    ("transformer.layer.", "encoder.layer."),
+    ("attention.q_lin.", "attention.self.query."),
+    ("attention.k_lin.", "attention.self.key."),
+    ("attention.v_lin.", "attention.self.value."),
+    ("attention.out_lin.", "attention.output.dense."),
+    ("sa_layer_norm.", "attention.output.LayerNorm."),
+    ("ffn.lin1.", "intermediate.dense."),
+    ("ffn.lin2.", "output.dense."),
+    ("output_layer_norm.", "output.LayerNorm."),
+)
 # Buffers Hugging Face saves next to the weights; they hold no learned values.
 HF_BUFFERS = ("embeddings.position_ids", "embeddings.token_type_ids")
 _LAYER_NORM_LEAVES = {"weight": "gamma", "gamma": "gamma", "bias": "beta", "beta": "beta"}
 _DENSE_LEAVES = {"weight": "kernel", "bias": "bias"}
 
 
-def expected_variables(config: Dict[str, object]) -> "collections.OrderedDict[str, Shape]":
-    """Every variable `modeling.BertModel` makes for this bert_config, in graph order."""
+def is_distilbert(config: Dict[str, object]) -> bool:
+    return config.get("architecture") == "distilbert"
+
+
+def expected_variables(
+    config: Dict[str, object], head: Optional[str] = None, num_labels: int = 0
+) -> "collections.OrderedDict[str, Shape]":
+    """Every variable bert_runner's encoder (and `head`'s layers) makes for this bert_config, in graph order.
+
+    DistilBERT has no token-type embeddings and no pooler; its sequence head adds `pre_classifier`.
+    """
     hidden = config["hidden_size"]
     inner = config["intermediate_size"]
+    distilbert = is_distilbert(config)
     shapes = collections.OrderedDict()  # type: collections.OrderedDict[str, Shape]
     embeddings = "bert/embeddings/"
     shapes[embeddings + "word_embeddings"] = (config["vocab_size"], hidden)
-    shapes[embeddings + "token_type_embeddings"] = (config["type_vocab_size"], hidden)
+    if not distilbert:
+        shapes[embeddings + "token_type_embeddings"] = (config["type_vocab_size"], hidden)
     shapes[embeddings + "position_embeddings"] = (config["max_position_embeddings"], hidden)
     _layer_norm(shapes, embeddings + "LayerNorm", hidden)
     for index in range(config["num_hidden_layers"]):
@@ -38,7 +75,13 @@ def expected_variables(config: Dict[str, object]) -> "collections.OrderedDict[st
         _dense(shapes, layer + "intermediate/dense", hidden, inner)
         _dense(shapes, layer + "output/dense", inner, hidden)
         _layer_norm(shapes, layer + "output/LayerNorm", hidden)
-    _dense(shapes, "bert/pooler/dense", hidden, hidden)
+    if not distilbert:
+        _dense(shapes, "bert/pooler/dense", hidden, hidden)
+    if head == SEQUENCE_CLASSIFICATION and distilbert:
+        _dense(shapes, PRE_CLASSIFIER, hidden, hidden)
+    if head in (SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION):
+        shapes[OUTPUT_WEIGHTS] = (num_labels, hidden)
+        shapes[OUTPUT_BIAS] = (num_labels,)
     return shapes
 
 
@@ -57,9 +100,13 @@ def is_buffer(hf_name: str) -> bool:
 
 
 def strip_prefix(hf_name: str) -> str:
+    """The encoder-relative name, DistilBERT's modules renamed to BERT's (no BERT name contains theirs)."""
     for prefix in HF_PREFIXES:
         if hf_name.startswith(prefix):
-            return hf_name[len(prefix):]
+            hf_name = hf_name[len(prefix):]
+            break
+    for old, new in _DISTILBERT_NAMES:
+        hf_name = hf_name.replace(old, new)
     return hf_name
 
 
@@ -70,7 +117,11 @@ def tf_name_for(hf_name: str) -> Optional[Tuple[str, bool]]:
     `weight` -> `kernel`, LayerNorm `weight/bias` or `gamma/beta` -> `gamma/beta`); the
     caller checks it against `expected_variables`, so heads such as `cls.*` stay unmapped.
     Linear weights are [out, in] in PyTorch and [in, out] in TF, hence the transpose.
+    DistilBERT's names are first renamed to BERT's; the heads' `classifier` and
+    `pre_classifier` go to bert_runner's output layer and DistilBERT pre-classifier.
     """
+    if hf_name in _HEAD_TENSORS:
+        return _HEAD_TENSORS[hf_name]
     parts = strip_prefix(hf_name).split(".")
     if len(parts) > 3 and parts[:2] == ["encoder", "layer"] and parts[2].isdigit():
         parts = ["encoder", "layer_" + parts[2]] + parts[3:]

@@ -2,11 +2,13 @@
 
 The NumPy pass reads the Hugging Face tensor names directly and shares no code with the
 converter, so agreement with `modeling.BertModel` on the converted checkpoint checks the
-mapping, the transposes and the config translation together. It uses the tanh GELU,
-like bert/modeling.py, so the two should agree to float32 rounding.
+mapping, the transposes and the config translation together. It computes the GELU the
+config names as Hugging Face does ("gelu" is the erf form), so the two should agree to
+float32 rounding.
 """
 
 import json
+import math
 import os
 import shutil
 
@@ -16,6 +18,16 @@ import tiny_bert  # tests/helpers, on sys.path through pyproject.toml's pytest `
 
 def gelu_tanh(x):
     return 0.5 * x * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (x + 0.044715 * x ** 3)))
+
+
+_erf = np.vectorize(math.erf)
+
+
+def gelu_erf(x):
+    return 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))
+
+
+ACTIVATIONS = {"gelu": gelu_erf, "gelu_new": gelu_tanh, "relu": lambda x: np.maximum(x, 0.0)}
 
 
 def _layer_norm(x, gamma, beta, eps=1e-12):
@@ -68,7 +80,7 @@ def numpy_bert(weights, config, input_ids, input_mask, segment_ids):
         probs = scores / scores.sum(axis=-1, keepdims=True)
         context = (probs @ v).transpose(0, 2, 1, 3).reshape(batch, length, heads * head_size)
         attention = norm(linear(context, p + "attention.output.dense") + x, p + "attention.output.LayerNorm")
-        inner = gelu_tanh(linear(attention, p + "intermediate.dense"))
+        inner = ACTIVATIONS[config.get("hidden_act", "gelu")](linear(attention, p + "intermediate.dense"))
         x = norm(linear(inner, p + "output.dense") + attention, p + "output.LayerNorm")
     return x
 
@@ -142,3 +154,13 @@ def write_hf_dir(directory, vocab_file, config, weights, do_lower_case=True):
     save_file(weights, os.path.join(directory, "model.safetensors"))
     shutil.copyfile(vocab_file, os.path.join(directory, "vocab.txt"))
     return str(directory)
+
+
+def as_distilbert_config(bert_config):
+    """A BERT config.json's sizes as DistilBERT's config.json names them."""
+    c = bert_config
+    return {"model_type": "distilbert", "architectures": ["DistilBertModel"], "vocab_size": c["vocab_size"],
+            "dim": c["hidden_size"], "n_layers": c["num_hidden_layers"], "n_heads": c["num_attention_heads"],
+            "hidden_dim": c["intermediate_size"], "max_position_embeddings": c["max_position_embeddings"],
+            "activation": c.get("hidden_act", "gelu"), "dropout": 0.1, "attention_dropout": 0.1,
+            "initializer_range": 0.02, "pad_token_id": 0}

@@ -10,7 +10,7 @@ import pytest
 
 from pretrained import ConversionError, convert, layout, read_manifest
 from pretrained.convert_hf import MANIFEST
-from pretrained.hf_config import GELU_NOTE, bert_config_from_hf
+from pretrained.hf_config import bert_config_from_hf
 
 needs_tf = pytest.mark.needs_tf
 
@@ -23,16 +23,28 @@ def load_checkpoint(manifest):
 
 
 @needs_tf
-def test_layout_is_what_bert_model_creates(tiny_hf):
+@pytest.mark.parametrize("model_type,head", [("bert", None), ("bert", "sequence_classification"),
+                                             ("distilbert", None), ("distilbert", "sequence_classification"),
+                                             ("distilbert", "token_classification")])
+def test_layout_is_what_the_encoder_and_head_create(tiny_hf, model_type, head):
     import tensorflow.compat.v1 as tf
     from bert import modeling
 
+    from bert_runner.classification import output_layer
+    from bert_runner.encoder import build_encoder
+
     _, hf_config, _ = tiny_hf(num_hidden_layers=3)
+    if model_type == "distilbert":
+        hf_config = hf_reference.as_distilbert_config(hf_config)
     config, _ = bert_config_from_hf(hf_config, "config.json")
     with tf.Graph().as_default():
-        modeling.BertModel(modeling.BertConfig.from_dict(config), False, tf.zeros([1, 4], tf.int32))
+        encoder = build_encoder(modeling.BertConfig.from_dict(config), False, tf.zeros([1, 4], tf.int32))
+        if head == "sequence_classification":
+            encoder.get_pooled_output()
+        if head:
+            output_layer(3, config["hidden_size"])
         created = {v.name[:-2]: tuple(v.shape.as_list()) for v in tf.global_variables()}
-    assert created == dict(layout.expected_variables(config))
+    assert created == dict(layout.expected_variables(config, head, 3))
 
 
 @needs_tf
@@ -65,11 +77,12 @@ def test_writes_bert_config_vocab_and_casing(tiny_hf, tmp_path, tiny_vocab_file)
     manifest = convert(hf_dir, str(tmp_path / "tf"), origin="unit-test")
     with open(manifest["bert_config_file"]) as f:
         config = json.load(f)
-    assert config["hidden_act"] == "gelu" and config["vocab_size"] == hf_config["vocab_size"]
+    # Hugging Face's "gelu" is the erf GELU: bert_runner's "gelu_exact" (modeling.py's "gelu" is the tanh form)
+    assert config["hidden_act"] == "gelu_exact" and config["vocab_size"] == hf_config["vocab_size"]
     assert "model_type" not in config  # bert_config.json keeps modeling.BertConfig's fields only
     assert open(manifest["vocab_file"]).read() == open(tiny_vocab_file).read()
     assert manifest["do_lower_case"] is True and manifest["origin"] == "unit-test"
-    assert manifest["notes"] == [GELU_NOTE]
+    assert manifest["notes"] == []
     assert read_manifest(str(tmp_path / "tf")) == manifest
 
 
@@ -92,7 +105,7 @@ def test_reports_unmapped_tensors(tiny_hf, tmp_path, caplog):
     for name in extra:
         assert any(name in record.getMessage() for record in caplog.records)
 
-    with pytest.raises(ConversionError, match="2 tensor.*cls.predictions.bias"):
+    with pytest.raises(ConversionError, match="2 unexpected tensor.*cls.predictions.bias"):
         convert(hf_dir, str(tmp_path / "strict"), strict=True)
 
 
@@ -114,7 +127,7 @@ def test_refuses_a_shape_that_does_not_fit_the_config(tiny_hf, tmp_path):
 def test_reports_every_missing_variable(tiny_hf, tmp_path):
     gone = ["encoder.layer.1.output.dense.bias", "embeddings.token_type_embeddings.weight"]
     hf_dir, _, _ = tiny_hf(edit=lambda w: {k: v for k, v in w.items() if k not in gone})
-    with pytest.raises(ConversionError, match="lacks 2 variable") as error:
+    with pytest.raises(ConversionError, match="lacks 2 tensor") as error:
         convert(hf_dir, str(tmp_path / "tf"))
     assert "bert/encoder/layer_1/output/dense/bias" in str(error.value)
     assert "bert/embeddings/token_type_embeddings" in str(error.value)
@@ -164,7 +177,7 @@ def test_vocab_larger_than_the_embedding_table_is_refused(tiny_hf, tmp_path):
 
 
 @pytest.mark.parametrize("field,value,message", [
-    ("hidden_act", "silu", "hidden_act 'silu' has no bert/modeling.py equivalent"),
+    ("hidden_act", "silu", "hidden_act 'silu' is not supported"),
     ("model_type", "roberta", "model_type is 'roberta'"),
     ("position_embedding_type", "relative_key", "position_embedding_type 'relative_key'"),
     ("num_attention_heads", 5, "hidden_size 32 is not a multiple of num_attention_heads 5"),
@@ -181,7 +194,7 @@ def test_config_translation_notes_what_changes():
     assert config["hidden_act"] == "gelu" and notes == []
     _, notes = bert_config_from_hf(hf_reference.tiny_hf_config(100, layer_norm_eps=1e-5), "c")
     eps_note = "layer_norm_eps: the checkpoint used 1e-05, bert/modeling.py always uses 1e-12"
-    assert notes == [GELU_NOTE, eps_note]
+    assert notes == [eps_note]
     hf_config = hf_reference.tiny_hf_config(100)
     del hf_config["num_hidden_layers"], hf_config["vocab_size"]
     with pytest.raises(ConversionError, match="lacks the field\\(s\\) vocab_size, num_hidden_layers"):

@@ -23,15 +23,16 @@ SENTENCES = [
 
 
 def run_bert(manifest, inputs):
-    """Sequence output of modeling.BertModel, initialised the way run_classifier does it."""
+    """Sequence output of bert_runner's encoder, initialised the way run_classifier does it."""
     import tensorflow.compat.v1 as tf
     from bert import modeling
+
+    from bert_runner.encoder import build_encoder
 
     config = modeling.BertConfig.from_json_file(manifest["bert_config_file"])
     with tf.Graph().as_default():
         tensors = {key: tf.constant(np.asarray(value, np.int32)) for key, value in inputs.items()}
-        model = modeling.BertModel(config=config, is_training=False, input_ids=tensors["input_ids"],
-                                   input_mask=tensors["input_mask"], token_type_ids=tensors["segment_ids"])
+        model = build_encoder(config, False, tensors["input_ids"], tensors["input_mask"], tensors["segment_ids"])
         tvars = tf.trainable_variables()
         checkpoint = manifest["init_checkpoint"]
         assignment, initialised = modeling.get_assignment_map_from_checkpoint(tvars, checkpoint)

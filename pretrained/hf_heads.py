@@ -1,0 +1,93 @@
+"""Which head a Hugging Face checkpoint carries (from `architectures`), and its label list.
+
+Supported: no head (`BertModel`, `DistilBertModel` and the pre-training / masked-LM
+classes, whose LM heads are dropped), `*ForSequenceClassification` with
+`problem_type` single-label classification (softmax), and `*ForTokenClassification`
+with IOB2 tags in `id2label` (the NER family's tag order is O, then B-/I- per type, so
+the output rows are permuted into it).
+"""
+
+from typing import Dict, List, NamedTuple, Optional
+
+from pretrained.errors import ConversionError
+from pretrained.layout import SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION
+
+ENCODER_ONLY = ("BertModel", "BertForPreTraining", "BertForMaskedLM", "BertLMHeadModel",
+                "DistilBertModel", "DistilBertForMaskedLM")
+HEADS = {
+    "BertForSequenceClassification": SEQUENCE_CLASSIFICATION,
+    "DistilBertForSequenceClassification": SEQUENCE_CLASSIFICATION,
+    "BertForTokenClassification": TOKEN_CLASSIFICATION,
+    "DistilBertForTokenClassification": TOKEN_CLASSIFICATION,
+}
+SUPPORTED_PROBLEM_TYPES = ("single_label_classification",)
+# Tensors of pre-training heads an encoder-only import drops (BERT's `cls.*`, DistilBERT's MLM head).
+PRETRAINING_HEAD_PREFIXES = ("cls.", "vocab_transform.", "vocab_layer_norm.", "vocab_projector.")
+
+
+class Head(NamedTuple):
+    kind: Optional[str]  # None: encoder only
+    labels: List[str]  # in the order the project's model predicts them
+    row_order: Optional[List[int]]  # Hugging Face output ids in that order (None: unchanged)
+
+
+def head_from_config(hf: Dict, source: str, encoder_only: bool = False) -> Head:
+    architectures = hf.get("architectures") or []
+    if encoder_only or not architectures:
+        return Head(None, [], None)
+    if len(architectures) != 1:
+        raise ConversionError("%s: architectures %s: expected one" % (source, architectures))
+    name = architectures[0]
+    tf_name = name[2:] if name.startswith("TF") else name
+    if tf_name in ENCODER_ONLY:
+        return Head(None, [], None)
+    if tf_name not in HEADS:
+        raise ConversionError(
+            "%s: architecture %s is not supported (heads: %s; or import the encoder alone with --encoder_only)"
+            % (source, name, ", ".join(sorted(HEADS)))
+        )
+    kind = HEADS[tf_name]
+    labels = _id2label(hf, source)
+    problem_type = hf.get("problem_type")
+    if kind == SEQUENCE_CLASSIFICATION:
+        if problem_type is None and len(labels) == 1:
+            problem_type = "regression"  # what transformers does with num_labels 1
+        if problem_type is not None and problem_type not in SUPPORTED_PROBLEM_TYPES:
+            raise ConversionError("%s: problem_type %r is not supported (supported: %s, i.e. softmax over the labels)"
+                                  % (source, problem_type, ", ".join(SUPPORTED_PROBLEM_TYPES)))
+        if len(labels) < 2:
+            raise ConversionError("%s: a classifier needs at least 2 labels in id2label, got %s" % (source, labels))
+        return Head(kind, labels, None)
+    return _token_head(labels, source)
+
+
+def _id2label(hf: Dict, source: str) -> List[str]:
+    id2label = hf.get("id2label")
+    if not isinstance(id2label, dict) or not id2label:
+        count = hf.get("num_labels", 2)
+        return ["LABEL_%d" % i for i in range(count)]
+    try:
+        by_id = {int(key): str(value) for key, value in id2label.items()}
+    except ValueError:
+        raise ConversionError("%s: id2label keys must be integers, got %s" % (source, sorted(id2label))) from None
+    if sorted(by_id) != list(range(len(by_id))):
+        raise ConversionError("%s: id2label ids must be 0..%d, got %s" % (source, len(by_id) - 1, sorted(by_id)))
+    labels = [by_id[i] for i in range(len(by_id))]
+    duplicates = sorted({label for label in labels if labels.count(label) > 1})
+    if duplicates:
+        raise ConversionError("%s: id2label names %s more than once" % (source, ", ".join(duplicates)))
+    return labels
+
+
+def _token_head(labels: List[str], source: str) -> Head:
+    from tagging import IOB2, TaggingError, given_tags
+
+    try:
+        tags = given_tags(labels, IOB2, "%s: id2label" % source)
+    except TaggingError as e:
+        raise ConversionError("%s (token classification needs IOB2 tags: O, B-type, I-type)" % e) from None
+    missing = [tag for tag in tags if tag not in labels]
+    if missing:
+        raise ConversionError("%s: id2label lacks the tag(s) %s (the NER family predicts O and both B- and I- of "
+                              "every type)" % (source, ", ".join(missing)))
+    return Head(TOKEN_CLASSIFICATION, tags, [labels.index(tag) for tag in tags])
