@@ -6,7 +6,7 @@ special tokens [CLS] [SEP] [PAD] [UNK]. Its only setting is `do_lower_case`. So:
 
 * `tokenizer_config.json`: `do_lower_case` maps; `strip_accents` must follow it (None, or
   equal to `do_lower_case`); `tokenize_chinese_chars` must be true; `never_split` empty; the
-  special tokens must be the standard ones; `model_max_length` caps `--max_seq_length`.
+  special tokens must be the standard ones; `do_basic_tokenize` true; `model_max_length` caps `--max_seq_length`.
 * `tokenizer.json` (fast tokenizers): a `BertNormalizer` agreeing with the above, a
   `BertPreTokenizer`, a `WordPiece` model with prefix `##` and the standard unknown token,
   and no added tokens beyond the special ones (they would be split off before WordPiece).
@@ -58,6 +58,9 @@ def read_settings(hf_dir: str) -> TokenizerSettings:
     if config.get("tokenize_chinese_chars", True) is not True:
         raise ConversionError("%s: tokenize_chinese_chars=false is not supported (the featurizer always splits "
                               "CJK characters)" % config_path)
+    if config.get("do_basic_tokenize", True) is not True:
+        raise ConversionError("%s: do_basic_tokenize=false is not supported (the featurizer always splits on "
+                              "whitespace and punctuation first)" % config_path)
     if config.get("never_split"):
         raise ConversionError("%s: never_split %r is not supported (the featurizer splits every word)"
                               % (config_path, config["never_split"]))

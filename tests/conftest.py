@@ -93,6 +93,16 @@ def trained_tiny_model(tmp_path_factory, tiny_model_files):
     return {"options": options, "summary": summary, "export_path": summary["export"]["path"], **tiny_model_files}
 
 
+@pytest.fixture(scope="session")
+def tf2_python():
+    """The TensorFlow 2.x venv's Python (.venv-tf2), which runs the TF 2.x side of parity tests."""
+    python = os.environ.get("TF2_PYTHON")
+    if not python:
+        pytest.skip("TF2_PYTHON is not set (make test sets it to .venv-tf2/bin/python)")
+    assert os.path.exists(python), "TF2_PYTHON=%s does not exist" % python
+    return python
+
+
 # -- for the suites on a current Python (gateway, serverless): the TF 1.15 venv as child processes --
 
 
@@ -124,3 +134,4 @@ def model_server(py37, tiny_export, tmp_path_factory):
 def tiny_tagger_export(py37, tmp_path_factory) -> dict:
     """The tiny token classifier (NER) exported with --export_onnx, like `tiny_export`."""
     return build_tiny_export(py37, str(tmp_path_factory.mktemp("tiny_tagger_export")), "--ner", "--onnx")
+

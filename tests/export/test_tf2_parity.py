@@ -26,15 +26,6 @@ TEXTS = ["good", "the movie is great and the food is good too today", "awful txt
 PAIRS = ["a lovely day", "the worst film", "ok", "reply stop to win cash now"]
 
 
-@pytest.fixture(scope="session")
-def tf2_python():
-    python = os.environ.get("TF2_PYTHON")
-    if not python:
-        pytest.skip("TF2_PYTHON is not set (make test sets it to .venv-tf2/bin/python)")
-    assert os.path.exists(python), "TF2_PYTHON=%s does not exist" % python
-    return python
-
-
 def _random_classifier_checkpoint(output_dir, bert_config_file, num_labels, seed):
     """A classifier checkpoint (BERT + the reference's output layer) with random weights and spread-out logits."""
     import tensorflow.compat.v1 as tf

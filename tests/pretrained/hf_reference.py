@@ -164,3 +164,24 @@ def as_distilbert_config(bert_config):
             "hidden_dim": c["intermediate_size"], "max_position_embeddings": c["max_position_embeddings"],
             "activation": c.get("hidden_act", "gelu"), "dropout": 0.1, "attention_dropout": 0.1,
             "initializer_range": 0.02, "pad_token_id": 0}
+
+
+def run_encoder(manifest, inputs):
+    """Sequence output of bert_runner's encoder on a converted checkpoint, initialised as run_classifier does."""
+    import tensorflow.compat.v1 as tf
+    from bert import modeling
+
+    from bert_runner.encoder import build_encoder
+
+    config = modeling.BertConfig.from_json_file(manifest["bert_config_file"])
+    with tf.Graph().as_default():
+        tensors = {key: tf.constant(np.asarray(value, np.int32)) for key, value in inputs.items()}
+        model = build_encoder(config, False, tensors["input_ids"], tensors["input_mask"], tensors["segment_ids"])
+        tvars = tf.trainable_variables()
+        checkpoint = manifest["init_checkpoint"]
+        assignment, initialised = modeling.get_assignment_map_from_checkpoint(tvars, checkpoint)
+        assert sorted(v.name for v in tvars if v.name not in initialised) == []
+        tf.train.init_from_checkpoint(checkpoint, assignment)
+        with tf.Session() as session:
+            session.run(tf.global_variables_initializer())
+            return session.run(model.get_sequence_output())

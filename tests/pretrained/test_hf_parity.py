@@ -22,27 +22,6 @@ SENTENCES = [
 ]
 
 
-def run_bert(manifest, inputs):
-    """Sequence output of bert_runner's encoder, initialised the way run_classifier does it."""
-    import tensorflow.compat.v1 as tf
-    from bert import modeling
-
-    from bert_runner.encoder import build_encoder
-
-    config = modeling.BertConfig.from_json_file(manifest["bert_config_file"])
-    with tf.Graph().as_default():
-        tensors = {key: tf.constant(np.asarray(value, np.int32)) for key, value in inputs.items()}
-        model = build_encoder(config, False, tensors["input_ids"], tensors["input_mask"], tensors["segment_ids"])
-        tvars = tf.trainable_variables()
-        checkpoint = manifest["init_checkpoint"]
-        assignment, initialised = modeling.get_assignment_map_from_checkpoint(tvars, checkpoint)
-        assert sorted(v.name for v in tvars if v.name not in initialised) == []
-        tf.train.init_from_checkpoint(checkpoint, assignment)
-        with tf.Session() as session:
-            session.run(tf.global_variables_initializer())
-            return session.run(model.get_sequence_output())
-
-
 def encode(vocab_file, pairs, do_lower_case=True, max_seq_length=32):
     featurizer = Featurizer(vocab_file, do_lower_case=do_lower_case, max_seq_length=max_seq_length)
     encoded = featurizer.encode_batch([a for a, _ in pairs], [b for _, b in pairs])
@@ -50,7 +29,7 @@ def encode(vocab_file, pairs, do_lower_case=True, max_seq_length=32):
 
 
 def assert_parity(manifest, weights, hf_config, inputs):
-    got = run_bert(manifest, inputs)
+    got = hf_reference.run_encoder(manifest, inputs)
     want = hf_reference.numpy_bert(weights, hf_config, inputs["input_ids"], inputs["input_mask"],
                                    inputs["segment_ids"])
     real = np.asarray(inputs["input_mask"], bool)  # padded positions are not used downstream
@@ -94,7 +73,7 @@ def test_real_minilm_ranks_paraphrase_above_unrelated(real_minilm):
     ]
     texts = [text for triplet in triplets for text in triplet]
     inputs = encode(real_minilm["vocab_file"], [(text, None) for text in texts], max_seq_length=64)
-    hidden = run_bert(real_minilm, inputs)
+    hidden = hf_reference.run_encoder(real_minilm, inputs)
     mask = np.asarray(inputs["input_mask"], np.float32)[:, :, None]
     embeddings = (hidden * mask).sum(axis=1) / mask.sum(axis=1)
     for index, (anchor, _, _) in enumerate(triplets):
