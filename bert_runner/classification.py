@@ -14,6 +14,7 @@ from typing import Dict, List, Sequence
 import tensorflow.compat.v1 as tf
 
 from bert_contract import INPUT_IDS, LABEL_IDS, SEGMENT_IDS, SEQUENCE_CLASSIFICATION
+from bert_contract.model_config import OUTPUT_BIAS, OUTPUT_WEIGHTS
 from bert_runner import results
 from bert_runner.errors import RunnerError
 from bert_runner.family import Head, TaskFamily
@@ -62,9 +63,9 @@ def streaming_confusion_matrix(labels, predictions, num_classes, weights):
 def output_layer(num_labels: int, hidden_size: int):
     """The reference's output weights `[num_labels, hidden]` and bias (its variable names, so checkpoints match)."""
     weights = tf.get_variable(
-        "output_weights", [num_labels, hidden_size], initializer=tf.truncated_normal_initializer(stddev=0.02)
+        OUTPUT_WEIGHTS, [num_labels, hidden_size], initializer=tf.truncated_normal_initializer(stddev=0.02)
     )
-    return weights, tf.get_variable("output_bias", [num_labels], initializer=tf.zeros_initializer())
+    return weights, tf.get_variable(OUTPUT_BIAS, [num_labels], initializer=tf.zeros_initializer())
 
 
 class SequenceClassification(TaskFamily):

@@ -21,12 +21,8 @@ import math
 import tensorflow.compat.v1 as tf
 from bert import modeling
 
-BERT = "bert"
-DISTILBERT = "distilbert"
-ARCHITECTURES = (BERT, DISTILBERT)
-GELU_EXACT = "gelu_exact"
-# The first-token projection of DistilBERT's sequence classifier (Hugging Face's name).
-PRE_CLASSIFIER_SCOPE = "pre_classifier"
+from bert_contract.model_config import ARCHITECTURE_FIELD, ARCHITECTURES, BERT, DISTILBERT, GELU_EXACT, PRE_CLASSIFIER_SCOPE
+
 
 
 def gelu_exact(x):
@@ -35,7 +31,7 @@ def gelu_exact(x):
 
 
 def architecture(bert_config) -> str:
-    return getattr(bert_config, "architecture", None) or BERT
+    return getattr(bert_config, ARCHITECTURE_FIELD, None) or BERT
 
 
 def check_config(bert_config) -> None:

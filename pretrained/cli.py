@@ -12,9 +12,9 @@ import os
 import sys
 from typing import List, Optional
 
+from bert_contract import SEQUENCE_CLASSIFICATION
 from pretrained.errors import PretrainedError
 from pretrained.fetch import ALL_MINILM_L6_V2, CACHE_ENV
-from pretrained.layout import SEQUENCE_CLASSIFICATION
 
 
 def build_parser() -> argparse.ArgumentParser:

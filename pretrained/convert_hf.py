@@ -23,6 +23,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
+from bert_contract.model_config import ARCHITECTURE_FIELD, BERT
 from featurizer import FeaturizerError, load_vocab
 from pretrained import checkpoint, hf_heads, hf_tokenizer, hf_weights, layout
 from pretrained.digests import file_sha256
@@ -121,7 +122,7 @@ def convert(
         "init_checkpoint": os.path.abspath(prefix),
         "do_lower_case": tokenizer.do_lower_case,
         "max_seq_length": hf_tokenizer.max_seq_length(tokenizer, config["max_position_embeddings"]),
-        "architecture": config.get("architecture", "bert"),
+        "architecture": config.get(ARCHITECTURE_FIELD, BERT),
         "head": head.kind,
         "labels": head.labels,
         "output_dir": os.path.abspath(output_dir) if head.kind else None,

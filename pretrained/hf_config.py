@@ -3,6 +3,7 @@
 import json
 from typing import Dict, List, Tuple
 
+from bert_contract.model_config import ARCHITECTURE_FIELD, ARCHITECTURES, DISTILBERT, GELU_EXACT
 from pretrained.errors import ConversionError
 
 # Fields that fix the weight shapes: without them there is no layout to convert into.
@@ -25,7 +26,7 @@ DEFAULTS = {
 # Hugging Face activation -> bert_config.json's hidden_act (bert_runner/encoder.py runs both
 # "gelu" = modeling.py's tanh approximation, and "gelu_exact" = the erf GELU Hugging Face calls "gelu").
 ACTIVATIONS = {
-    "gelu": "gelu_exact",
+    "gelu": GELU_EXACT,
     "gelu_new": "gelu",
     "gelu_fast": "gelu",
     "gelu_pytorch_tanh": "gelu",
@@ -45,7 +46,7 @@ DISTILBERT_FIELDS = {
 }
 DISTILBERT_DEFAULTS = {"hidden_act": "gelu", "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1,
                        "initializer_range": 0.02}
-MODEL_TYPES = ("bert", "distilbert")
+MODEL_TYPES = ARCHITECTURES  # Hugging Face's model_type names are ours
 # tf.contrib.layers.layer_norm, which bert/modeling.py uses, has this epsilon built in.
 MODELING_LAYER_NORM_EPS = 1e-12
 
@@ -75,7 +76,7 @@ def bert_config_from_hf(hf: dict, source: str) -> Tuple[Dict[str, object], List[
             "%s: model_type is %r; supported: %s (the featurizer implements BERT's WordPiece tokenizer only)"
             % (source, model_type, ", ".join(MODEL_TYPES))
         )
-    if model_type == "distilbert":
+    if model_type == DISTILBERT:
         hf = _distilbert_as_bert(hf)
     position_type = hf.get("position_embedding_type", "absolute")
     if position_type != "absolute":
@@ -90,7 +91,7 @@ def bert_config_from_hf(hf: dict, source: str) -> Tuple[Dict[str, object], List[
     config = {field: hf[field] for field in REQUIRED_FIELDS}
     for field, default in DEFAULTS.items():
         config[field] = hf.get(field, default)
-    for field in REQUIRED_FIELDS + (() if model_type == "distilbert" else ("type_vocab_size",)):
+    for field in REQUIRED_FIELDS + (() if model_type == DISTILBERT else ("type_vocab_size",)):
         value = config[field]
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise ConversionError("%s: %s must be a positive integer, got %r" % (source, field, value))
@@ -99,8 +100,8 @@ def bert_config_from_hf(hf: dict, source: str) -> Tuple[Dict[str, object], List[
             "%s: hidden_size %d is not a multiple of num_attention_heads %d"
             % (source, config["hidden_size"], config["num_attention_heads"])
         )
-    if model_type == "distilbert":
-        config["architecture"] = "distilbert"
+    if model_type == DISTILBERT:
+        config[ARCHITECTURE_FIELD] = DISTILBERT
 
     notes = []
     activation = config["hidden_act"]

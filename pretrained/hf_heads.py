@@ -10,7 +10,7 @@ the output rows are permuted into it).
 from typing import Dict, List, NamedTuple, Optional
 
 from pretrained.errors import ConversionError
-from pretrained.layout import SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION
+from bert_contract import SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION
 
 ENCODER_ONLY = ("BertModel", "BertForPreTraining", "BertForMaskedLM", "BertLMHeadModel",
                 "DistilBertModel", "DistilBertForMaskedLM")

@@ -6,17 +6,16 @@ Kept apart from the conversion so a test can hold the layout against a real `Ber
 import collections
 from typing import Dict, Optional, Tuple
 
+from bert_contract import SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION
+from bert_contract.model_config import ARCHITECTURE_FIELD, DISTILBERT, OUTPUT_BIAS, OUTPUT_WEIGHTS
+from bert_contract.model_config import PRE_CLASSIFIER_SCOPE as PRE_CLASSIFIER
+
 Shape = Tuple[int, ...]
 
 POOLER_KERNEL = "bert/pooler/dense/kernel"
 POOLER_BIAS = "bert/pooler/dense/bias"
-# The output layer of both heads (bert_runner.classification.output_layer): [num_labels, hidden] like
+# The output layer of both heads (bert_runner.classification.output_layer) is [num_labels, hidden] like
 # Hugging Face's `classifier.weight`, so it is taken untransposed.
-OUTPUT_WEIGHTS = "output_weights"
-OUTPUT_BIAS = "output_bias"
-PRE_CLASSIFIER = "pre_classifier"  # bert_runner.encoder.PRE_CLASSIFIER_SCOPE (no TF import here)
-SEQUENCE_CLASSIFICATION = "sequence_classification"
-TOKEN_CLASSIFICATION = "token_classification"
 _HEAD_TENSORS = {
     "classifier.weight": (OUTPUT_WEIGHTS, False),
     "classifier.bias": (OUTPUT_BIAS, False),
@@ -46,7 +45,7 @@ _DENSE_LEAVES = {"weight": "kernel", "bias": "bias"}
 
 
 def is_distilbert(config: Dict[str, object]) -> bool:
-    return config.get("architecture") == "distilbert"
+    return config.get(ARCHITECTURE_FIELD) == DISTILBERT
 
 
 def expected_variables(
