@@ -15,7 +15,6 @@ in bench/README.md, "Hugging Face tokenizers against the featurizer".
 import argparse
 import collections
 import functools
-import csv
 import os
 import random
 import sys
@@ -28,16 +27,6 @@ sys.path.insert(0, os.path.join(REPO, "tests", "helpers"))
 # transformers' WordPiece gives [UNK] for a word longer than this; Google's code (the featurizer) allows 200.
 HF_MAX_WORD = 100
 GOOGLE_MAX_WORD = 200
-
-
-def sms_texts(sms_dir):
-    texts = []
-    for split in ("train", "dev", "test"):
-        with open(os.path.join(sms_dir, split + ".tsv"), encoding="utf-8") as f:
-            reader = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-            next(reader)
-            texts.extend(row[1] for row in reader)
-    return texts
 
 
 def hostile_texts(count, seed=0):
@@ -159,7 +148,9 @@ def main(argv=None):
 
     sets = [("hostile (%d generated + edge cases)" % args.hostile, hostile_texts(args.hostile))]
     if os.path.isdir(args.sms_dir):
-        sets.insert(0, ("SMS spam (all splits)", sms_texts(args.sms_dir)))
+        from tiny_bert import read_sms_texts
+
+        sets.insert(0, ("SMS spam (all splits)", read_sms_texts(args.sms_dir)))
     print("transformers %s, vocab %s" % (transformers.__version__, args.vocab))
     for lower in (True, False):
         for label, texts in sets:
