@@ -77,6 +77,7 @@ from bench.quality import (  # TF-free
     score,
     sms_split_present,
 )
+from bert_contract.model_config import GELU_EXACT
 
 # The reference's CoLA task has labels "0" and "1"; spam is the positive class.
 COLA_LABELS = {"ham": "0", "spam": "1"}
@@ -407,6 +408,29 @@ def pretrained_flags() -> List[str]:
     if done.returncode != 0:
         raise BenchError("python -m pretrained fetch failed: %s" % done.stderr.strip().splitlines()[-1:])
     return [line for line in done.stdout.splitlines() if line.startswith("--")]
+
+
+def reference_compatible(model_flags: Sequence[str], work_dir: str) -> List[str]:
+    """The model flags with a bert_config.json Google's modeling.py runs, used by both runners.
+
+    The converter records Hugging Face's erf GELU as `"hidden_act": "gelu_exact"`, which the
+    reference refuses; its only GELU is the tanh form it calls "gelu". Both runners get that
+    copy, so they train the same model.
+    """
+    flags = []
+    for flag in model_flags:
+        name, _, value = flag.partition("=")
+        if name == "--bert_config_file":
+            with open(value, encoding="utf-8") as f:
+                config = json.load(f)
+            if config.get("hidden_act") == GELU_EXACT:
+                config["hidden_act"] = "gelu"
+                value = os.path.join(work_dir, "bert_config.json")
+                with open(value, "w", encoding="utf-8") as f:
+                    json.dump(config, f, indent=2)
+            flag = "%s=%s" % (name, value)
+        flags.append(flag)
+    return flags
 
 
 def common_flags(args, output_dir: str, model_flags: Sequence[str]) -> List[str]:
@@ -825,7 +849,7 @@ def main(argv=None) -> int:
     load_before = os.getloadavg()
     per_seed = {}  # type: Dict[int, Dict]
     try:
-        model_flags = pretrained_flags()
+        model_flags = reference_compatible(pretrained_flags(), work_dir)
         for seed in args.seeds:
             args.seed = seed
             per_seed[seed] = _run_seed(args, os.path.join(work_dir, "seed-%d" % seed), model_flags)

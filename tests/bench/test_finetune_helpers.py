@@ -1,6 +1,7 @@
 """The pure helpers of bench/finetune.py: CoLA writer, subset, log and result parsing (no training)."""
 
 import csv
+import json
 import os
 
 import pytest
@@ -254,3 +255,18 @@ def test_the_seed_loop_writes_every_seed_and_the_table(sms_dir, tmp_path, monkey
     written = json.loads((results / "finetune.json").read_text())
     assert sorted(written["seeds"]) == ["1", "2"] and written["settings"]["seeds"] == [2, 1]
     assert written["summary"]["length"]["test_errors_spread"] == {"mean": 10.0, "sd": 0.0}
+
+
+def test_both_runners_get_a_config_the_reference_can_run(tmp_path):
+    """An imported Hugging Face config says gelu_exact, which Google's modeling.py refuses: the bench gives tanh "gelu"."""
+    exact = tmp_path / "exact.json"
+    exact.write_text(json.dumps({"hidden_act": "gelu_exact", "hidden_size": 8}))
+    google = tmp_path / "google.json"
+    google.write_text(json.dumps({"hidden_act": "gelu", "hidden_size": 8}))
+    work = tmp_path / "work"
+    work.mkdir()
+    flags = finetune.reference_compatible(["--bert_config_file=%s" % exact, "--vocab_file=v.txt"], str(work))
+    assert flags[1] == "--vocab_file=v.txt" and flags[0] == "--bert_config_file=%s" % (work / "bert_config.json")
+    assert json.loads((work / "bert_config.json").read_text()) == {"hidden_act": "gelu", "hidden_size": 8}
+    unchanged = ["--bert_config_file=%s" % google]
+    assert finetune.reference_compatible(unchanged, str(work)) == unchanged
