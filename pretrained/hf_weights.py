@@ -8,7 +8,8 @@ Linear weights as [out, in], so `layout.py` needs one mapping:
 * `model.safetensors` from the TF classes (`format: tf`) and `tf_model.h5` (Keras' HDF5,
   read with h5py): TF names (`bert/encoder/layer_._0/attention/self/query/kernel:0`) and
   kernels [in, out], renamed and transposed;
-* `pytorch_model.bin`: only with `torch` installed (it is a pickle; nothing else reads it).
+* `pytorch_model.bin`: only with `torch` installed (only torch reads it; `weights_only=True`
+  loads tensors and refuses any other object).
 """
 
 import os
@@ -112,7 +113,7 @@ def _read_torch_bin(path):
     try:
         import torch
     except ImportError:
-        raise ConversionError("%s needs PyTorch to read (a pickle); install torch, or save the model with "
+        raise ConversionError("%s needs PyTorch to read; install torch, or save the model with "
                               "save_pretrained(..., safe_serialization=True) to get model.safetensors" % path) from None
     state = torch.load(path, map_location="cpu", weights_only=True)
     return {name: value.float().numpy() if value.is_floating_point() else value.numpy()

@@ -107,7 +107,7 @@ def test_pytorch_bin_without_torch_is_one_clear_message(tiny_hf, tmp_path):
         pass
     hf_dir, _, _ = tiny_hf()
     os.rename(os.path.join(hf_dir, "model.safetensors"), os.path.join(hf_dir, "pytorch_model.bin"))
-    with pytest.raises(ConversionError, match="pytorch_model.bin needs PyTorch to read .* install torch, or save the "
+    with pytest.raises(ConversionError, match="pytorch_model.bin needs PyTorch to read; install torch, or save the "
                                               "model with save_pretrained\\(..., safe_serialization=True\\)"):
         convert(hf_dir, str(tmp_path / "out"), heads=True)
     os.remove(os.path.join(hf_dir, "pytorch_model.bin"))
