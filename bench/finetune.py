@@ -12,10 +12,13 @@ as its own process doing --do_train --do_eval --do_predict on the same rows:
 
 - the reference, unmodified: `python -m bert.run_classifier --task_name=cola` on a copy
   of the split in CoLA's layout (spam = "1", ham = "0") in a temporary directory;
-- ours (`--variants`): "length", its defaults (shuffled batches padded to their longest;
-  cached features); "fixed", `--dynamic_padding=false` (every batch padded to max_seq_length,
-  as the reference); and, on request, "sorted8", `--length_chunk_batches=8` (batches sorted
-  by length within random chunks of 8 batches).
+- ours (`--variants`): "length", its defaults (shuffled batches padded to their longest,
+  each run as 4 length-sorted micro-batches with the batch's loss; cached features);
+  "whole", `--train_micro_batches=1` (the same batches run whole, the default before
+  micro-batches); "fixed", `--dynamic_padding=false --train_micro_batches=1` (every batch
+  padded to max_seq_length and run whole, as the reference); and, on request, "sorted8",
+  `--length_chunk_batches=8 --train_micro_batches=1` (batches sorted by length within
+  random chunks of 8 batches).
 
 Every seed of `--seeds` picks its own quick subset and is ours' `--seed`; all variants of a
 seed train on the same rows.
@@ -456,12 +459,14 @@ def reference_command(args, data_dir: str, output_dir: str, model_flags: Sequenc
 
 # Our runner's variants: the flags each adds to the common ones.
 OURS_VARIANTS = {
-    "length": [],  # the defaults: batches padded to their longest
-    "fixed": ["--dynamic_padding=false"],
-    "sorted8": ["--length_chunk_batches=8"],  # faster, label-skewed batches (bench/README.md)
+    "length": [],  # the defaults: shuffled batches padded to their longest, run as micro-batches
+    "whole": ["--train_micro_batches=1"],
+    "fixed": ["--dynamic_padding=false", "--train_micro_batches=1"],
+    # faster, label-skewed batches (bench/README.md)
+    "sorted8": ["--length_chunk_batches=8", "--train_micro_batches=1"],
 }
-VARIANTS = ("reference", "fixed", "length", "sorted8")
-DEFAULT_VARIANTS = ("reference", "fixed", "length")
+VARIANTS = ("reference", "fixed", "whole", "length", "sorted8")
+DEFAULT_VARIANTS = ("reference", "fixed", "whole", "length")
 
 
 def ours_command(args, train_file: Optional[str], output_dir: str, model_flags: Sequence[str],

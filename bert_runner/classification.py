@@ -72,6 +72,7 @@ class SequenceClassification(TaskFamily):
     kind = SEQUENCE_CLASSIFICATION
     record_schema = RecordSchema(sequences=(INPUT_IDS, SEGMENT_IDS), scalars=(LABEL_IDS,))
     label_ids_per_token = False
+    splits_into_micro_batches = True
 
     # reading
     def make_task(self, options) -> Task:
@@ -137,6 +138,7 @@ class SequenceClassification(TaskFamily):
             },
             predictions={"probabilities": probabilities},
             output=probabilities,
+            loss_weight=tf.cast(tf.shape(per_example_loss)[0], tf.float32),  # a mean over rows
         )
 
     def eval_metrics(self, num_labels, per_example_loss, label_ids, logits, weights):

@@ -53,8 +53,11 @@ def build_encoder(bert_config, is_training, input_ids, input_mask=None, token_ty
         config.hidden_act = gelu_exact  # modeling.get_activation passes callables through
     if architecture(config) == DISTILBERT:
         return DistilBertEncoder(config, is_training, input_ids, input_mask, use_one_hot_embeddings)
+    # scope "bert" (not the default_name): built again under reuse, for each training
+    # micro-batch, it keeps the same variables instead of making "bert_1".
     return modeling.BertModel(config=config, is_training=is_training, input_ids=input_ids, input_mask=input_mask,
-                              token_type_ids=token_type_ids, use_one_hot_embeddings=use_one_hot_embeddings)
+                              token_type_ids=token_type_ids, use_one_hot_embeddings=use_one_hot_embeddings,
+                              scope="bert")
 
 
 class DistilBertEncoder:

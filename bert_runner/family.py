@@ -30,6 +30,9 @@ model
     top of the `bert.modeling.BertModel` and the loss; it returns a `Head`:
     the mean loss, the tensors its metrics need, the predictions the
     estimator yields, and `output`, the export's `serving_default` output.
+    A family that also returns `loss_weight` (what the loss is a mean over)
+    and sets `splits_into_micro_batches` trains on length-sorted micro-batches
+    with the unsplit batch's loss (`micro_batches.py`).
     `label_ids_per_token` says whether `label_ids` is `[-1]` or `[-1, L]`
     (the serving input and warm-up requests follow it).
 metrics
@@ -60,6 +63,9 @@ class Head(NamedTuple):
     metric_inputs: Dict[str, object]  # keyword tensors for `eval_metrics`
     predictions: Dict[str, object]  # what `estimator.predict` yields per example
     output: object  # `serving_default`'s output tensor
+    # What `loss` is a mean over (rows, or label-weighted tokens), as a float scalar; lets
+    # training split a batch into micro-batches and still get the batch's loss exactly.
+    loss_weight: object = None
 
 
 class TaskFamily:
@@ -69,6 +75,9 @@ class TaskFamily:
     record_schema = RecordSchema((), ())
     label_ids_per_token = False
     eval_uses_predictions = False
+    # True when `head` sets `Head.loss_weight`: training may then run each batch as
+    # length-sorted micro-batches (`micro_batches.py`, `--train_micro_batches`).
+    splits_into_micro_batches = False
 
     # reading
     def make_task(self, options):

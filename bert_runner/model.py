@@ -18,8 +18,9 @@ import tensorflow.compat.v1 as tf
 from bert import modeling
 
 from bert_contract import DEFAULT_SIGNATURE, INPUT_IDS, INPUT_MASK, SEGMENT_IDS, SERVING_OUTPUT
-from bert_runner import optimization
+from bert_runner import micro_batches, optimization
 from bert_runner.encoder import build_encoder
+from bert_runner.family import Head
 from bert_runner.hooks import LOSS_COLLECTION
 from bert_runner.records import IS_REAL_EXAMPLE
 from export.signatures import contract_outputs
@@ -40,12 +41,19 @@ def model_fn_builder(
     metadata_json="",
     mixed_precision=False,
     vocab_bytes=b"",
+    train_micro_batches=1,
 ):
-    """Returns a `model_fn` for `tf.estimator.Estimator` (or `TPUEstimator` with `use_tpu`)."""
+    """Returns a `model_fn` for `tf.estimator.Estimator` (or `TPUEstimator` with `use_tpu`).
+
+    `train_micro_batches` > 1: training runs each batch as that many length-sorted
+    micro-batches with the batch's own loss (`micro_batches.py`), when the family supports it.
+    """
+    split_training = train_micro_batches > 1 and family.splits_into_micro_batches
+    if train_micro_batches > 1 and not split_training:
+        log.info("task family %s has no Head.loss_weight: training batches are not split", family.kind)
 
     def model_fn(features, labels, mode, params):  # pylint: disable=unused-argument
-        input_ids = features[INPUT_IDS]
-        batch = tf.shape(input_ids)[0]
+        batch = tf.shape(features[INPUT_IDS])[0]
         features = dict(features)
         # Served requests and the reference's input carry no weights: every row is real.
         if IS_REAL_EXAMPLE in features:
@@ -54,15 +62,27 @@ def model_fn_builder(
             features[IS_REAL_EXAMPLE] = tf.ones([batch], dtype=tf.float32)
         is_training = mode == tf.estimator.ModeKeys.TRAIN
 
-        encoder = build_encoder(
-            bert_config,
-            is_training=is_training,
-            input_ids=input_ids,
-            input_mask=features[INPUT_MASK],
-            token_type_ids=features[SEGMENT_IDS],
-            use_one_hot_embeddings=use_one_hot_embeddings,
-        )
-        head = family.head(encoder, features, num_labels, is_training)
+        def build_head(batch_features):
+            encoder = build_encoder(
+                bert_config,
+                is_training=is_training,
+                input_ids=batch_features[INPUT_IDS],
+                input_mask=batch_features[INPUT_MASK],
+                token_type_ids=batch_features[SEGMENT_IDS],
+                use_one_hot_embeddings=use_one_hot_embeddings,
+            )
+            return family.head(encoder, batch_features, num_labels, is_training)
+
+        if is_training and split_training:
+            sequence_keys = tuple(family.record_schema.sequences) + (INPUT_MASK,)
+            head = Head(
+                loss=micro_batches.micro_batched_loss(build_head, features, train_micro_batches, sequence_keys),
+                metric_inputs={},
+                predictions={},
+                output=None,
+            )
+        else:
+            head = build_head(features)
 
         scaffold_fn = None
         if init_checkpoint:

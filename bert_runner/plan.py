@@ -99,6 +99,10 @@ class Plan:
     def dynamic_padding(self) -> bool:
         return self.options.dynamic_padding and not self.options.use_tpu
 
+    @property
+    def train_micro_batches(self) -> int:
+        return 1 if self.options.use_tpu else self.options.train_micro_batches
+
     def model_info(self) -> ModelInfo:
         o = self.options
         return ModelInfo(
@@ -123,6 +127,6 @@ def check_actions(o: RunOptions) -> None:
             raise RunnerError("--%s is required" % flag)
     if (o.do_train or o.do_eval or o.do_predict) and not o.data_dir and not (o.train_file or o.dev_file or o.test_file):
         raise RunnerError("--data_dir is required")
-    for flag in ("train_batch_size", "eval_batch_size", "predict_batch_size", "length_chunk_batches"):
+    for flag in ("train_batch_size", "eval_batch_size", "predict_batch_size", "length_chunk_batches", "train_micro_batches"):
         if getattr(o, flag) < 1:
             raise RunnerError("--%s must be at least 1" % flag)

@@ -54,4 +54,5 @@ def _model_fn(plan: Plan):
         metadata_json=plan.model_info().to_json(),
         mixed_precision=o.mixed_precision,
         vocab_bytes=plan.vocab_bytes,
+        train_micro_batches=plan.train_micro_batches,
     )

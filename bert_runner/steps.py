@@ -38,12 +38,13 @@ def train(plan, estimator) -> Dict:
         return {"task": cluster.name}
     record_file = split_records(plan, "train", o.train_batch_size)
     log.info(
-        "training: %d examples, batch size %d, %d steps (%d warm-up), %s padding",
+        "training: %d examples, batch size %d, %d steps (%d warm-up), %s padding, %d micro-batches a batch",
         record_file.num_examples,
         o.train_batch_size,
         plan.num_train_steps,
         plan.num_warmup_steps,
         "dynamic" if plan.dynamic_padding else "fixed",
+        plan.train_micro_batches,
     )
     progress = ProgressHook(o.train_batch_size, plan.num_train_steps, o.log_every_steps)
     train_input_fn = input_fn(plan, record_file, True, plan.replica_train_batch_size)

@@ -108,6 +108,7 @@ class TokenClassification(TaskFamily):
     record_schema = RecordSchema(sequences=(INPUT_IDS, SEGMENT_IDS, LABEL_IDS, LABEL_WEIGHTS), scalars=())
     label_ids_per_token = True
     eval_uses_predictions = True
+    splits_into_micro_batches = True
 
     def __init__(self) -> None:
         self.options = None
@@ -191,6 +192,7 @@ class TokenClassification(TaskFamily):
             metric_inputs={"per_token_loss": per_token_loss, "label_ids": label_ids, "logits": logits, "weights": weights},
             predictions={"probabilities": probabilities},
             output=probabilities,
+            loss_weight=tf.reduce_sum(weights),  # a mean over the label-weighted tokens
         )
 
     def eval_metrics(self, num_labels, per_token_loss, label_ids, logits, weights):

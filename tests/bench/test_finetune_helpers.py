@@ -230,7 +230,9 @@ def test_our_variants_differ_only_in_their_padding_flags():
     length = finetune.ours_command(args, None, "/out", ["--vocab_file=v"], "length")
     fixed = finetune.ours_command(args, None, "/out", ["--vocab_file=v"], "fixed")
     assert "--seed=2" in length and "--seed=2" in fixed
-    assert [flag for flag in fixed if flag not in length] == ["--dynamic_padding=false"]
+    whole = finetune.ours_command(args, None, "/out", ["--vocab_file=v"], "whole")
+    assert [flag for flag in fixed if flag not in length] == ["--dynamic_padding=false", "--train_micro_batches=1"]
+    assert [flag for flag in whole if flag not in length] == ["--train_micro_batches=1"]
     assert [flag for flag in length if flag not in fixed] == ["--length_chunk_batches=16"]
 
 
@@ -239,7 +241,7 @@ def test_the_seed_loop_writes_every_seed_and_the_table(sms_dir, tmp_path, monkey
 
     def fake_seed(args, work_dir, model_flags):
         assert os.path.basename(work_dir) == "seed-%d" % args.seed
-        errors = {"reference": 6, "fixed": 9 + args.seed, "length": 10}
+        errors = {"reference": 6, "fixed": 9 + args.seed, "whole": 11, "length": 10}
         return {"seed": args.seed, "mode": "quick", "rows": {"train": 800, "dev": 558, "test": 556}, "train_steps": 25,
                 "commands": {}, "figures": {v: _figures(errors[v], 20.0 if v == "reference" else 70.0)
                                             for v in args.variants}}

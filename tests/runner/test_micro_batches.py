@@ -1,0 +1,127 @@
+"""Length-sorted micro-batches give the unsplit batch's loss and gradients, for both task families."""
+
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+from bert import modeling
+
+from bert_contract import INPUT_IDS, INPUT_MASK, LABEL_IDS, SEGMENT_IDS
+from bert_runner import micro_batches, model
+from bert_runner.classification import SequenceClassification
+from bert_runner.records import IS_REAL_EXAMPLE
+from bert_runner.token_classification import LABEL_WEIGHTS, TokenClassification
+from tests.helpers import tiny_bert
+
+MAX_LENGTH = 12
+
+
+def batch_arrays(lengths, per_token_labels, seed=0):
+    """A batch padded to MAX_LENGTH: random ids, segments and labels; label weights 0 on [CLS] and padding."""
+    rng = np.random.RandomState(seed)
+    rows = len(lengths)
+    mask = (np.arange(MAX_LENGTH)[None, :] < np.array(lengths)[:, None]).astype(np.int32)
+    arrays = {
+        INPUT_IDS: rng.randint(5, 60, size=(rows, MAX_LENGTH)).astype(np.int32) * mask,
+        INPUT_MASK: mask,
+        SEGMENT_IDS: (rng.rand(rows, MAX_LENGTH) < 0.3).astype(np.int32) * mask,
+        IS_REAL_EXAMPLE: np.ones([rows], np.float32),
+    }
+    if per_token_labels:
+        arrays[LABEL_IDS] = rng.randint(0, 3, size=(rows, MAX_LENGTH)).astype(np.int32) * mask
+        weights = mask.copy()
+        weights[:, 0] = 0
+        weights[rng.rand(rows, MAX_LENGTH) < 0.2] = 0  # sub-word pieces carry no tag
+        arrays[LABEL_WEIGHTS] = weights
+    else:
+        arrays[LABEL_IDS] = rng.randint(0, 3, size=[rows]).astype(np.int32)
+    return arrays
+
+
+def test_split_keeps_every_row_once_and_cuts_each_group_to_its_longest():
+    lengths = [3, 12, 1, 7, 5, 9, 2, 11, 4, 6]
+    arrays = batch_arrays(lengths, per_token_labels=True)
+    arrays["row"] = np.arange(len(lengths), dtype=np.int32)
+    with tf.Graph().as_default(), tf.Session() as session:
+        features = {key: tf.placeholder_with_default(value, [None] * value.ndim) for key, value in arrays.items()}
+        sequence_keys = (INPUT_IDS, SEGMENT_IDS, LABEL_IDS, LABEL_WEIGHTS, INPUT_MASK)
+        groups = session.run(micro_batches.split_by_length(features, 4, sequence_keys))
+    assert [len(g["row"]) for g in groups] == [2, 3, 2, 3]
+    assert sorted(np.concatenate([g["row"] for g in groups]).tolist()) == list(range(len(lengths)))
+    seen = []
+    for group in groups:
+        group_lengths = [lengths[row] for row in group["row"]]
+        assert group_lengths == sorted(group_lengths) and all(length >= max(seen, default=0) for length in group_lengths)
+        seen += group_lengths
+        assert group[INPUT_IDS].shape == (len(group["row"]), max(group_lengths))
+        for key in sequence_keys:  # the same values, cut after the group's longest row
+            np.testing.assert_array_equal(group[key], arrays[key][group["row"], : max(group_lengths)])
+        np.testing.assert_array_equal(group[IS_REAL_EXAMPLE], arrays[IS_REAL_EXAMPLE][group["row"]])
+
+
+def test_a_batch_smaller_than_the_micro_batch_count_leaves_groups_empty():
+    arrays = batch_arrays([4, 2], per_token_labels=False)
+    with tf.Graph().as_default(), tf.Session() as session:
+        groups = session.run(micro_batches.split_by_length({k: tf.constant(v) for k, v in arrays.items()}, 4,
+                                                           (INPUT_IDS, SEGMENT_IDS, INPUT_MASK)))
+    assert [g[INPUT_IDS].shape for g in groups] == [(0, 1), (1, 2), (0, 1), (1, 4)]
+
+
+def losses_and_gradients(family, arrays, num_micro_batches, num_labels=3):
+    """The family's training loss (no dropout) and its gradients, unsplit and split, on one tiny BERT."""
+    config = modeling.BertConfig.from_dict(
+        tiny_bert.bert_config(vocab_size=64, num_layers=1, max_position_embeddings=MAX_LENGTH))
+    with tf.Graph().as_default():
+        features = {key: tf.placeholder_with_default(value, [None] * value.ndim) for key, value in arrays.items()}
+
+        def build_head(batch_features):
+            encoder = modeling.BertModel(config, False, batch_features[INPUT_IDS], batch_features[INPUT_MASK],
+                                         batch_features[SEGMENT_IDS], scope="bert")
+            return family.head(encoder, batch_features, num_labels, False)
+
+        whole = build_head(features).loss
+        # The pooler is not part of a token head's loss.
+        variables, whole_gradients = zip(*[(v, tf.convert_to_tensor(g)) for v, g in
+                                           zip(tf.trainable_variables(), tf.gradients(whole, tf.trainable_variables()))
+                                           if g is not None])
+        sequence_keys = tuple(family.record_schema.sequences) + (INPUT_MASK,)
+        with tf.variable_scope(tf.get_variable_scope(), reuse=True):
+            split = micro_batches.micro_batched_loss(build_head, features, num_micro_batches, sequence_keys)
+        # No second copy of BERT: checkpoints are unchanged.
+        assert len(tf.trainable_variables()) == len(tf.trainable_variables("bert/")) + 2
+        fetches = [(whole, whole_gradients), (split, [tf.convert_to_tensor(g) for g in tf.gradients(split, variables)])]
+        config = tf.ConfigProto()  # grappler would spend seconds on a graph that runs once
+        config.graph_options.rewrite_options.disable_meta_optimizer = True
+        with tf.Session(config=config) as session:
+            session.run(tf.global_variables_initializer())
+            return [v.name for v in variables], session.run(fetches)
+
+
+@pytest.mark.parametrize(
+    "family,rows", [(SequenceClassification(), 3), (TokenClassification(), 6)],
+    ids=["classification-with-empty-groups", "tokens"])
+def test_micro_batches_give_the_unsplit_loss_and_gradients(family, rows):
+    lengths = np.random.RandomState(rows).randint(1, MAX_LENGTH + 1, size=rows).tolist()
+    arrays = batch_arrays(lengths, per_token_labels=family.label_ids_per_token, seed=rows)
+    names, [(loss, gradients), (split_loss, split_gradients)] = losses_and_gradients(family, arrays, 4)
+    np.testing.assert_allclose(split_loss, loss, rtol=1e-5)
+    for name, split, whole in zip(names, split_gradients, gradients):
+        np.testing.assert_allclose(split, whole, rtol=1e-3, atol=1e-6, err_msg=name)
+    assert max(np.abs(g).max() for g in gradients) > 1e-3  # a gradient that says something
+
+
+def test_training_builds_micro_batches_and_other_modes_the_plain_graph():
+    family = SequenceClassification()
+    config = modeling.BertConfig.from_dict(
+        tiny_bert.bert_config(vocab_size=64, num_layers=1, max_position_embeddings=MAX_LENGTH))
+    model_fn = model.model_fn_builder(family, config, 3, None, 1e-3, 10, 1, False, False, train_micro_batches=4)
+    arrays = batch_arrays([3, 5, 8, 12], per_token_labels=False)
+    ops = {}
+    for mode in (tf.estimator.ModeKeys.TRAIN, tf.estimator.ModeKeys.PREDICT):
+        with tf.Graph().as_default() as graph:
+            features = {key: tf.constant(value) for key, value in arrays.items() if key != IS_REAL_EXAMPLE}
+            model_fn(features, None, mode, {})
+            ops[mode] = {op.name.split("/")[0] for op in graph.get_operations()}
+            names = sorted(v.name for v in tf.trainable_variables())
+            assert all(name.startswith(("bert/", "output_")) for name in names), names
+    assert {"micro_batch_%d" % i for i in range(4)} <= ops[tf.estimator.ModeKeys.TRAIN]
+    assert not any(name.startswith("micro_batch") for name in ops[tf.estimator.ModeKeys.PREDICT])
