@@ -84,7 +84,7 @@ def _project_flags():
     # Speed and bookkeeping.
     f.DEFINE_bool("dynamic_padding", True, "Pad each batch only to its longest example (off on TPU, which needs fixed shapes); see --length_chunk_batches.")
     f.DEFINE_integer("length_chunk_batches", 1, "With --dynamic_padding: cut training batches from chunks of this many batches sorted by length. 1 (default): shuffled batches, each with the label mix of uniform shuffling. More: less padding, and every this many steps still see a uniform random sample, but single batches hold similar lengths, so their labels are skewed when label follows length.")
-    f.DEFINE_integer("train_micro_batches", 4, "Run each training batch as this many micro-batches of rows sorted by length, each padded only to its own longest, with shared weights and the whole batch's loss (same gradient and label mix, less padding). 1: run the batch whole. Off on TPU, which needs fixed shapes.")
+    f.DEFINE_integer("train_micro_batches", 4, "Run each training batch as this many micro-batches of rows sorted by length, each padded only to its own longest, with shared weights and the whole batch's loss (same gradient and label mix, less padding); at most one per 8 rows of a device's batch. 1: run the batch whole. Off on TPU, which needs fixed shapes.")
     f.DEFINE_bool("cache_features", True, "Reuse featurized TFRecords in <output_dir>/features while data and settings are unchanged.")
     f.DEFINE_integer("log_every_steps", 50, "How often training logs loss and examples/sec.")
     f.DEFINE_integer("keep_checkpoint_max", 5, "How many recent checkpoints to keep.")

@@ -55,9 +55,10 @@ def combined_loss(heads: Sequence[Head]):
     A head's loss is a mean over `loss_weight` (rows, or label-weighted tokens) with the
     denominator clamped to at least 1, so `loss * loss_weight` is the group's loss sum
     whenever the weights are whole numbers; the sums over the groups' sum and weight give
-    the batch's mean with the same clamp.
+    the batch's mean with the same clamp. An empty group (a batch smaller than the group
+    count) has weight 0 and a NaN mean, and adds nothing.
     """
-    total = tf.add_n([head.loss * head.loss_weight for head in heads])
+    total = tf.add_n([tf.math.multiply_no_nan(head.loss, head.loss_weight) for head in heads])
     weight = tf.add_n([head.loss_weight for head in heads])
     return total / tf.maximum(weight, 1.0)
 

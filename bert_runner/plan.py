@@ -101,7 +101,10 @@ class Plan:
 
     @property
     def train_micro_batches(self) -> int:
-        return 1 if self.options.use_tpu else self.options.train_micro_batches
+        """Micro-batches a training batch runs as: none on TPU (fixed shapes), each of at least MIN_MICRO_BATCH_ROWS."""
+        if self.options.use_tpu:
+            return 1
+        return max(1, min(self.options.train_micro_batches, self.replica_train_batch_size // MIN_MICRO_BATCH_ROWS))
 
     def model_info(self) -> ModelInfo:
         o = self.options
@@ -115,6 +118,10 @@ class Plan:
             task_kind=self.family.kind,
             **self.family.metadata(o)
         )
+
+
+# Smaller micro-batches pay another encoder's per-op overhead for little padding saved.
+MIN_MICRO_BATCH_ROWS = 8
 
 
 def check_actions(o: RunOptions) -> None:

@@ -125,3 +125,16 @@ def test_training_builds_micro_batches_and_other_modes_the_plain_graph():
             assert all(name.startswith(("bert/", "output_")) for name in names), names
     assert {"micro_batch_%d" % i for i in range(4)} <= ops[tf.estimator.ModeKeys.TRAIN]
     assert not any(name.startswith("micro_batch") for name in ops[tf.estimator.ModeKeys.PREDICT])
+
+
+def test_a_run_trains_on_micro_batches_of_at_least_eight_rows(tiny_model_files, tmp_path, caplog):
+    from bert_runner.run import run
+
+    options = tiny_bert.run_options(tiny_model_files, tmp_path, do_train=True, train_batch_size=16, num_train_epochs=0.5)
+    with caplog.at_level("INFO", logger="bert_runner"):
+        summary = run(options)
+    assert "batch size 16, %d steps" % summary["train"]["steps"] in caplog.text
+    assert "2 micro-batches a batch" in caplog.text  # 16 rows: 2 of 8, not the default 4 of 4
+    checkpoint = tf.train.latest_checkpoint(str(tmp_path))
+    names = [name for name, _ in tf.train.list_variables(checkpoint)]
+    assert "bert/embeddings/word_embeddings" in names and not any("micro_batch" in n or "bert_1" in n for n in names)
