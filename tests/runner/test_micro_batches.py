@@ -8,6 +8,7 @@ from bert import modeling
 from bert_contract import INPUT_IDS, INPUT_MASK, LABEL_IDS, SEGMENT_IDS
 from bert_runner import micro_batches, model
 from bert_runner.classification import SequenceClassification
+from bert_runner.encoder import build_encoder
 from bert_runner.records import IS_REAL_EXAMPLE
 from bert_runner.token_classification import LABEL_WEIGHTS, TokenClassification
 from tests.helpers import tiny_bert
@@ -74,8 +75,8 @@ def losses_and_gradients(family, arrays, num_micro_batches, num_labels=3):
         features = {key: tf.placeholder_with_default(value, [None] * value.ndim) for key, value in arrays.items()}
 
         def build_head(batch_features):
-            encoder = modeling.BertModel(config, False, batch_features[INPUT_IDS], batch_features[INPUT_MASK],
-                                         batch_features[SEGMENT_IDS], scope="bert")
+            encoder = build_encoder(config, False, batch_features[INPUT_IDS], batch_features[INPUT_MASK],
+                                    batch_features[SEGMENT_IDS])
             return family.head(encoder, batch_features, num_labels, False)
 
         whole = build_head(features).loss
