@@ -44,6 +44,8 @@ _CONTENT_CODES = {"DT_INT32": "i", "DT_INT64": "q", "DT_FLOAT": "f", "DT_DOUBLE"
 
 MAX_MESSAGE_BYTES = 2 ** 31 - 1
 RECONNECT_BACKOFF_MS = 100
+# Called once per channel to see that a gRPC server answers (TF Serving has no health service).
+_CONNECT_PROBE = "/grpc.health.v1.Health/Check"
 
 
 class GrpcTransport(Transport):
@@ -96,36 +98,32 @@ class GrpcTransport(Transport):
         self._channel.close()
 
     def _connect(self, request: Request) -> None:
-        """Waits for the first connection so that a wrong address fails fast and clearly.
+        """Checks once that a gRPC server answers, so that a wrong address fails fast and clearly.
 
-        A refused connection puts the channel in TRANSIENT_FAILURE at once: that
-        ends the wait (as a refused REST connection does) instead of waiting out
-        `connect_timeout` while grpc retries in the background.
+        The check is one call of a method TF Serving does not have: any answer
+        (UNIMPLEMENTED) proves a server is there. Without wait-for-ready, a
+        refused connection ends the call at once (UNAVAILABLE, as a refused REST
+        connection does) instead of waiting out `connect_timeout` while grpc
+        retries in the background. (Watching the channel's connectivity instead
+        leaves grpc a polling thread that can deadlock a close that follows.)
         """
         if self._connected:
             return
         with self._lock:
             if self._connected:
                 return
-            settled = threading.Event()
-            seen = []
-
-            def watch(state: grpc.ChannelConnectivity) -> None:
-                if state in (grpc.ChannelConnectivity.READY, grpc.ChannelConnectivity.TRANSIENT_FAILURE):
-                    seen.append(state)
-                    settled.set()
-
-            self._channel.subscribe(watch, try_to_connect=True)
             try:
-                settled.wait(self.connect_timeout)
-            finally:
-                self._channel.unsubscribe(watch)
-            if not seen:
-                raise ConnectError(
-                    "cannot connect to %s: no gRPC connection within %ss" % (self.target, self.connect_timeout), request
-                )
-            if seen[0] != grpc.ChannelConnectivity.READY:
-                raise ConnectError("cannot connect to %s: connection failed (is a gRPC server listening?)" % self.target, request)
+                self._channel.unary_unary(_CONNECT_PROBE)(b"", timeout=self.connect_timeout, wait_for_ready=False)
+            except grpc.RpcError as e:
+                if e.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                    raise ConnectError(
+                        "cannot connect to %s: no gRPC connection within %ss" % (self.target, self.connect_timeout),
+                        request,
+                    )
+                if e.code() == grpc.StatusCode.UNAVAILABLE:
+                    raise ConnectError(
+                        "cannot connect to %s: connection failed (is a gRPC server listening?)" % self.target, request
+                    )
             self._connected = True
 
     def _metadata(self, model: str, version: Optional[int]) -> Dict[str, Any]:
