@@ -45,7 +45,15 @@ $(CLIENT_VENV)/.installed: pyproject.toml requirements-client.txt $(shell find b
 client-protos: setup
 	$(PY) -m scripts.client_protos
 
-test: test-py37 test-client lint-deploy test-tf2
+# `make test` builds every environment the suites need, then runs the suites two at a time: the
+# machine has 2 cores and each suite spends much of its time waiting on the servers and processes
+# it starts (one after another they took 22 min, side by side they fit the CI's 20). The running
+# suites' lines interleave; each line names its test file.
+TEST_ENVS := setup setup-client setup-tf2 setup-gateway setup-lambda pretrained
+TEST_SUITES := test-py37 test-client lint-deploy test-tf2 test-gateway
+test:
+	$(MAKE) --no-print-directory -j2 $(TEST_ENVS)
+	$(MAKE) --no-print-directory -j2 --output-sync=line $(TEST_SUITES)
 
 # The real pretrained model (fetched once, ~10 s) lets its parity tests run too; the TF 2.x
 # environment (mk/tf2.mk) lets the export parity tests run their TF 2.x side.

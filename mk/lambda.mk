@@ -10,7 +10,7 @@ LAMBDA_RIE := $(CLIENT_VENV)/bin/aws-lambda-rie
 
 setup-lambda: $(CLIENT_VENV)/.lambda-installed
 
-$(CLIENT_VENV)/.lambda-installed: $(CLIENT_VENV)/.installed requirements-lambda.txt requirements-lambda-test.txt requirements-lambda-rie.txt scripts/install_lambda_rie.sh
+$(CLIENT_VENV)/.lambda-installed: $(CLIENT_VENV)/.installed requirements-lambda.txt requirements-lambda-test.txt requirements-lambda-rie.txt scripts/install_lambda_rie.sh | $(CLIENT_VENV)/.gateway-installed
 	$(CLIENT_PY) -m pip install --quiet -r requirements-lambda.txt -r requirements-lambda-test.txt
 	scripts/install_lambda_rie.sh $(CLIENT_PY) $(LAMBDA_RIE)
 	@touch $@
