@@ -84,6 +84,7 @@ def test_auto_ports_are_reported_in_the_log_and_the_port_file(toy_export, tmp_pa
     import json
 
     import grpc
+    from tensorflow_serving.apis import get_model_status_pb2, model_service_pb2_grpc
 
     port_file, log = tmp_path / "ports.json", tmp_path / "server.log"
     with open(str(log), "w") as out:
@@ -102,7 +103,9 @@ def test_auto_ports_are_reported_in_the_log_and_the_port_file(toy_export, tmp_pa
         assert "Exporting HTTP/REST API at:localhost:%d ..." % ports["rest_api_port"] in text
         assert Rest("http://127.0.0.1:%d" % ports["rest_api_port"]).get("/v1/models/toy")[0] == 200
         with grpc.insecure_channel("127.0.0.1:%d" % ports["grpc_port"]) as channel:
-            grpc.channel_ready_future(channel).result(timeout=30)
+            status = model_service_pb2_grpc.ModelServiceStub(channel).GetModelStatus(
+                get_model_status_pb2.GetModelStatusRequest(model_spec={"name": "toy"}), timeout=30)
+            assert status.model_version_status[0].state == get_model_status_pb2.ModelVersionStatus.AVAILABLE
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(30) == 0
