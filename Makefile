@@ -47,13 +47,14 @@ client-protos: setup
 
 # `make test` builds every environment the suites need, then runs the suites two at a time: the
 # machine has 2 cores and each suite spends much of its time waiting on the servers and processes
-# it starts (one after another they took 22 min, side by side they fit the CI's 20). The running
-# suites' lines interleave; each line names its test file.
+# it starts (one after another they took 22 min, side by side they fit the CI's 20). Each suite's
+# output is printed whole when it ends, so the two never interleave.
 TEST_ENVS := setup setup-client setup-tf2 setup-gateway setup-lambda pretrained
 TEST_SUITES := test-py37 test-client lint-deploy test-tf2 test-gateway
 test:
 	$(MAKE) --no-print-directory -j2 $(TEST_ENVS)
-	$(MAKE) --no-print-directory -j2 --output-sync=line $(TEST_SUITES)
+	@echo "==> running $(TEST_SUITES) two at a time; each prints its output when it ends (test-py37 last, ~12 min)"
+	$(MAKE) --no-print-directory -j2 --output-sync=target $(TEST_SUITES)
 
 # The real pretrained model (fetched once, ~10 s) lets its parity tests run too; the TF 2.x
 # environment (mk/tf2.mk) lets the export parity tests run their TF 2.x side.
