@@ -258,6 +258,11 @@ def bert_part(args, splits, pretrained, work: str, timer: Timer) -> Dict:
             "training_examples_per_sec": summary["train"]["examples_per_sec"]}
 
 
+# The baseline is the reference pipeline: every batch padded to max_seq_length and run whole
+# (micro-batches would slice the padding away again).
+FIXED_BASELINE = {"fixed": {"train_micro_batches": 1}}
+
+
 def training_part(args, pretrained, work: str, timer: Timer) -> Dict:
     """Short fine-tunes with each padding, alternated; steady examples/sec of each (the runner's progress hook)."""
     runs = []
@@ -266,7 +271,7 @@ def training_part(args, pretrained, work: str, timer: Timer) -> Dict:
         load = os.getloadavg()
         summary = timer("training speed, run %d: %s padding" % (index + 1, padding), _run, run_options(
             args, output_dir, pretrained, do_train=True, num_train_epochs=args.speed_epochs,
-            dynamic_padding=padding == "length", log_every_steps=5))
+            dynamic_padding=padding == "length", log_every_steps=5, **FIXED_BASELINE.get(padding, {})))
         runs.append({"padding": padding, "examples_per_sec": summary["train"]["examples_per_sec"],
                      "steps": summary["train"]["steps"], "loadavg_before": load})
         log.info("%s padding: %.1f examples/sec (steady)", padding, summary["train"]["examples_per_sec"] or 0)
