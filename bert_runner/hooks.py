@@ -10,6 +10,10 @@ log = logging.getLogger("bert_runner")
 # model_fn puts its training loss here for the hook to log.
 LOSS_COLLECTION = "bert_runner_training_loss"
 
+# The steady rate is measured from the end of this step: the first steps pay one-off
+# costs (graph optimisation, the first allocations of every micro-batch width).
+STEADY_FROM_STEP = 6
+
 
 class ProgressHook(tf.train.SessionRunHook):
     """Logs throughput every `every_steps` steps (and at the end of training)."""
@@ -31,6 +35,8 @@ class ProgressHook(tf.train.SessionRunHook):
         self._start_step = None
         self._last_time = None
         self._last_step = None
+        self._steady_start = None  # (time, step) at the end of STEADY_FROM_STEP
+        self._end = None  # (time, step) at the end of the latest step
         self.local_steps = 0
         self._first_step = 0  # set from the session in after_create_session
 
@@ -52,6 +58,9 @@ class ProgressHook(tf.train.SessionRunHook):
         if self._last_step is not None and step <= self._last_step:
             return  # a run after the last step (the estimator's final check) adds nothing
         now = time.time()
+        self._end = (now, step)
+        if self._steady_start is None and step >= self._first_step + STEADY_FROM_STEP:
+            self._steady_start = (now, step)
         if self._last_step is None:
             # The first step includes graph warm-up; measure from here on.
             self._start_time = self._last_time = now
@@ -78,6 +87,13 @@ class ProgressHook(tf.train.SessionRunHook):
         if self._start_time is None or self._last_time == self._start_time:
             return None
         return (self._last_step - self._start_step) * self.batch_size / (self._last_time - self._start_time)
+
+    def steady_examples_per_sec(self):
+        """Examples/sec after the warm-up steps (None when training ended before it)."""
+        if self._steady_start is None or self._end[1] <= self._steady_start[1]:
+            return None
+        (start_time, start_step), (end_time, end_step) = self._steady_start, self._end
+        return (end_step - start_step) * self.batch_size / max(end_time - start_time, 1e-9)
 
 
 def _duration(seconds: float) -> str:

@@ -12,7 +12,7 @@ import tensorflow.compat.v1 as tf
 
 from bert_runner import results
 from bert_runner.errors import RunnerError
-from bert_runner.hooks import ProgressHook
+from bert_runner.hooks import STEADY_FROM_STEP, ProgressHook
 from bert_runner.inputs import input_fn, split_records
 from export.onnx import export_onnx
 from export.saved_model import export_saved_model
@@ -66,6 +66,8 @@ def train(plan, estimator) -> Dict:
         "steps": plan.num_train_steps,
         "local_steps": progress.local_steps,
         "examples_per_sec": progress.overall_examples_per_sec(),
+        "steady_examples_per_sec": progress.steady_examples_per_sec(),
+        "steady_from_step": STEADY_FROM_STEP,
     }
     # One file per process, so a cluster's run shows what each task contributed.
     results.write_json(os.path.join(o.output_dir, "train_summary-%s.json" % cluster.name), summary)

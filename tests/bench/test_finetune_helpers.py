@@ -80,29 +80,41 @@ def _lines(*texts):
     return [finetune.LogLine(float(i), text) for i, text in enumerate(texts)]
 
 
-def test_ours_steady_rate_is_the_last_overall_figure():
-    lines = _lines(
-        "I1123 20:20:01.1 140 run.py:250] training: 4460 examples, batch size 32, 139 steps (13 warm-up), dynamic padding",
-        "I1123 20:21:01.1 140 hooks.py:70] step 50/139 (36%)  loss 0.2100  40.1 examples/sec (40.1 overall)  ~1m11s left",
-        "I1123 20:22:01.1 140 hooks.py:70] step 139/139 (100%)  loss 0.0300  44.0 examples/sec (42.5 overall)  ~0s left",
-    )
-    assert finetune.ours_steady_rate(lines) == 42.5
-    assert finetune.ours_steady_rate(_lines("no progress here")) is None
+def _progress(step, seconds):
+    return finetune.LogLine(seconds, "I1123 hooks.py:70] step %d/25 (4%%)  loss 0.5  9.0 examples/sec (9.0 overall)"
+                            % step)
+
+
+def test_ours_steady_rate_leaves_the_warm_up_steps_out():
+    # Steps 2-6 warm up (5 s each), steps 7-25 take 1 s each.
+    times = {1: 40.0}
+    for step in range(2, 26):
+        times[step] = times[step - 1] + (5.0 if step <= finetune.STEADY_FROM_STEP else 1.0)
+    lines = [finetune.LogLine(0.0, "I1123 run.py:250] training: 800 examples, batch size 32, 25 steps")]
+    lines += [_progress(step, seconds) for step, seconds in sorted(times.items())]
+    assert finetune.STEADY_FROM_STEP == 6
+    assert finetune.ours_steady_rate(lines, 32) == pytest.approx(32.0)
+    # A run too short for the warm-up is measured from its first progress line.
+    assert finetune.ours_steady_rate([_progress(1, 10.0), _progress(3, 14.0)], 32) == pytest.approx(16.0)
+    assert finetune.ours_steady_rate(_lines("no progress here"), 32) is None
 
 
 def test_reference_steady_rate_prefers_global_step_per_sec():
+    warm_up = ["INFO:tensorflow:global_step/sec: 0.1"] * (finetune.STEADY_FROM_STEP - 1)
     lines = _lines(
         "INFO:tensorflow:Saving checkpoints for 0 into /tmp/x/model.ckpt.",
-        "INFO:tensorflow:global_step/sec: 0.25",
-        "INFO:tensorflow:global_step/sec: 0.5",
-        "INFO:tensorflow:examples/sec: 12.384",
-        "INFO:tensorflow:Saving checkpoints for 139 into /tmp/x/model.ckpt.",
-        "INFO:tensorflow:Loss for final step: 0.02.",
-    )
+        *(warm_up + ["INFO:tensorflow:global_step/sec: 0.25",
+                     "INFO:tensorflow:global_step/sec: 0.5",
+                     "INFO:tensorflow:examples/sec: 12.384",
+                     "INFO:tensorflow:Saving checkpoints for 139 into /tmp/x/model.ckpt.",
+                     "INFO:tensorflow:Loss for final step: 0.02."]))
     rate, source = finetune.reference_steady_rate(lines, 32)
-    assert rate == pytest.approx(32 * 2 / (4 + 2))  # 2 steps in 6 s
-    assert "global_step/sec" in source
-    assert finetune.first_time(lines, finetune.REFERENCE_TRAIN_DONE) == 5.0
+    assert rate == pytest.approx(32 * 2 / (4 + 2))  # 2 steps in 6 s, after the warm-up steps
+    assert "global_step/sec" in source and "after step 6" in source
+    assert finetune.first_time(lines, finetune.REFERENCE_TRAIN_DONE) == 10.0
+    # Fewer lines than warm-up steps: all of them.
+    rate, source = finetune.reference_steady_rate(lines[4:10], 32)
+    assert rate == pytest.approx(32 * 4 / (10 + 10 + 4 + 2)) and "after step 1" in source
 
 
 def test_reference_steady_rate_falls_back_to_checkpoint_times():
@@ -122,14 +134,17 @@ def test_cpu_cost_per_step_comes_from_the_spans_between_progress_lines():
             line(95.0, "I1123 records.py:101] featurized 558 examples", cpu=185.0)]
     span = finetune.ours_step_span(ours)
     assert span == finetune.Span(steps=128, seconds=60.0, cpu_seconds=128.0)
-    reference = [line(float(10 + i), "INFO:tensorflow:global_step/sec: 0.3", cpu=2.0 * i) for i in range(4)]
-    # One line per step after the first: 4 lines for 5 steps, 3 steps between the first and last.
-    assert finetune.reference_step_span(reference, 5) == finetune.Span(steps=3, seconds=3.0, cpu_seconds=6.0)
+    reference = [line(float(10 + i), "INFO:tensorflow:global_step/sec: 0.3", cpu=2.0 * i) for i in range(10)]
+    # One line per step after the first: 10 lines for 11 steps; the line of step 6 is the 5th,
+    # 5 steps between it and the last.
+    assert finetune.reference_step_span(reference, 11) == finetune.Span(steps=5, seconds=5.0, cpu_seconds=10.0)
+    # Too few lines for the warm-up: from the first.
+    assert finetune.reference_step_span(reference[:4], 5) == finetune.Span(steps=3, seconds=3.0, cpu_seconds=6.0)
     # Each message of the reference also comes through absl's handler; counted once.
     doubled = [copy for l in reference for copy in (l, l._replace(text="I1123 10:00:00.1 1 tpu_estimator.py:2307] "
                                                                       + l.text.split(":", 2)[2]))]
-    assert finetune.reference_step_span(doubled, 5) == finetune.reference_step_span(reference, 5)
-    assert finetune.reference_step_rates(doubled) == [0.3] * 4
+    assert finetune.reference_step_span(doubled, 11) == finetune.reference_step_span(reference, 11)
+    assert finetune.reference_step_rates(doubled) == [0.3] * 10
     assert finetune.cpu_at(ours, 91.0) == 185.0
     assert finetune.cpu_at(ours, None) is None
     figures = finetune.speed_figures(
