@@ -1,9 +1,9 @@
 """Fine-tuning speed and quality: the project's run_classifier.py vs Google's reference bert.run_classifier.
 
     .venv/bin/python -m bench.finetune          # DEFAULT, quick: 800 of the 4460 train rows
-                                                # (stratified), 1 epoch, seeds 1,2,3; ~15 min on 2 shared cores
+                                                # (stratified), 1 epoch, seeds 1,2,3; ~30 min (quiet)
     .venv/bin/python -m bench.finetune --full   # the issue's setting: all 4460 train rows, 1 epoch,
-                                                # max_seq_length 128, batch 32; ~12 min a seed (quiet)
+                                                # max_seq_length 128, batch 32; ~20 min a seed (quiet)
     .venv/bin/python -m bench.finetune --seeds 3 --variants reference,length   # one case
 
 Both runners fine-tune all-MiniLM-L6-v2 (`python -m pretrained fetch`) on the SMS spam
@@ -756,8 +756,8 @@ def parse_args(argv):
         epilog="Default: the quick run (%d stratified train rows, 1 epoch). --full: all train rows, the issue's "
                "setting." % QUICK_TRAIN_EXAMPLES)
     parser.add_argument("--full", action="store_true",
-                        help="train on all train rows (the issue's measurement, ~12 min a seed); "
-                             "default: the quick run on %d stratified train rows (~5 min a seed)" % QUICK_TRAIN_EXAMPLES)
+                        help="train on all train rows (the issue's measurement, ~20 min a seed); "
+                             "default: the quick run on %d stratified train rows (~10 min a seed)" % QUICK_TRAIN_EXAMPLES)
     parser.add_argument("--train_examples", type=int,
                         help="train rows to sample, stratified by label (default: %d, or all with --full)"
                              % QUICK_TRAIN_EXAMPLES)
