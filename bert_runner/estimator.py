@@ -18,7 +18,8 @@ def build_estimator(options: RunOptions, model_fn, strategy=None):
             model_dir=o.output_dir,
             save_checkpoints_steps=o.save_checkpoints_steps,
             keep_checkpoint_max=o.keep_checkpoint_max,
-            save_summary_steps=o.save_summary_steps,
+            # The chief trains with saver_hooks' summary hook instead (steps.train).
+            save_summary_steps=0,
             tf_random_seed=o.seed,
             log_step_count_steps=max(o.log_every_steps, 1),
             train_distribute=strategy,

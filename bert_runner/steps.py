@@ -10,7 +10,7 @@ from typing import Dict
 
 import tensorflow.compat.v1 as tf
 
-from bert_runner import results
+from bert_runner import results, saver_hooks
 from bert_runner.errors import RunnerError
 from bert_runner.hooks import STEADY_FROM_STEP, ProgressHook
 from bert_runner.inputs import input_fn, split_records
@@ -47,6 +47,9 @@ def train(plan, estimator) -> Dict:
         plan.train_micro_batches,
     )
     progress = ProgressHook(o.train_batch_size, plan.num_train_steps, o.log_every_steps)
+    hooks = [progress]
+    if cluster.is_chief and not o.use_tpu:
+        hooks += saver_hooks.chief_hooks(o.output_dir, o.save_checkpoints_steps, o.save_summary_steps)
     train_input_fn = input_fn(plan, record_file, True, plan.replica_train_batch_size)
     if cluster.is_distributed:
         log.info("distributed training as %s of a %d-worker cluster", cluster.name, cluster.num_workers)
@@ -54,13 +57,13 @@ def train(plan, estimator) -> Dict:
         eval_records, eval_steps = (split_records(plan, "dev", o.eval_batch_size), None) if o.do_eval else (record_file, 10)
         tf.estimator.train_and_evaluate(
             estimator,
-            tf.estimator.TrainSpec(input_fn=train_input_fn, max_steps=plan.num_train_steps, hooks=[progress]),
+            tf.estimator.TrainSpec(input_fn=train_input_fn, max_steps=plan.num_train_steps, hooks=hooks),
             tf.estimator.EvalSpec(
                 input_fn=input_fn(plan, eval_records, False, o.eval_batch_size), steps=eval_steps, throttle_secs=60
             ),
         )
     else:
-        estimator.train(input_fn=train_input_fn, max_steps=plan.num_train_steps, hooks=[progress])
+        estimator.train(input_fn=train_input_fn, max_steps=plan.num_train_steps, hooks=hooks)
     summary = {
         "task": cluster.name,
         "steps": plan.num_train_steps,

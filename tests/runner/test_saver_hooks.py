@@ -1,0 +1,81 @@
+"""The chief's checkpoint and summary hooks write what the estimator's own did, at lower cost."""
+
+import glob
+import os
+
+import pytest
+
+pytestmark = pytest.mark.needs_tf
+
+
+def _train(model_dir, steps, make_hooks):
+    """Trains a one-variable graph for `steps` steps; returns the fetch keys each step requested."""
+    import tensorflow.compat.v1 as tf
+
+    fetched = []
+
+    class Spy(tf.train.SessionRunHook):
+        def __init__(self, hooks):
+            self.hooks = hooks
+
+        def before_run(self, run_context):
+            fetched.append(sorted(key for hook in self.hooks
+                                  for key in ((hook.before_run(run_context) or tf.train.SessionRunArgs({})).fetches
+                                              or {})))
+
+    with tf.Graph().as_default():
+        step = tf.train.get_or_create_global_step()
+        weight = tf.get_variable("weight", initializer=1.0)
+        loss = tf.square(weight)
+        tf.summary.scalar("loss", loss)
+        train_op = tf.group(tf.train.GradientDescentOptimizer(0.1).minimize(loss), tf.assign_add(step, 1))
+        hooks = make_hooks()
+        with tf.train.MonitoredSession(hooks=hooks + [Spy([h for h in hooks if isinstance(h, tf.train.SummarySaverHook)])]) as session:
+            for _ in range(steps):
+                session.run(train_op)
+    return fetched
+
+
+def _summary_steps(model_dir):
+    import tensorflow.compat.v1 as tf
+
+    steps, graphs = [], 0
+    for path in glob.glob(os.path.join(model_dir, "events.out.tfevents.*")):
+        for event in tf.train.summary_iterator(path):
+            if event.HasField("summary") and any(v.tag == "loss" for v in event.summary.value):
+                steps.append(event.step)
+            graphs += event.HasField("graph_def")
+    return sorted(steps), graphs
+
+
+def test_summaries_are_written_at_the_estimators_steps_and_fetched_on_every_step(tmp_path):
+    import tensorflow.compat.v1 as tf
+    from bert_runner import saver_hooks
+
+    ours_dir, stock_dir = str(tmp_path / "ours"), str(tmp_path / "stock")
+    ours = _train(ours_dir, 7, lambda: [saver_hooks.SummarySaver(save_steps=3, output_dir=ours_dir)])
+    stock = _train(stock_dir, 7, lambda: [tf.train.SummarySaverHook(
+        save_steps=3, output_dir=stock_dir, summary_op=tf.summary.merge_all())])
+    written = _summary_steps(ours_dir)[0]
+    assert written == _summary_steps(stock_dir)[0] == [1, 3, 5, 7]
+    # The stock hook asks for the summaries on some steps only; each other set of fetches
+    # is another executor for the session to build. Ours asks the same every step.
+    assert ours == [["global_step", "summary"]] * 7
+    assert ["global_step"] in stock
+
+
+def test_checkpoints_and_the_graph_are_saved_without_graph_pbtxt(tmp_path):
+    import tensorflow.compat.v1 as tf
+    from bert_runner import saver_hooks
+
+    model_dir = str(tmp_path)
+    _train(model_dir, 5, lambda: saver_hooks.chief_hooks(model_dir, save_checkpoints_steps=2, save_summary_steps=100))
+    checkpoints = tf.train.get_checkpoint_state(model_dir).all_model_checkpoint_paths
+    assert [int(path.rsplit("-", 1)[1]) for path in checkpoints] == [0, 2, 4, 5]
+    assert all(os.path.exists(path + ".meta") for path in checkpoints)
+    assert not os.path.exists(os.path.join(model_dir, "graph.pbtxt"))
+    steps, graphs = _summary_steps(model_dir)
+    assert graphs >= 1  # TensorBoard's Graphs tab still has it
+    assert steps == [1]  # and summaries are on: the first step, then every 100
+    reader = tf.train.load_checkpoint(model_dir)
+    assert reader.get_tensor("global_step") == 5
