@@ -54,9 +54,15 @@ class SummarySaver(tf.train.SummarySaverHook):
         return args
 
 
-def chief_hooks(model_dir: str, save_checkpoints_steps: int, save_summary_steps: int):
-    """The hooks the chief trains with, in place of the estimator's defaults (see `estimator.py`)."""
-    hooks = [CheckpointSaver(model_dir, save_steps=save_checkpoints_steps)]
+def chief_hooks(config: tf.estimator.RunConfig, save_summary_steps: int):
+    """The hooks the chief trains with, in place of the estimator's defaults (see `estimator.py`).
+
+    Checkpoints follow the estimator's resolved `config` exactly as its own hook would.
+    """
+    hooks = []
+    if config.save_checkpoints_steps or config.save_checkpoints_secs:
+        hooks.append(CheckpointSaver(config.model_dir, save_steps=config.save_checkpoints_steps,
+                                     save_secs=config.save_checkpoints_secs))
     if save_summary_steps and save_summary_steps > 0:
-        hooks.append(SummarySaver(save_steps=save_summary_steps, output_dir=model_dir))
+        hooks.append(SummarySaver(save_steps=save_summary_steps, output_dir=config.model_dir))
     return hooks

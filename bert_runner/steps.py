@@ -49,7 +49,7 @@ def train(plan, estimator) -> Dict:
     progress = ProgressHook(o.train_batch_size, plan.num_train_steps, o.log_every_steps)
     hooks = [progress]
     if cluster.is_chief and not o.use_tpu:
-        hooks += saver_hooks.chief_hooks(o.output_dir, o.save_checkpoints_steps, o.save_summary_steps)
+        hooks += saver_hooks.chief_hooks(estimator.config, o.save_summary_steps)
     train_input_fn = input_fn(plan, record_file, True, plan.replica_train_batch_size)
     if cluster.is_distributed:
         log.info("distributed training as %s of a %d-worker cluster", cluster.name, cluster.num_workers)

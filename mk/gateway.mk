@@ -17,6 +17,5 @@ $(CLIENT_VENV)/.gateway-installed: $(CLIENT_VENV)/.installed requirements-gatewa
 test-gateway: setup setup-gateway
 	cd tests && BERT_PY37=$(abspath $(PY)) PYTHONPATH=$(CURDIR) ../$(CLIENT_PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS) gateway serverless
 
-
 bench-gateway: setup setup-gateway
 	$(PY) -m bench.gateway $(BENCH_GATEWAY_ARGS)

@@ -56,6 +56,8 @@ def test_summaries_are_written_at_the_estimators_steps_and_fetched_on_every_step
     ours = _train(ours_dir, 7, lambda: [saver_hooks.SummarySaver(save_steps=3, output_dir=ours_dir)])
     stock = _train(stock_dir, 7, lambda: [tf.train.SummarySaverHook(
         save_steps=3, output_dir=stock_dir, summary_op=tf.summary.merge_all())])
+    # [1, 3, 5, 7], not [1, 4, 7]: the stock hook's own arithmetic (the global step it fetches
+    # with the train op may already hold that op's increment).
     written = _summary_steps(ours_dir)[0]
     assert written == _summary_steps(stock_dir)[0] == [1, 3, 5, 7]
     # The stock hook asks for the summaries on some steps only; each other set of fetches
@@ -64,12 +66,21 @@ def test_summaries_are_written_at_the_estimators_steps_and_fetched_on_every_step
     assert ["global_step"] in stock
 
 
+def test_no_checkpoint_hook_when_the_estimator_would_not_save(tmp_path):
+    import tensorflow.compat.v1 as tf
+    from bert_runner import saver_hooks
+
+    config = tf.estimator.RunConfig(model_dir=str(tmp_path), save_checkpoints_steps=0)
+    assert saver_hooks.chief_hooks(config, save_summary_steps=0) == []
+
+
 def test_checkpoints_and_the_graph_are_saved_without_graph_pbtxt(tmp_path):
     import tensorflow.compat.v1 as tf
     from bert_runner import saver_hooks
 
     model_dir = str(tmp_path)
-    _train(model_dir, 5, lambda: saver_hooks.chief_hooks(model_dir, save_checkpoints_steps=2, save_summary_steps=100))
+    config = tf.estimator.RunConfig(model_dir=model_dir, save_checkpoints_steps=2)
+    _train(model_dir, 5, lambda: saver_hooks.chief_hooks(config, save_summary_steps=100))
     checkpoints = tf.train.get_checkpoint_state(model_dir).all_model_checkpoint_paths
     assert [int(path.rsplit("-", 1)[1]) for path in checkpoints] == [0, 2, 4, 5]
     assert all(os.path.exists(path + ".meta") for path in checkpoints)
