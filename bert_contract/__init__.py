@@ -7,7 +7,7 @@ or limit that two sides share is defined here once, never as a new literal.
 """
 
 from bert_contract.digest import bytes_sha256, file_sha256, stream_sha256
-from bert_contract.metadata import FEATURIZER_VERSION, METADATA_SCHEMA_VERSION, MetadataError, ModelInfo
+from bert_contract.metadata import DEFAULT_THRESHOLD, FEATURIZER_VERSION, METADATA_SCHEMA_VERSION, MetadataError, ModelInfo
 from bert_contract.names import (
     DEFAULT_SIGNATURE,
     FEATURE_INPUTS,
@@ -17,6 +17,7 @@ from bert_contract.names import (
     LABEL_IDS,
     METADATA_OUTPUT,
     METADATA_SIGNATURE,
+    MULTI_LABEL_CLASSIFICATION,
     ONNX_DIR,
     ONNX_INFO_FILE,
     ONNX_MODEL_FILE,
@@ -36,6 +37,7 @@ from bert_contract.textfile import NotUtf8Error, decode_utf8, read_utf8
 
 __all__ = [
     "DEFAULT_SIGNATURE",
+    "DEFAULT_THRESHOLD",
     "FEATURE_INPUTS",
     "FEATURIZER_VERSION",
     "HTTP_STATUS",
@@ -48,6 +50,7 @@ __all__ = [
     "METADATA_SCHEMA_VERSION",
     "METADATA_SIGNATURE",
     "MetadataError",
+    "MULTI_LABEL_CLASSIFICATION",
     "NotUtf8Error",
     "ONNX_DIR",
     "ONNX_INFO_FILE",

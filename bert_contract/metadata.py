@@ -14,8 +14,10 @@ from bert_contract.names import SEQUENCE_CLASSIFICATION, TASK_KINDS
 # Bumped when featurization changes in a way that changes ids.
 FEATURIZER_VERSION = 1
 # Bumped when a field is added to ModelInfo; readers accept every older version.
-# 3: tag_scheme and doc_stride (token classifiers).
-METADATA_SCHEMA_VERSION = 3
+# 3: tag_scheme and doc_stride (token classifiers). 4: thresholds (multi-label classifiers).
+METADATA_SCHEMA_VERSION = 4
+# A multi-label classifier exported without tuned thresholds decides every label at this value.
+DEFAULT_THRESHOLD = 0.5
 
 
 class MetadataError(ValueError):
@@ -40,6 +42,9 @@ class ModelInfo(NamedTuple):
     # Token classifiers: a text longer than max_seq_length - 2 tokens is cut into
     # windows starting this many tokens apart, as in training; 0 for a sequence classifier.
     doc_stride: int = 0
+    # Multi-label classifiers: one decision threshold per label, in `labels` order (all
+    # DEFAULT_THRESHOLD unless tuned on dev); [] for the other kinds.
+    thresholds: List[float] = []
 
     def to_json(self) -> str:
         return json.dumps(self._asdict(), sort_keys=True)
@@ -60,12 +65,17 @@ class ModelInfo(NamedTuple):
                 schema_version=int(data.get("schema_version", 1)),
                 tag_scheme=str(data.get("tag_scheme", "")),
                 doc_stride=int(data.get("doc_stride", 0)),
+                thresholds=[float(t) for t in data.get("thresholds", [])],
             )
         except (ValueError, KeyError, TypeError) as e:
             raise MetadataError("model metadata is not valid: %s" % e)
         if info.task_kind not in TASK_KINDS:
             raise MetadataError(
                 "model metadata names task kind %r; this client knows %s" % (info.task_kind, ", ".join(TASK_KINDS))
+            )
+        if info.thresholds and len(info.thresholds) != len(info.labels):
+            raise MetadataError(
+                "model metadata has %d thresholds for %d labels" % (len(info.thresholds), len(info.labels))
             )
         return info
 

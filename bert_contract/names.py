@@ -3,8 +3,9 @@
 `serving_default` takes the training features by name (int32, `[-1, L]`, with
 `L = -1` for a dynamic-length export) plus `label_ids`, which the reference
 `model_fn` reads in every mode (clients send zeros); it answers `output`:
-probabilities `[-1, num_labels]` for a sequence classifier, `[-1, L, num_tags]`
-for a token classifier. `metadata` answers one JSON `ModelInfo` per row, and
+probabilities `[-1, num_labels]` for a sequence classifier (softmax) and for a
+multi-label classifier (one sigmoid per label), `[-1, L, num_tags]` for a token
+classifier. `metadata` answers one JSON `ModelInfo` per row, and
 `vocab` the exact bytes of the export's vocab.txt per row (its sha256 is the
 metadata's `vocab_sha256`), so a client needs only the server address and the
 model name. The `_bytes` suffix makes TF Serving's REST API send it as base64.
@@ -30,7 +31,10 @@ VOCAB_OUTPUT = "vocab_bytes"
 
 SEQUENCE_CLASSIFICATION = "sequence_classification"
 TOKEN_CLASSIFICATION = "token_classification"
-TASK_KINDS = (SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION)
+# One sigmoid per label; a text gets every label whose probability reaches its threshold
+# (`ModelInfo.thresholds`). `label_ids` is multi-hot `[-1, num_labels]`.
+MULTI_LABEL_CLASSIFICATION = "multi_label_classification"
+TASK_KINDS = (SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION, MULTI_LABEL_CLASSIFICATION)
 
 # `--export_onnx`: `<version>/onnx/` beside the SavedModel holds the converted `serving_default`
 # (same input and output names) with what the TF-free ONNX runtime side needs instead of the
