@@ -34,7 +34,7 @@ class ServingError(Exception):
     def __init__(self, code, message):
         if code not in HTTP_STATUS:
             raise ValueError("unknown canonical code: %r" % (code,))
-        message = _bounded(message)
+        message = _bounded(_encodable(message))
         super().__init__(message)
         self.code = code
         self.message = message
@@ -57,6 +57,19 @@ def _bounded(message):
     head = MAX_MESSAGE_CHARS - _KEEP_TAIL_CHARS
     return "%s ... [%d characters omitted] ... %s" % (
         message[:head], len(message) - head - _KEEP_TAIL_CHARS, message[-_KEEP_TAIL_CHARS:])
+
+
+def _encodable(message):
+    """The message with lone surrogates (a JSON `\\ud800` echoed back) written as `\\ud800` text.
+
+    Both front ends encode messages as UTF-8 (the REST body, gRPC's status
+    details), which a lone surrogate cannot be.
+    """
+    try:
+        message.encode("utf-8")
+        return message
+    except UnicodeEncodeError:
+        return message.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def op_error_message(message):

@@ -213,6 +213,60 @@ class ModelService(model_service_pb2_grpc.ModelServiceServicer):
         return model_management_pb2.ReloadConfigResponse()
 
 
+class _Undecodable(object):
+    """What the request deserializer returns for bytes that are no message of the method's type."""
+
+    def __init__(self, error):
+        self.error = error
+
+
+def _lenient(deserializer):
+    def deserialize(data):
+        try:
+            return deserializer(data)
+        except Exception as exc:  # noqa: BLE001  protobuf's DecodeError, or invalid UTF-8 in a string
+            return _Undecodable(exc)
+    return deserialize
+
+
+def _refusing_undecodable(method):
+    def call(request, context):
+        if isinstance(request, _Undecodable):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "Failed to parse the request message: %s"
+                          % ServingError("INVALID_ARGUMENT", str(request.error)))
+        return method(request, context)
+    return call
+
+
+class _ParseErrorsAreInvalidArgument(grpc.GenericRpcHandler):
+    """A service's handlers, answering a request that does not parse INVALID_ARGUMENT.
+
+    grpcio answers it INTERNAL ("Exception deserializing request!"), as TFS's
+    C++ server does; but the bytes are the client's mistake, and a 5xx-class
+    code for them would page whoever watches the server's errors.
+    """
+
+    def __init__(self, inner):
+        self._inner = inner
+
+    def service(self, handler_call_details):
+        handler = self._inner.service(handler_call_details)
+        if handler is None or handler.unary_unary is None or handler.request_deserializer is None:
+            return handler
+        return handler._replace(request_deserializer=_lenient(handler.request_deserializer),
+                                unary_unary=_refusing_undecodable(handler.unary_unary))
+
+
+class _HandlerSink(object):
+    """Stands in for the server in the generated add_*_to_server functions, to wrap their handlers."""
+
+    def __init__(self, server):
+        self._server = server
+
+    def add_generic_rpc_handlers(self, handlers):
+        self._server.add_generic_rpc_handlers(tuple(_ParseErrorsAreInvalidArgument(h) for h in handlers))
+
+
 def start_grpc_server(service, host, port, socket_path, max_workers, max_receive_bytes=MAX_MESSAGE_BYTES):
     """Start serving; returns (grpc.Server, bound TCP port or None). Raises OSError when a bind fails.
 
@@ -229,8 +283,8 @@ def start_grpc_server(service, host, port, socket_path, max_workers, max_receive
                  ("grpc.max_receive_message_length", max_receive_bytes),
                  ("grpc.so_reuseport", 0)])
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
-        PredictionService(service, max_receive_bytes), server)
-    model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelService(service), server)
+        PredictionService(service, max_receive_bytes), _HandlerSink(server))
+    model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelService(service), _HandlerSink(server))
     tcp = ["%s:%d" % (host, 0 if port == AUTO_PORT else port)] if port else []
     bound_port = None
     for address in tcp + (["unix:" + socket_path] if socket_path else []):

@@ -48,6 +48,11 @@ _BASE64 = re.compile(r"^[A-Za-z0-9+/_-]*={0,2}$")  # standard or web-safe alphab
 _WEB_SAFE = str.maketrans("-_", "+/")
 _RAPIDJSON_ERROR = re.compile(r"Parse error at offset (?P<offset>\d+): (?P<reason>.*)$", re.DOTALL)
 _TRAILING_CONTENT = "The document root must not be followed by other values."
+# A \\uD800-\\uDFFF escape: the standard library accepts a lone one, TFS's rapidjson does not.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
+# Dimensions a tensor may have: numpy 1.x builds no more (TF's TensorShape allows 254, but a
+# model's inputs have a handful, so a deeper tensor is always the client's mistake).
+MAX_RANK = 32
 
 
 def dtype_name(dtype):
@@ -97,7 +102,7 @@ def parse_document(body):
     except UnicodeDecodeError as exc:
         raise invalid_argument("JSON Parse error: Invalid encoding in string. at offset: %d" % exc.start)
     try:
-        doc = json.loads(text)
+        doc = json.loads(text) if _SURROGATE_ESCAPE.search(text) is None else _parse_as_tfs(text)
     except RecursionError:
         doc = _parse_as_tfs(text, too_deep=True)
     except ValueError:  # JSONDecodeError, or an integer literal beyond Python's digit limit
@@ -237,8 +242,12 @@ def _instances_slow(column, name, dtype, keyed):
 
 
 def dense_shape(value):
+    """The shape the first element at every level gives; INVALID_ARGUMENT beyond MAX_RANK levels."""
     shape = []
     while isinstance(value, list):
+        if len(shape) == MAX_RANK:
+            raise invalid_argument("JSON Value: tensor nested deeper than %d levels; a tensor has at most "
+                                   "%d dimensions" % (MAX_RANK, MAX_RANK))
         shape.append(len(value))
         if not value:
             break

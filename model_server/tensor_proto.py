@@ -9,6 +9,7 @@ INVALID_ARGUMENT, arrays over the budget RESOURCE_EXHAUSTED.
 """
 
 from model_server.errors import ServingError, invalid_argument
+from model_server.tensor_json import MAX_RANK
 
 # dtype number -> (name, bytes per element, repeated field holding its values, values per element).
 # Strings count their bytes plus a pointer each. Resource, variant, quantized and unsigned
@@ -51,6 +52,9 @@ def check_tensor(alias, proto, budget_bytes):
         raise invalid_argument("input tensor '%s' has %s, which a request cannot carry"
                                % (alias, _dtype_name(proto.dtype)))
     name, item_bytes, field, per_element = layout
+    if len(proto.tensor_shape.dim) > MAX_RANK:
+        raise invalid_argument("input tensor '%s' has %d dimensions; a tensor has at most %d"
+                               % (alias, len(proto.tensor_shape.dim), MAX_RANK))
     count = 1
     for dim in proto.tensor_shape.dim:
         if dim.size < 0:
