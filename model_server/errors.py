@@ -93,13 +93,30 @@ def not_found(message):
     return ServingError("NOT_FOUND", message)
 
 
-def from_exception(exc):
-    """Turn any exception raised while serving into a ServingError."""
+def load_error(exc):
+    """The ServingError of an exception raised while loading a version; the loader logs it.
+
+    A TF error keeps its code (a corrupt SavedModel is DATA_LOSS or INVALID_ARGUMENT
+    there); anything else is INTERNAL, but no "error while serving a request".
+    """
+    return _known(exc) or ServingError("INTERNAL", "%s: %s" % (type(exc).__name__, exc))
+
+
+def _known(exc):
+    """The ServingError an exception carries or TF's error code gives, else None."""
     if isinstance(exc, ServingError):
         return exc
     code_number = getattr(exc, "error_code", None)  # tf.errors.OpError
     if isinstance(code_number, int) and code_number in CODE_NAMES:
         return ServingError(CODE_NAMES[code_number], op_error_message(getattr(exc, "message", str(exc))))
+    return None
+
+
+def from_exception(exc):
+    """Turn any exception raised while serving a request into a ServingError."""
+    known = _known(exc)
+    if known is not None:
+        return known
     if isinstance(exc, (ValueError, TypeError)) and _raised_by_tensorflow(exc):
         # TF's own checks of a feed (wrong shape/dtype) raise these: the client's mistake.
         return ServingError("INVALID_ARGUMENT", str(exc))

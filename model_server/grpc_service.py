@@ -208,7 +208,7 @@ class ModelService(model_service_pb2_grpc.ModelServiceServicer):
                 deadline -= min(1.0, 0.1 * (deadline - time.monotonic()))
             self._service.manager.reload(request.config, deadline=deadline)
         except Exception as exc:  # noqa: BLE001
-            log.error("Config reload failed: %s", from_exception(exc))
+            log.error("ReloadConfig failed: %s", from_exception(exc))  # TFS's line
             _abort(context, exc)
         return model_management_pb2.ReloadConfigResponse()
 

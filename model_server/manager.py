@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from model_server import versions as version_dirs
 from model_server.config import ConfigError, validate_model_server_config
-from model_server.errors import ServingError, from_exception, not_found
+from model_server.errors import ServingError, load_error, not_found
 from model_server.memory import release_freed_memory
 
 log = logging.getLogger(__name__)
@@ -118,17 +118,22 @@ class Manager(object):
 
         Only applying the config is serialized: the wait for new models runs
         outside the lock, so a slow or hopeless reload never holds up another.
-        It ends when the new models are loaded or failed, at `deadline`
-        (time.monotonic(); DEADLINE_EXCEEDED), or at once (NOT_FOUND) when a new
-        model's base path has no version to load (missing, empty, unreadable):
-        the config stays applied and a version appearing there is loaded.
+        It ends when the new models are loaded or failed (UNKNOWN, the config
+        stays applied, as in TFS), or at `deadline` (time.monotonic();
+        DEADLINE_EXCEEDED). A config with a new model whose base path has no
+        version to load is refused at once with NOT_FOUND and nothing applied.
         """
         self.finish_reload(self.start_reload(config), deadline=deadline)
 
     def start_reload(self, config):
         """Applies a ModelServerConfig; returns what `finish_reload` waits for.
 
-        INVALID_ARGUMENT (nothing applied) for a config that does not validate.
+        INVALID_ARGUMENT for a config that does not validate and NOT_FOUND for
+        one with a new model that has no version to load: nothing is applied.
+        TFS applies such a config and holds the call until a version appears (or
+        refuses it with --fail_if_no_model_versions_found, its FailIfZeroVersions
+        check, after switching its own config record over); refusing it whole
+        means an error always leaves the served models as they were.
         """
         try:
             model_configs = validate_model_server_config(config)
@@ -138,6 +143,11 @@ class Manager(object):
             with self._cond:
                 new = [c.name for c in model_configs
                        if c.name not in self._models or self._models[c.name].removed]
+            hopeless = {c.name: _nothing_to_load(c) for c in model_configs if c.name in new}
+            hopeless = {name: reason for name, reason in hopeless.items() if reason}
+            if hopeless:
+                raise not_found("%d new model(s) have no version to load: {%s}; the config was not applied" % (
+                    len(hopeless), ", ".join("%s: %s" % item for item in sorted(hopeless.items()))))
             self.apply_config(model_configs)
             self._config_generation += 1
             return PendingReload(model_configs, new, self._config_generation)
@@ -145,16 +155,18 @@ class Manager(object):
     def finish_reload(self, pending, deadline=None, cancel=None):
         """Waits for a started reload's new models, then sets its labels.
 
-        Raises NOT_FOUND for new models with nothing to load, DEADLINE_EXCEEDED
-        (`deadline` passed or `cancel` set; the models go on loading and a later
-        call with the same `pending` can finish it), UNKNOWN for failed loads.
+        Raises NOT_FOUND for new models whose versions vanished since the config
+        was applied, DEADLINE_EXCEEDED (`deadline` passed or `cancel` set; the
+        models go on loading and a later call with the same `pending` can
+        finish it), UNKNOWN for failed loads (TFS's text; the config stays).
         """
         with self._cond:
             hopeless = {name: self._models[name].no_version_reason for name in pending.new_models
                         if self._models[name].no_version_reason and not self._models[name].versions}
         if hopeless:
-            raise not_found("%d new model(s) have no version to load: {%s}" % (
-                len(hopeless), ", ".join("%s: %s" % item for item in sorted(hopeless.items()))))
+            raise not_found("%d new model(s) have no version to load: {%s}; the config is applied and a "
+                            "version appearing there is loaded" % (
+                                len(hopeless), ", ".join("%s: %s" % item for item in sorted(hopeless.items()))))
         failures = self.wait_until_available(pending.new_models, deadline=deadline, cancel=cancel)
         if failures is None:
             raise ServingError("DEADLINE_EXCEEDED", "Config applied, but new model(s) still loading at the "
@@ -274,21 +286,29 @@ class Manager(object):
         with self._cond:
             self._set_state(model, entry, LOADING)
         error = None
+        description = "Loading servable: {name: %s version: %d}" % (model.name, entry.number)
+        log.info("Loading servable version {name: %s version: %d}", model.name, entry.number)
         for attempt in range(attempts):
             if self._stopping.is_set():
                 error = ServingError("CANCELLED", "Server is shutting down")
                 break
+            if attempt:
+                log.info("Retrying of %s retry: %d", description, attempt)
             try:
                 runner = self._load_version(model.name, entry.path)
             except Exception as exc:
-                error = from_exception(exc)
-                log.error("Loading servable: {name: %s version: %d} failed (attempt %d of %d): %s",
-                          model.name, entry.number, attempt + 1, attempts, error)
+                # TFS's Retry() line, with the attempt; the status stays LOADING (error OK) until
+                # the last attempt fails, as TFS's LoaderHarness reports it.
+                error = load_error(exc)
+                log.error("%s failed: %s: %s (attempt %d of %d)", description, error.code, error.message,
+                          attempt + 1, attempts, exc_info=exc if error.code == "INTERNAL" and not attempt else None)
                 # Wanted before the wait and still wanted after it (a newer version may have
                 # replaced this one meanwhile): only then is it worth another attempt.
                 if (attempt + 1 < attempts and self._still_wanted(model, entry)
                         and not self._stopping.wait(interval) and self._still_wanted(model, entry)):
                     continue
+                if attempt + 1 == attempts and attempts > 1:
+                    log.info("Retrying of %s exhausted max_num_retries: %d", description, attempts - 1)
                 break
             with self._cond:
                 entry.runner = runner
@@ -427,6 +447,15 @@ class Manager(object):
 def failure_text(failures):
     return "%d model(s) did not become available: {%s}" % (
         len(failures), ", ".join("%s: %s" % item for item in sorted(failures.items())))
+
+
+def _nothing_to_load(config):
+    """Why a model config's base path has no version its policy wants, or None."""
+    try:
+        present = version_dirs.scan(config.base_path)
+    except OSError as exc:
+        return _unreadable_reason(config.base_path, exc)
+    return _empty_reason(config.base_path, present, version_dirs.aspired(config.model_version_policy, present))
 
 
 def _unreadable_reason(base_path, exc):

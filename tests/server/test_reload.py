@@ -1,7 +1,7 @@
 """HandleReloadConfigRequest ends on time and never holds up other reloads or requests.
 
-A new model whose base path has nothing to load (missing, empty, a file) is
-reported at once, by the reload and by the status APIs; a new model whose
+A config with a new model whose base path has nothing to load (missing,
+empty, a file) is refused at once and not applied; a new model whose
 load hangs (a warm-up that never ends) makes its reload end at the caller's
 deadline while other reloads and predictions go on, and the hung warm-up
 fails the load at --model_warmup_timeout_seconds.
@@ -60,7 +60,8 @@ def reload_server(toy_export, tmp_path):
             yield server, model_service_pb2_grpc.ModelServiceStub(channel)
 
 
-def test_new_model_without_versions_is_reported_at_once(reload_server, toy_export, tmp_path):
+def test_new_model_without_versions_is_refused_whole(reload_server, toy_export, tmp_path):
+    """NOT_FOUND at once, and nothing applied: an error leaves the served models as they were."""
     server, stub = reload_server
     rest = Rest(server.rest_url)
     empty = tmp_path / "empty"
@@ -70,18 +71,23 @@ def test_new_model_without_versions_is_reported_at_once(reload_server, toy_expor
              ("hollow", str(empty), "has no version directories"),
              ("flat", a_file, "is not a directory")]
     for name, path, reason in cases:
-        code, details = rpc_code(lambda: stub.HandleReloadConfigRequest(
-            reload_request([("toy", toy_export), (name, path)]), timeout=60))
-        assert code == grpc.StatusCode.NOT_FOUND and reason in details and name in details, details
+        for _ in range(3):  # the same answer every time: the first did not apply the config either
+            code, details = rpc_code(lambda: stub.HandleReloadConfigRequest(
+                reload_request([("toy2", toy_export), (name, path)]), timeout=60))
+            assert code == grpc.StatusCode.NOT_FOUND and reason in details and name in details, details
+            assert "the config was not applied" in details, details
         status, body = rest.get("/v1/models/%s" % name)
-        assert status == 404 and reason in body["error"], body
-    # The config is applied all the same: a version appearing under the missing path is loaded.
-    assert rpc_code(lambda: stub.HandleReloadConfigRequest(
-        reload_request([("toy", toy_export), ("ghost", str(tmp_path / "missing"))]), timeout=60))[0] == \
-        grpc.StatusCode.NOT_FOUND
+        assert status == 404 and body["error"] == "Could not find any versions of model %s" % name, body
+        assert rest.get("/v1/models/toy2")[0] == 404  # the good half of the config was not applied either
+    # A version appearing under the missing path later is not loaded: the config was never applied.
     toy_models.build(str(tmp_path / "missing"), 1)
-    wait_for(lambda: states(rest, "ghost").get(1, {}).get("state") == "AVAILABLE", what="ghost to load")
     assert rest.post("/v1/models/toy:predict", {"instances": [ROW]})[0] == 200
+    assert rest.get("/v1/models/ghost")[0] == 404
+    code, details = rpc_code(lambda: stub.HandleReloadConfigRequest(
+        reload_request([("toy", toy_export), ("ghost", str(tmp_path / "missing"))]), timeout=60))
+    assert code == grpc.StatusCode.OK, details
+    assert rest.post("/v1/models/ghost:predict", {"instances": [ROW]})[0] == 200
+    assert "ReloadConfig failed: 1 new model(s) have no version to load" in server.log()
 
 
 def test_hung_load_ends_at_the_deadline_and_blocks_nothing(reload_server, toy_export, tmp_path):

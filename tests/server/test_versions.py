@@ -95,8 +95,12 @@ def test_broken_version_is_reported_and_old_keeps_serving(impl, fresh_base):
         entry = wait_for(lambda: states(rest).get(2, {}).get("state") == "END" and states(rest)[2],
                          what="version 2 to fail")
         assert entry["status"]["error_code"] != "OK" and entry["status"]["error_message"]
-        if impl is None:
-            assert "(attempt 2 of 2)" in server.log()  # --max_num_load_retries=1
+        if impl is None:  # --max_num_load_retries=1; TFS's LoaderHarness/Retry lines, no "serving a request"
+            log = server.log()
+            assert "Loading servable: {name: m version: 2} failed: " in log and "(attempt 2 of 2)" in log
+            assert "Retrying of Loading servable: {name: m version: 2} retry: 1" in log
+            assert "Retrying of Loading servable: {name: m version: 2} exhausted max_num_retries: 1" in log
+            assert "while serving a request" not in log
         assert states(rest)[1]["state"] == "AVAILABLE"
         assert served_bias(rest) == 0.1
         # Fixing the directory (remove + re-add) loads it.
@@ -109,6 +113,26 @@ def test_broken_version_is_reported_and_old_keeps_serving(impl, fresh_base):
         add(2)
         wait_for(lambda: states(rest).get(2, {}).get("state") == "AVAILABLE", what="version 2 to load")
         wait_for(lambda: served_bias(rest) == 0.2, what="version 2 to serve")
+
+
+def test_broken_version_reads_loading_ok_while_retried(fresh_base, local_only):
+    """As TFS's LoaderHarness: LOADING with status OK between attempts, END with the error after the last."""
+    base, add = fresh_base
+    add(1)
+    retry = ["--file_system_poll_wait_seconds=1", "--max_num_load_retries=1", "--load_retry_interval_micros=4000000"]
+    with running_server(["--model_name=m", "--model_base_path=" + base] + retry) as server:
+        rest = Rest(server.rest_url)
+        broken = os.path.join(base, "temp-2")
+        os.makedirs(broken)
+        write(os.path.join(broken, "saved_model.pb"), "not a saved model")
+        os.rename(broken, os.path.join(base, "2"))
+        wait_for(lambda: "Loading servable: {name: m version: 2} failed: " in server.log(), what="attempt 1")
+        entry = states(rest)[2]
+        assert "Retrying of" not in server.log()  # still in the retry interval
+        assert entry["state"] == "LOADING" and entry["status"]["error_code"] == "OK", entry
+        entry = wait_for(lambda: states(rest).get(2, {}).get("state") == "END" and states(rest)[2],
+                         what="version 2 to fail")
+        assert entry["status"]["error_code"] != "OK" and entry["status"]["error_message"], entry
 
 
 def test_removed_version_unloads_and_policy_all(impl, fresh_base, tmp_path):
