@@ -21,10 +21,13 @@ keep going past a failed batch: its rows come back in their places as
 A token classifier (NER) export answers `client.entities(text)`: a
 `TaggedText` whose `entities` are `EntitySpan(start, end, label, text, score)`
 with `text == input[start:end]` (see `_entities.py` for windows, sub-token
-aggregation and the repair of invalid tag sequences).
+aggregation and the repair of invalid tag sequences). What each task kind
+sends and answers is its decoder's (`serving_client.decoders`).
 """
 
-from serving_client._client import FailedPrediction, Prediction, ServingClient
+from serving_client._client import ServingClient
+from serving_client._results import FailedPrediction
+from serving_client.decoders.sequence import Prediction
 from serving_client._entities import EntitySpan, TaggedText
 from serving_client._errors import (
     ConnectError,

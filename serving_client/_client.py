@@ -14,10 +14,12 @@ A failed batch raises by default; with `on_error="collect"` its rows come back
 as `FailedPrediction`s in their places and the other batches still count, so
 one bad batch of a large file does not throw away the rest.
 
-A token classifier (metadata task kind `token_classification`) answers
-`entities()`: each text is cut into the windows training used and the
-per-token probabilities come back as entity spans of the original text
-(`_entities.py`). Asking a model of the other kind is refused before sending.
+What `output` holds and what a text's result is depends on the model's task
+kind (metadata `task_kind`); its decoder (`serving_client.decoders`) builds
+the requests and decodes the answers. A sequence classifier answers
+`predict()` with a `Prediction` (the best label), a token classifier
+answers `entities()` with entity spans (`TaggedText`). Asking a
+model with the method of another kind is refused before sending.
 """
 
 import base64
@@ -29,11 +31,14 @@ from typing import Any, Callable, cast, Deque, Dict, Iterable, Iterator, List, N
 from urllib.parse import quote, urlsplit
 
 from bert_contract import DEFAULT_SIGNATURE, METADATA_OUTPUT, METADATA_SIGNATURE, SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION, VOCAB_OUTPUT, VOCAB_SIGNATURE, bytes_sha256
-from featurizer import Featurizer, FeaturizerError, MetadataError, ModelInfo, pad_batch
+from featurizer import Featurizer, FeaturizerError, MetadataError, ModelInfo
 from serving_client import _entities
 from serving_client._entities import TaggedText
 from serving_client._errors import InputError, ModelMismatchError, ProtocolError, ServerError, ServingClientError
-from serving_client._metadata import LABEL_INPUT, BertLayout, bert_layout, dummy_inputs, parse_metadata
+from serving_client._metadata import BertLayout, bert_layout, dummy_inputs, parse_metadata
+from serving_client._results import FailedPrediction
+from serving_client.decoders import Decoder, decoder_for, kinds
+from serving_client.decoders.sequence import Prediction
 from serving_client._retry import Retry, RetryTransport
 from serving_client._transport import HTTPTransport, Request, Response, Transport
 
@@ -49,35 +54,6 @@ Example = Union[str, Tuple[str, Optional[str]]]
 ON_ERROR = ("raise", "collect")
 
 
-class Prediction(NamedTuple):
-    label: str
-    probabilities: Dict[str, float]  # in the model's label order
-    text: str
-    text_b: Optional[str] = None
-
-    @property
-    def score(self) -> float:
-        return self.probabilities[self.label]
-
-    @property
-    def error(self) -> None:
-        """Always None, so `result.error` tells results of `on_error="collect"` apart."""
-        return None
-
-
-class FailedPrediction(NamedTuple):
-    """A row whose batch failed, in its place under `on_error="collect"`.
-
-    `index` is the row's 0-based position in the input; all rows of one failed
-    batch share the same `error` object (the batch's last error, after retries).
-    """
-
-    index: int
-    error: ServingClientError
-    text: str
-    text_b: Optional[str] = None
-
-
 class _Model(NamedTuple):
     """Everything learned from the metadata, swapped in as one object."""
 
@@ -87,8 +63,12 @@ class _Model(NamedTuple):
     featurizer: Featurizer
     labels: Optional[List[str]]  # None: foreign export without --labels, use indices
     info: Optional[ModelInfo]
-    task_kind: str = SEQUENCE_CLASSIFICATION
-    doc_stride: int = 0  # token classifiers: windows start this many tokens apart
+    decoder: Decoder
+    setting: Any = None  # what the decoder's configure() returned (a tagger's doc stride, thresholds)
+
+    @property
+    def task_kind(self) -> str:
+        return self.decoder.kind
 
 
 class ServingClient:
@@ -181,16 +161,11 @@ class ServingClient:
         `FailedPrediction` for each of its rows instead and goes on. Errors
         before any batch is sent (metadata, mismatch, unreadable input) always raise.
         """
-        _check_on_error(on_error)
-        model = self._loaded()
-        self._require_kind(model, SEQUENCE_CLASSIFICATION)
-        batches = ((chunk, self._predict_body(model, chunk), None) for chunk in _chunks(examples, self.batch_size))
-        for result in self._pipeline(model, batches, self._classify, progress, on_error):
-            yield result
+        return self._results("predict", examples, progress, on_error)
 
     def entities(self, text: str) -> TaggedText:
         """The entities of one text (token classifiers only); raises its `ServingClientError`."""
-        return cast(TaggedText, next(self.iter_entities([text])))
+        return cast(TaggedText, self.entities_batch([text])[0])
 
     def entities_batch(self, texts: Sequence[str], on_error: str = "raise") -> List[Union[TaggedText, FailedPrediction]]:
         """One `TaggedText` per text, in order; see `iter_predict` for `on_error`."""
@@ -208,27 +183,41 @@ class ServingClient:
         training); a request carries whole texts and at most `batch_size`
         windows (a longer text goes alone). Failures behave as in `iter_predict`.
         """
+        return self._results("entities", texts, progress, on_error)
+
+    def iter_results(
+        self,
+        examples: Iterable[Example],
+        progress: Optional[Callable[[int], None]] = None,
+        on_error: str = "raise",
+    ) -> Iterator[Any]:
+        """Streams the results of whatever kind the model is (`decoder.method` names that kind's own API).
+
+        For callers that serve any model (the CLI, the text gateway); failures as in `iter_predict`.
+        """
+        return self._results(None, examples, progress, on_error)
+
+    def _results(
+        self, method: Optional[str], examples: Iterable[Any], progress: Optional[Callable[[int], None]], on_error: str
+    ) -> Iterator[Any]:
+        """Checks before anything is read or sent (a generator would wait for the first next())."""
         _check_on_error(on_error)
         model = self._loaded()
-        self._require_kind(model, TOKEN_CLASSIFICATION)
-        with_labels = LABEL_INPUT in model.layout.input_names
-        batches = (
-            (
-                [(text, None) for text, _ in chunk],
-                {
-                    "signature_name": self.signature,
-                    "inputs": _entities.request_inputs(chunk, model.layout.sequence_length, with_labels),
-                },
-                [windowed for _, windowed in chunk],
+        if method is not None and model.decoder.method != method:
+            raise ModelMismatchError(
+                "the model at %s is a %s model, not a %s model: use %s()/iter_%s()"
+                % (model.predict_url, model.decoder.title, _titles(method), model.decoder.method, model.decoder.method)
             )
-            for chunk in _entities.chunk_windows(texts, model.featurizer, model.doc_stride, self.batch_size)
-        )
-        for result in self._pipeline(model, batches, self._tag, progress, on_error):
-            yield result
+        return self._pipeline(model, model.decoder.batches(self, model, examples), progress, on_error)
+
+    @property
+    def decoder(self) -> Decoder:
+        """The decoder of the model's task kind (`serving_client.decoders`)."""
+        return self._loaded().decoder
 
     @property
     def task_kind(self) -> str:
-        """What the model does: `sequence_classification` or `token_classification`."""
+        """What the model does: one of `bert_contract.TASK_KINDS` (the metadata's `task_kind`)."""
         return self._loaded().task_kind
 
     @property
@@ -328,40 +317,14 @@ class ServingClient:
             vocab_bytes = self._fetch_vocab(version, metadata.signatures.get(VOCAB_SIGNATURE), info, where, request)
         featurizer, labels = self._configure(layout, info, where, request, vocab_bytes)
         output = signature.outputs[layout.output_name].shape
+        # A foreign export without metadata: a rank-3 output is per token.
         kind = info.task_kind if info is not None else TOKEN_CLASSIFICATION if output and len(output) == 3 else SEQUENCE_CLASSIFICATION
-        doc_stride = 0
-        if kind == TOKEN_CLASSIFICATION:
-            doc_stride = self._check_tagger(labels, info, featurizer, where, request)
-        return _Model(version, self._model_url(version) + ":predict", layout, featurizer, labels, info, kind, doc_stride)
-
-    def _check_tagger(
-        self, labels: Optional[List[str]], info: Optional[ModelInfo], featurizer: Featurizer, where: str, request: Request
-    ) -> int:
-        """The doc stride to window with; refuses tags the client cannot decode."""
-        if not labels:
-            raise ModelMismatchError(
-                "%s is a token classifier without a '%s' signature: give its tags with --labels" % (where, METADATA_SIGNATURE),
-                request,
-            )
-        scheme = (info.tag_scheme if info is not None else "") or _entities.TAG_SCHEME
         try:
-            _entities.check_tags(labels, scheme)
+            decoder = decoder_for(kind)
+            setting = decoder.configure(self, labels, info, featurizer)
         except ValueError as e:
             raise ModelMismatchError("%s: %s" % (where, e), request)
-        if self.doc_stride is not None:
-            return self.doc_stride
-        if info is not None and info.doc_stride > 0:
-            return info.doc_stride
-        return max(1, (featurizer.max_seq_length - 2) // 2)
-
-    @staticmethod
-    def _require_kind(model: _Model, kind: str) -> None:
-        if model.task_kind != kind:
-            use = "entities()/iter_entities()" if model.task_kind == TOKEN_CLASSIFICATION else "predict()/iter_predict()"
-            raise ModelMismatchError(
-                "the model at %s is a %s model, not a %s model: use %s"
-                % (model.predict_url, model.task_kind.replace("_", " "), kind.replace("_", " "), use)
-            )
+        return _Model(version, self._model_url(version) + ":predict", layout, featurizer, labels, info, decoder, setting)
 
     def _first_row(self, version: Optional[int], name: str, signature: Any, output: str) -> Tuple[Any, Request]:
         """Row 0 of output `output` of signature `name`, called with one all-zero row."""
@@ -447,16 +410,6 @@ class ServingClient:
 
     # -- predict ----------------------------------------------------------------
 
-    def _predict_body(self, model: _Model, chunk: List[Tuple[str, Optional[str]]]) -> Dict[str, Any]:
-        texts_b = [b for _, b in chunk]
-        encoded = model.featurizer.encode_batch(
-            [a for a, _ in chunk], texts_b if any(b is not None for b in texts_b) else None
-        )
-        inputs = pad_batch(encoded, model.layout.sequence_length)  # type: Dict[str, Any]
-        if LABEL_INPUT in model.layout.input_names:
-            inputs[LABEL_INPUT] = [0] * len(chunk)
-        return {"signature_name": self.signature, "inputs": inputs}
-
     def _post_predict(self, model: _Model, request: Request) -> Tuple[Request, Dict[str, Any]]:
         """Sends a batch encoded for `model`; after a rollout, to the current version if it fits."""
         try:
@@ -490,7 +443,6 @@ class ServingClient:
         self,
         model: _Model,
         batches: Iterable[Tuple[List[Tuple[str, Optional[str]]], Dict[str, Any], Any]],
-        decode: Callable[[_Model, List[Tuple[str, Optional[str]]], Any, Dict[str, Any], Request], List[Any]],
         progress: Optional[Callable[[int], None]],
         on_error: str,
     ) -> Iterator[Any]:
@@ -504,10 +456,10 @@ class ServingClient:
                 pending.append((start, chunk, state, executor.submit(self._post_predict, model, request)))
                 start += len(chunk)
                 if len(pending) >= self.max_in_flight:
-                    for result in self._finish(model, pending.popleft(), decode, progress, on_error):
+                    for result in self._finish(model, pending.popleft(), progress, on_error):
                         yield result
             while pending:
-                for result in self._finish(model, pending.popleft(), decode, progress, on_error):
+                for result in self._finish(model, pending.popleft(), progress, on_error):
                     yield result
         finally:
             for _, _, _, future in pending:
@@ -517,14 +469,16 @@ class ServingClient:
         self,
         model: _Model,
         item: Tuple[int, List[Tuple[str, Optional[str]]], Any, Future],
-        decode: Callable[[_Model, List[Tuple[str, Optional[str]]], Any, Dict[str, Any], Request], List[Any]],
         progress: Optional[Callable[[int], None]],
         on_error: str,
     ) -> List[Any]:
         start, chunk, state, future = item
         try:
             request, body = future.result()
-            results = decode(model, chunk, state, body, request)
+            outputs = body.get("outputs")
+            if isinstance(outputs, dict):
+                outputs = outputs.get(model.layout.output_name)
+            results = model.decoder.decode(self, model, chunk, state, outputs, request)
         except ServingClientError as e:
             if on_error == "raise":
                 raise
@@ -533,32 +487,6 @@ class ServingClient:
         if progress is not None:
             progress(len(chunk))
         return results
-
-    @staticmethod
-    def _classify(
-        model: _Model, chunk: List[Tuple[str, Optional[str]]], state: Any, body: Dict[str, Any], request: Request
-    ) -> List[Prediction]:
-        rows = _probability_rows(body, model, len(chunk), request)
-        labels = model.labels or [str(i) for i in range(len(rows[0]))]
-        results = []
-        for (text, text_b), row in zip(chunk, rows):
-            best = max(range(len(row)), key=row.__getitem__)
-            results.append(Prediction(labels[best], dict(zip(labels, row)), text, text_b))
-        return results
-
-    def _tag(
-        self, model: _Model, chunk: List[Tuple[str, Optional[str]]], state: Any, body: Dict[str, Any], request: Request
-    ) -> List[TaggedText]:
-        outputs = body.get("outputs")
-        if isinstance(outputs, dict):
-            outputs = outputs.get(model.layout.output_name)
-        tags = cast(List[str], model.labels)
-        where = "the answer from %s" % model.predict_url
-        per_text = _entities.window_outputs(outputs, list(zip([t for t, _ in chunk], state)), len(tags), where, request)
-        return [
-            TaggedText(text, _entities.decode(text, windowed, answer, tags, self.aggregation))
-            for (text, _), windowed, answer in zip(chunk, state, per_text)
-        ]
 
     # -- plumbing ---------------------------------------------------------------
 
@@ -612,7 +540,7 @@ def _featurization_changes(old: _Model, new: _Model) -> List[str]:
         ("output", old.layout.output_name, new.layout.output_name),
         ("labels", old.labels, new.labels),
         ("task kind", old.task_kind, new.task_kind),
-        ("doc_stride", old.doc_stride, new.doc_stride),
+        ("decoding", old.setting, new.setting),
     ]
     for what, before, after in pairs:
         if before != after:
@@ -620,37 +548,10 @@ def _featurization_changes(old: _Model, new: _Model) -> List[str]:
     return changes
 
 
-def _chunks(examples: Iterable[Example], size: int) -> Iterator[List[Tuple[str, Optional[str]]]]:
-    chunk = []  # type: List[Tuple[str, Optional[str]]]
-    for example in examples:
-        chunk.append((example, None) if isinstance(example, str) else (example[0], example[1]))
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _probability_rows(body: Dict[str, Any], model: _Model, count: int, request: Request) -> List[List[float]]:
-    """The [count, num_labels] probabilities of a columnar predict answer, checked."""
-    outputs = body.get("outputs")
-    if isinstance(outputs, dict):
-        outputs = outputs.get(model.layout.output_name)
-    where = "the answer from %s" % model.predict_url
-    if not isinstance(outputs, list) or len(outputs) != count:
-        got = "%d rows" % len(outputs) if isinstance(outputs, list) else "no 'outputs'"
-        raise ProtocolError("%s has %s for %d texts" % (where, got, count), request)
-    width = len(model.labels) if model.labels is not None else len(outputs[0]) if isinstance(outputs[0], list) else 0
-    for row in outputs:
-        if not isinstance(row, list) or not row or len(row) != width or not all(isinstance(p, (int, float)) for p in row):
-            if model.labels is not None and isinstance(row, list) and len(row) != width:
-                raise ModelMismatchError(
-                    "%s has %d probabilities per text but the model has %d labels (%s)"
-                    % (where, len(row), width, ",".join(model.labels)),
-                    request,
-                )
-            raise ProtocolError("%s is not a [texts, labels] list of numbers" % where, request)
-    return outputs
+def _titles(method: str) -> str:
+    """The kinds whose decoders answer `method`, for messages."""
+    titles = sorted(decoder_for(kind).title for kind in kinds() if decoder_for(kind).method == method)
+    return " model or a ".join(sorted(titles, key=lambda t: not t.startswith("sequence")))
 
 
 def _error_message(response: Response) -> str:

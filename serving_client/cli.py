@@ -1,8 +1,8 @@
 """`bert-classify` / `python -m serving_client`: classify texts, or tag their entities, with a served BERT model.
 
-The model's metadata says which: a token classifier (NER) answers with entity
-spans of each text (`--aggregation`, `--doc-stride`), a sequence classifier
-with a label per text.
+The model's metadata says which, and its decoder (`serving_client.decoders`)
+writes the rows: a sequence classifier answers with a label per text, a token
+classifier (NER) with entity spans of each text (`--aggregation`, `--doc-stride`).
 
 Errors are one line on stderr and a non-zero exit: 1 for serving and input
 errors, 2 for bad arguments. In a --file run a failed batch does not stop the
@@ -15,11 +15,10 @@ import collections
 import logging
 import os
 import sys
-from typing import Callable, Deque, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Deque, Iterator, List, Optional, Tuple
 
-from bert_contract import TOKEN_CLASSIFICATION
-from serving_client._client import DEFAULT_SIGNATURE, FailedPrediction, Prediction, ServingClient
-from serving_client._entities import AGGREGATIONS, DEFAULT_AGGREGATION, TaggedText
+from serving_client._client import DEFAULT_SIGNATURE, ServingClient
+from serving_client._entities import AGGREGATIONS, DEFAULT_AGGREGATION
 from serving_client._errors import InputError, ServingClientError
 from serving_client._inputs import FORMATS, count_examples, read_numbered_examples
 from serving_client._output import OUTPUT_FORMATS, make_writer
@@ -166,13 +165,14 @@ def _client(args: argparse.Namespace) -> ServingClient:
 
 def _run(client: ServingClient, args: argparse.Namespace) -> int:
     """Classifies or tags the text or the file; returns how many rows failed (only with --file)."""
-    tagger = client.task_kind == TOKEN_CLASSIFICATION  # metadata errors before any output
-    if tagger and (args.text_b is not None or args.text_b_column):
-        raise InputError("the model tags entities in single texts; it takes no second text")
-    writer = make_writer(args.format, sys.stdout, single=args.file is None, entities=tagger)
+    decoder = client.decoder  # metadata errors before any output
+    if not decoder.pairs and (args.text_b is not None or args.text_b_column):
+        raise InputError(decoder.single_texts)
+    writer = make_writer(args.format, sys.stdout, decoder, single=args.file is None)
     if args.file is None:
         # Its error is the run's error.
-        writer.write(client.entities(args.text) if tagger else client.predict(args.text, args.text_b))
+        (result,) = client.iter_results([(args.text, args.text_b)])
+        writer.write(result)
         writer.close()
         return 0
     # Line numbers of the examples handed to the client and not yet answered, oldest first.
@@ -187,10 +187,7 @@ def _run(client: ServingClient, args: argparse.Namespace) -> int:
 
     progress = _progress_bar(args)
     failures = _FailureLog(args.file, progress)
-    if tagger:
-        results = client.iter_entities((text for text, _ in examples()), progress.update, on_error="collect")
-    else:
-        results = client.iter_predict(examples(), progress.update, on_error="collect")
+    results = client.iter_results(examples(), progress.update, on_error="collect")
     try:
         for result in results:
             line = lines.popleft()
@@ -215,7 +212,7 @@ class _FailureLog:
         self._error = None  # type: Optional[ServingClientError]
         self._lines = []  # type: List[int]
 
-    def add(self, result: Union[Prediction, TaggedText, FailedPrediction], line: int) -> None:
+    def add(self, result: Any, line: int) -> None:
         self.total += 1
         error = result.error
         if error is not self._error:

@@ -11,6 +11,6 @@ gRPC. TensorFlow-free: Starlette on uvicorn, `prometheus_client` for /metrics.
     python -m text_gateway --model_name=sms --predictor_host=localhost:8501
 
 `text_gateway.app.create_app(settings)` builds the ASGI app; the request
-parsing (`payload`) and response building (`predictions`) import no web
+parsing (`payload`) and the answers (`serving_client.decoders`) import no web
 framework, so other front ends (e.g. a serverless handler) reuse them.
 """

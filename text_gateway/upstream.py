@@ -16,7 +16,7 @@ from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 from urllib.parse import quote
 
-from bert_contract import TOKEN_CLASSIFICATION
+from bert_contract import ModelInfo
 from featurizer import Featurizer
 from serving_client import (
     ConnectError,
@@ -29,10 +29,10 @@ from serving_client import (
     ServingClientError,
     Transport,
 )
+from serving_client.decoders import Decoder
 
 from text_gateway.errors import BadGateway, BadRequest, GatewayError, Unavailable, UpstreamTimeout
 from text_gateway.payload import Example, Parameters
-from text_gateway.predictions import RECORD_BUILDERS, RecordBuilder, input_flags
 from text_gateway.settings import GatewaySettings
 
 if TYPE_CHECKING:  # prometheus_client is the app's business; the Lambda handler imports this module without it
@@ -64,27 +64,35 @@ class LoadedModel(NamedTuple):
 
     version: Optional[int]
     labels: List[str]
-    task_kind: str
+    decoder: Decoder  # the model's task kind's (serving_client.decoders)
     featurizer: Featurizer
-    build: RecordBuilder
+    info: Optional[ModelInfo]
+
+    @property
+    def task_kind(self) -> str:
+        return self.decoder.kind
+
+    def check(self, examples: Sequence[Example], parameters: Parameters) -> List[bool]:
+        """Per example, whether the model's length cuts it; BadRequest for input the model cannot take."""
+        try:
+            return self.decoder.check_request(self.featurizer, self.info, examples, parameters.truncation)
+        except InputError as e:
+            raise BadRequest(str(e))
+
+    def answers(self, results: Sequence[Any], truncated: Sequence[bool], parameters: Parameters) -> List[Dict[str, Any]]:
+        return [self.decoder.answer(r, t, parameters) for r, t in zip(results, truncated)]
 
 
 def load_model(client: ServingClient) -> LoadedModel:
-    """Reads the model's metadata (and vocab) through `client`; BadGateway for a task not decoded here."""
+    """Reads the model's metadata (and vocab) through `client`."""
     client.load()
-    task_kind = client.task_kind
-    build = RECORD_BUILDERS.get(task_kind)
-    if build is None:
-        raise BadGateway("model %s is a %s model; this gateway does not decode that task yet" % (client.model_name, task_kind))
-    return LoadedModel(client.model_version, list(client.labels or []), task_kind, client.featurizer, build)
+    return LoadedModel(client.model_version, list(client.labels or []), client.decoder, client.featurizer,
+                       client.model_info)
 
 
-def call_model(client: ServingClient, task_kind: str, examples: Sequence[Example]) -> List[Any]:
-    """The client's result per example: a `Prediction`, or a `TaggedText` for a token classifier."""
-    if task_kind == TOKEN_CLASSIFICATION:
-        return client.entities_batch([a for a, _ in examples])
-    texts_b = [b for _, b in examples]
-    return client.predict_batch([a for a, _ in examples], texts_b if any(b is not None for b in texts_b) else None)
+def call_model(client: ServingClient, examples: Sequence[Example]) -> List[Any]:
+    """The client's result per example, of the model's kind (`Prediction`, `LabelSet`, `TaggedText`)."""
+    return list(client.iter_results(examples))
 
 
 class ModelBackend:
@@ -187,7 +195,7 @@ class ModelBackend:
         model = self.loaded
         if not self.ready or model is None:
             raise Unavailable("model %s is not ready: %s" % (self.name, self.reason), self.settings.retry_after_seconds)
-        truncated = input_flags(model.task_kind, model.featurizer, examples, parameters)
+        truncated = model.check(examples, parameters)
         size = self.settings.chunk_size
         chunks = [examples[i : i + size] for i in range(0, len(examples), size)]
         outcomes = await asyncio.gather(
@@ -216,11 +224,11 @@ class ModelBackend:
                 raise UpstreamTimeout("upstream did not answer within %gs" % self.settings.upstream_timeout)
             finally:
                 self._metrics.upstream_latency.labels(self.name).observe(time.monotonic() - started)
-        return [model.build(p, t, parameters) for p, t in zip(predictions, truncated)]
+        return model.answers(predictions, truncated, parameters)
 
     def _call_upstream(self, model: LoadedModel, chunk: Sequence[Example]) -> List[Any]:
         try:
-            return call_model(self.client, model.task_kind, chunk)
+            return call_model(self.client, chunk)
         except ServingClientError as e:
             raise self._gateway_error(e)
 

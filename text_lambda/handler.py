@@ -19,7 +19,6 @@ from typing import Any, Dict, List, Optional
 from serving_client import Retry, ServingClient, ServingClientError, Transport
 from text_gateway.errors import BadRequest, GatewayError, ModelNotFound
 from text_gateway.payload import Example, Parameters, parse_json, parse_parameters, parse_predict, parse_single
-from text_gateway.predictions import input_flags
 from text_gateway.upstream import LoadedModel, call_model, classify_upstream_error, load_model
 from text_lambda.events import Invocation, answer, parse_event
 
@@ -42,9 +41,9 @@ class ClientBackend:
         self.model = self._call(lambda: load_model(self.client))  # type: LoadedModel
 
     def predict(self, examples: List[Example], parameters: Parameters) -> List[Dict[str, Any]]:
-        truncated = input_flags(self.model.task_kind, self.model.featurizer, examples, parameters)
-        predictions = self._call(lambda: call_model(self.client, self.model.task_kind, examples))
-        return [self.model.build(p, t, parameters) for p, t in zip(predictions, truncated)]
+        truncated = self.model.check(examples, parameters)
+        predictions = self._call(lambda: call_model(self.client, examples))
+        return self.model.answers(predictions, truncated, parameters)
 
     def status(self) -> Dict[str, Any]:
         return {"name": self.name, "ready": True, "version": self.model.version, "task": self.model.task_kind,
