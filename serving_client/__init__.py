@@ -18,7 +18,10 @@ keep going past a failed batch: its rows come back in their places as
 `FailedPrediction(index, error, text, text_b)`; every result has `.error`
 (None for a `Prediction`).
 
-A token classifier (NER) export answers `client.entities(text)`: a
+A multi-label classifier answers `client.predict(text)` with a `LabelSet`:
+`labels`, the labels whose probability reaches the model's threshold for
+them (best first), and `scores`, every label's probability. A token
+classifier (NER) export answers `client.entities(text)`: a
 `TaggedText` whose `entities` are `EntitySpan(start, end, label, text, score)`
 with `text == input[start:end]` (see `_entities.py` for windows, sub-token
 aggregation and the repair of invalid tag sequences). What each task kind
@@ -27,6 +30,7 @@ sends and answers is its decoder's (`serving_client.decoders`).
 
 from serving_client._client import ServingClient
 from serving_client._results import FailedPrediction
+from serving_client.decoders.multi_label import LabelSet
 from serving_client.decoders.sequence import Prediction
 from serving_client._entities import EntitySpan, TaggedText
 from serving_client._errors import (
@@ -50,6 +54,7 @@ __all__ = [
     "FailedPrediction",
     "HTTPTransport",
     "InputError",
+    "LabelSet",
     "MockTransport",
     "ModelMismatchError",
     "Prediction",

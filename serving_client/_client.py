@@ -17,8 +17,9 @@ one bad batch of a large file does not throw away the rest.
 What `output` holds and what a text's result is depends on the model's task
 kind (metadata `task_kind`); its decoder (`serving_client.decoders`) builds
 the requests and decodes the answers. A sequence classifier answers
-`predict()` with a `Prediction` (the best label), a token classifier
-answers `entities()` with entity spans (`TaggedText`). Asking a
+`predict()` with a `Prediction` (the best label), a multi-label classifier
+with a `LabelSet` (every label that reaches its threshold), a token
+classifier answers `entities()` with entity spans (`TaggedText`). Asking a
 model with the method of another kind is refused before sending.
 """
 
@@ -38,6 +39,7 @@ from serving_client._errors import InputError, ModelMismatchError, ProtocolError
 from serving_client._metadata import BertLayout, bert_layout, dummy_inputs, parse_metadata
 from serving_client._results import FailedPrediction
 from serving_client.decoders import Decoder, decoder_for, kinds
+from serving_client.decoders.multi_label import LabelSet
 from serving_client.decoders.sequence import Prediction
 from serving_client._retry import Retry, RetryTransport
 from serving_client._transport import HTTPTransport, Request, Response, Transport
@@ -105,6 +107,7 @@ class ServingClient:
         use_fast: bool = False,
         aggregation: str = _entities.DEFAULT_AGGREGATION,
         doc_stride: Optional[int] = None,
+        threshold: Optional[float] = None,
     ):
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1, got %d" % batch_size)
@@ -125,6 +128,9 @@ class ServingClient:
         if doc_stride is not None and doc_stride < 1:
             raise ValueError("doc_stride must be >= 1, got %d" % doc_stride)
         self.doc_stride = doc_stride
+        if threshold is not None and not 0.0 <= threshold <= 1.0:
+            raise ValueError("threshold must be from 0 to 1, got %g" % threshold)
+        self.threshold = threshold
         if transport is None:
             transport = _default_transport(self.url, connect_timeout, timeout, max_in_flight)
         self._transport = RetryTransport(transport, retry if retry is not None else Retry())
@@ -134,13 +140,16 @@ class ServingClient:
 
     # -- public API -----------------------------------------------------------
 
-    def predict(self, text: str, text_b: Optional[str] = None) -> Prediction:
-        """One text, or a sentence pair; raises its `ServingClientError`."""
-        return cast(Prediction, self.predict_batch([text], None if text_b is None else [text_b])[0])
+    def predict(self, text: str, text_b: Optional[str] = None) -> Union[Prediction, LabelSet]:
+        """One text, or a sentence pair; raises its `ServingClientError`.
+
+        A `Prediction` from a sequence classifier, a `LabelSet` from a multi-label one.
+        """
+        return cast(Union[Prediction, LabelSet], self.predict_batch([text], None if text_b is None else [text_b])[0])
 
     def predict_batch(
         self, texts: Sequence[str], texts_b: Optional[Sequence[Optional[str]]] = None, on_error: str = "raise"
-    ) -> List[Union[Prediction, FailedPrediction]]:
+    ) -> List[Union[Prediction, LabelSet, FailedPrediction]]:
         """One result per text, in order; see `iter_predict` for `on_error`."""
         if texts_b is not None and len(texts_b) != len(texts):
             raise ValueError("got %d texts but %d second texts" % (len(texts), len(texts_b)))
@@ -152,7 +161,7 @@ class ServingClient:
         examples: Iterable[Example],
         progress: Optional[Callable[[int], None]] = None,
         on_error: str = "raise",
-    ) -> Iterator[Union[Prediction, FailedPrediction]]:
+    ) -> Iterator[Union[Prediction, LabelSet, FailedPrediction]]:
         """Streams predictions in input order; `progress(n)` is called as n more are done.
 
         Texts are featurized here while earlier batches are in flight, so a file

@@ -1,7 +1,8 @@
 """`bert-classify` / `python -m serving_client`: classify texts, or tag their entities, with a served BERT model.
 
 The model's metadata says which, and its decoder (`serving_client.decoders`)
-writes the rows: a sequence classifier answers with a label per text, a token
+writes the rows: a sequence classifier answers with a label per text, a
+multi-label classifier with a set of labels per text (`--threshold`), a token
 classifier (NER) with entity spans of each text (`--aggregation`, `--doc-stride`).
 
 Errors are one line on stderr and a non-zero exit: 1 for serving and input
@@ -87,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
                               "their average, or the most confident piece (default: %(default)s)")
     tagging.add_argument("--doc-stride", type=_positive,
                          help="tokens between the starts of the windows of a long text (default: the model's, as trained)")
+    multi = parser.add_argument_group("label sets (multi-label classification models)")
+    multi.add_argument("--threshold", type=_probability,
+                       help="a text gets every label whose probability reaches this (default: the model's thresholds)")
 
     inputs = parser.add_argument_group("input file")
     inputs.add_argument("--input-format", choices=("auto",) + FORMATS, default="auto",
@@ -156,6 +160,7 @@ def _client(args: argparse.Namespace) -> ServingClient:
             use_fast=args.fast,
             aggregation=args.aggregation,
             doc_stride=args.doc_stride,
+            threshold=args.threshold,
         )
     except ValueError as e:  # e.g. an unsupported URL scheme
         raise SystemExit("%s: error: %s" % (PROG, e))
@@ -287,6 +292,16 @@ def _labels(text: str) -> List[str]:
     if not all(labels) or len(set(labels)) != len(labels):
         raise argparse.ArgumentTypeError("expected distinct, non-empty, comma-separated names, got %r" % text)
     return labels
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a number from 0 to 1, got %r" % text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError("must be from 0 to 1, got %s" % text)
+    return value
 
 
 def _positive(text: str) -> int:

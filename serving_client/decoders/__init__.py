@@ -11,6 +11,6 @@ kind is one module here that calls `register`.
 """
 
 from serving_client.decoders._base import Decoder, decoder_for, kinds, register
-from serving_client.decoders import sequence, token  # noqa: F401  (each registers its decoder)
+from serving_client.decoders import multi_label, sequence, token  # noqa: F401  (each registers its decoder)
 
 __all__ = ["Decoder", "decoder_for", "kinds", "register"]

@@ -16,6 +16,7 @@ PUBLIC = [
     "FailedPrediction",
     "HTTPTransport",
     "InputError",
+    "LabelSet",
     "MockTransport",
     "ModelMismatchError",
     "Prediction",

@@ -99,3 +99,21 @@ def test_a_token_classifier_answers_entity_spans(tiny_vocab_file):
     assert records(handle(backend, v1_event("GET", "/v1/models/ner")))["task"] == "token_classification"
     pair = handle(backend, v2_event("POST", "/v1/models/ner:predict", {"instances": [{"text": "a", "text_pair": "b"}]}))
     assert pair["statusCode"] == 400 and "takes single texts" in json.loads(pair["body"])["error"]
+
+
+def test_a_multi_label_classifier_answers_label_sets_and_takes_a_threshold(tiny_vocab_file):
+    from multi_label_fakes import FakeMultiLabel  # tests/client
+
+    fake = FakeMultiLabel(tiny_vocab_file, with_vocab=True)
+    backend = ClientBackend("http://serving", fake.model, transport=MockTransport(fake.handler))
+    texts = ["good movie", "the movie was very good"]
+    document = records(handle(backend, v2_event("POST", "/v1/models/tickets:predict", {"instances": texts})))
+    first, second = document["predictions"]
+    assert first == {"labels": ["billing", "account"], "truncated": False,
+                     "scores": pytest.approx({"billing": 0.8, "account": 0.4, "bug": 0.1})}
+    assert list(first["scores"]) == ["billing", "account", "bug"] and second["labels"] == ["bug", "billing", "account"]
+    # parameters.threshold decides every label at that value instead of the model's; top_k cuts scores only.
+    strict = handle(backend, {"texts": texts, "parameters": {"threshold": 0.85, "top_k": 1}})
+    assert [p["labels"] for p in strict["predictions"]] == [[], ["bug", "billing"]]
+    assert [list(p["scores"]) for p in strict["predictions"]] == [["billing"], ["bug"]]
+    assert records(handle(backend, v1_event("GET", "/v1/models/tickets")))["task"] == "multi_label_classification"
