@@ -38,13 +38,18 @@ def resolve_labels(task, output_dir: str) -> List[str]:
 
 def check_run_kind(output_dir: str, kind: str, default_kind: str) -> None:
     """Refuses to continue, evaluate or export a checkpoint of another task kind (e.g. NER with run_classifier.py)."""
-    path = os.path.join(output_dir or "", KIND_FILE)
-    saved = storage.read_bytes(path).decode("utf-8").strip() if storage.isfile(path) else default_kind
+    saved = saved_run_kind(output_dir, default_kind)
     if saved != kind and tf.train.latest_checkpoint(output_dir or "."):
         raise RunnerError(
             "--output_dir=%s holds a %s model; this command trains a %s model (use %s, or another --output_dir)"
             % (output_dir, saved.replace("_", " "), kind.replace("_", " "), ENTRY_POINTS.get(saved, "its own command"))
         )
+
+
+def saved_run_kind(output_dir: Optional[str], default_kind: str) -> str:
+    """The task kind task_kind.txt in output_dir names; `default_kind` for runs older than the file."""
+    path = os.path.join(output_dir or "", KIND_FILE)
+    return storage.read_bytes(path).decode("utf-8").strip() if storage.isfile(path) else default_kind
 
 
 def save_run_kind(output_dir: str, kind: str) -> None:

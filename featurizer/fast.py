@@ -27,22 +27,7 @@ class FastAsciiTokenizer:
     """Batch WordPiece ids for ASCII texts."""
 
     def __init__(self, vocab: Dict[str, int], do_lower_case: bool):
-        if Tokenizer is None:
-            raise ImportError("the 'tokenizers' package is not installed")
-        model = WordPiece(
-            vocab=dict(vocab),
-            unk_token=UNK_TOKEN,
-            max_input_chars_per_word=MAX_INPUT_CHARS_PER_WORD,
-        )
-        tokenizer = Tokenizer(model)
-        tokenizer.normalizer = normalizers.BertNormalizer(
-            clean_text=True,
-            handle_chinese_chars=True,
-            strip_accents=do_lower_case,
-            lowercase=do_lower_case,
-        )
-        tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-        self._tokenizer = tokenizer
+        self._tokenizer = bert_wordpiece(vocab, do_lower_case)
 
     def ids(self, texts: Sequence[str]) -> List[List[int]]:
         """WordPiece ids of each (ASCII) text, without special tokens."""
@@ -52,6 +37,27 @@ class FastAsciiTokenizer:
     def tokens(self, texts: Sequence[str]) -> List[List[str]]:
         encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
         return [encoding.tokens for encoding in encodings]
+
+
+def bert_wordpiece(vocab: Dict[str, int], do_lower_case: bool) -> "Tokenizer":
+    """The featurizer's basic tokenizer + WordPiece as a `tokenizers.Tokenizer`, without special tokens
+    (also the core of the `tokenizer.json` that `python -m pretrained export-hf` writes)."""
+    if Tokenizer is None:
+        raise ImportError("the 'tokenizers' package is not installed")
+    model = WordPiece(
+        vocab=dict(vocab),
+        unk_token=UNK_TOKEN,
+        max_input_chars_per_word=MAX_INPUT_CHARS_PER_WORD,
+    )
+    tokenizer = Tokenizer(model)
+    tokenizer.normalizer = normalizers.BertNormalizer(
+        clean_text=True,
+        handle_chinese_chars=True,
+        strip_accents=do_lower_case,
+        lowercase=do_lower_case,
+    )
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    return tokenizer
 
 
 def make(vocab: Dict[str, int], do_lower_case: bool) -> Optional[FastAsciiTokenizer]:

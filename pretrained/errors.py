@@ -11,3 +11,7 @@ class ConversionError(PretrainedError):
 
 class FetchError(PretrainedError):
     """Downloading, verifying or unpacking the pinned pretrained package failed."""
+
+
+class ExportError(PretrainedError):
+    """A model of this pipeline that cannot become a Hugging Face model (or whose files disagree)."""

@@ -1,10 +1,10 @@
-"""Hugging Face `config.json` -> `bert_config.json` as `bert.modeling.BertConfig` reads it."""
+"""Hugging Face `config.json` -> `bert_config.json` as `bert.modeling.BertConfig` reads it, and back for the export."""
 
 import json
 from typing import Dict, List, Tuple
 
-from bert_contract.model_config import ARCHITECTURE_FIELD, ARCHITECTURES, DISTILBERT, GELU_EXACT
-from pretrained.errors import ConversionError
+from bert_contract.model_config import ARCHITECTURE_FIELD, ARCHITECTURES, BERT, DISTILBERT, GELU_EXACT
+from pretrained.errors import ConversionError, ExportError
 
 # Fields that fix the weight shapes: without them there is no layout to convert into.
 REQUIRED_FIELDS = (
@@ -130,3 +130,30 @@ def _distilbert_as_bert(hf: dict) -> dict:
             bert[field] = hf[field]
     bert["type_vocab_size"] = 0
     return bert
+
+
+# bert_config.json's hidden_act -> Hugging Face's: the first ACTIVATIONS entry naming it ("gelu_exact" -> "gelu",
+# modeling.py's tanh "gelu" -> "gelu_new"), so a config converted there and back is the same.
+HF_ACTIVATIONS = {ours: hf for hf, ours in reversed(list(ACTIVATIONS.items()))}
+# What the export writes beside the sizes (Hugging Face's own defaults for these fields).
+DISTILBERT_EXTRAS = {"sinusoidal_pos_embds": False, "qa_dropout": 0.1, "seq_classif_dropout": 0.2,
+                     "tie_weights_": True}
+
+
+def hf_config_from_bert(config: Dict[str, object], source: str) -> Dict[str, object]:
+    """bert_config.json -> the size and activation fields of a Hugging Face config.json (the inverse of
+    `bert_config_from_hf`: DistilBERT under its own names, LayerNorm epsilon modeling.py's)."""
+    activation = config.get("hidden_act", DEFAULTS["hidden_act"])
+    if activation not in HF_ACTIVATIONS:
+        raise ExportError("%s: hidden_act %r has no Hugging Face activation (supported: %s)"
+                          % (source, activation, ", ".join(sorted(HF_ACTIVATIONS))))
+    fields = {field: config[field] for field in REQUIRED_FIELDS}
+    for field, default in DEFAULTS.items():
+        fields[field] = config.get(field, default)
+    fields["hidden_act"] = HF_ACTIVATIONS[activation]
+    if config.get(ARCHITECTURE_FIELD) == DISTILBERT:
+        hf = {name: fields[bert_name] for name, bert_name in DISTILBERT_FIELDS.items()}
+        for field in ("vocab_size", "max_position_embeddings", "initializer_range"):
+            hf[field] = fields[field]
+        return dict(hf, model_type=DISTILBERT, **DISTILBERT_EXTRAS)
+    return dict(fields, model_type=BERT, layer_norm_eps=MODELING_LAYER_NORM_EPS, position_embedding_type="absolute")

@@ -1,28 +1,65 @@
-"""Which head a Hugging Face checkpoint carries (from `architectures`), and its label list.
+"""Which head a Hugging Face checkpoint carries (from `architectures`), and its label list; and back.
 
 Supported: no head (`BertModel`, `DistilBertModel` and the pre-training / masked-LM
 classes, whose LM heads are dropped), `*ForSequenceClassification` with
 `problem_type` single-label classification (softmax), and `*ForTokenClassification`
 with IOB2 tags in `id2label` (the NER family's tag order is O, then B-/I- per type, so
-the output rows are permuted into it).
+the output rows are permuted into it). `HEAD_CLASSES` is the one table between task
+kinds and Hugging Face classes: the import reads it class -> kind, the export
+(`hf_export.py`) kind -> class.
 """
 
-from typing import Dict, List, NamedTuple, Optional
+import collections
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
-from pretrained.errors import ConversionError
 from bert_contract import SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION
+from bert_contract.model_config import BERT, DISTILBERT
+from pretrained.errors import ConversionError, ExportError
 
 ENCODER_ONLY = ("BertModel", "BertForPreTraining", "BertForMaskedLM", "BertLMHeadModel",
                 "DistilBertModel", "DistilBertForMaskedLM")
-HEADS = {
-    "BertForSequenceClassification": SEQUENCE_CLASSIFICATION,
-    "DistilBertForSequenceClassification": SEQUENCE_CLASSIFICATION,
-    "BertForTokenClassification": TOKEN_CLASSIFICATION,
-    "DistilBertForTokenClassification": TOKEN_CLASSIFICATION,
-}
-SUPPORTED_PROBLEM_TYPES = ("single_label_classification",)
+
+
+class HFHead(NamedTuple):
+    """How `transformers` computes one task kind."""
+
+    suffix: str  # the class is CLASS_PREFIXES[architecture] + suffix
+    problem_type: Optional[str]  # config.json's problem_type (None: transformers has none for the class)
+    pooler: bool  # whether the BERT class has a pooler (BertForTokenClassification has none)
+
+
+# task kind -> Hugging Face head. The first row of a class is what it computes without a problem_type.
+HEAD_CLASSES = collections.OrderedDict([
+    (SEQUENCE_CLASSIFICATION, HFHead("ForSequenceClassification", "single_label_classification", True)),
+    (TOKEN_CLASSIFICATION, HFHead("ForTokenClassification", None, False)),
+])
+CLASS_PREFIXES = collections.OrderedDict([(BERT, "Bert"), (DISTILBERT, "DistilBert")])
+HEADS = {prefix + head.suffix: head.suffix for prefix in CLASS_PREFIXES.values() for head in HEAD_CLASSES.values()}
 # Tensors of pre-training heads an encoder-only import drops (BERT's `cls.*`, DistilBERT's MLM head).
 PRETRAINING_HEAD_PREFIXES = ("cls.", "vocab_transform.", "vocab_layer_norm.", "vocab_projector.")
+
+
+def hf_head(kind: str, architecture: str) -> Tuple[str, HFHead]:
+    """(the Hugging Face class name, its head) for a task kind; ExportError for a kind transformers lacks."""
+    if kind not in HEAD_CLASSES:
+        raise ExportError("task kind %r has no Hugging Face class (exportable: %s)"
+                          % (kind, ", ".join(HEAD_CLASSES)))
+    head = HEAD_CLASSES[kind]
+    return CLASS_PREFIXES[architecture] + head.suffix, head
+
+
+def _kind_of(suffix: str, problem_type: Optional[str], source: str) -> str:
+    """The task kind of a head class and problem_type (absent: the class's first row)."""
+    rows = [(kind, head) for kind, head in HEAD_CLASSES.items() if head.suffix == suffix]
+    if rows[0][1].problem_type is None:  # transformers ignores problem_type for this class
+        return rows[0][0]
+    if problem_type is None:
+        return rows[0][0]
+    for kind, head in rows:
+        if head.problem_type == problem_type:
+            return kind
+    raise ConversionError("%s: problem_type %r is not supported (supported: %s)"
+                          % (source, problem_type, ", ".join(head.problem_type for _, head in rows)))
 
 
 class Head(NamedTuple):
@@ -46,19 +83,16 @@ def head_from_config(hf: Dict, source: str, encoder_only: bool = False) -> Head:
             "%s: architecture %s is not supported (heads: %s; or import the encoder alone with --encoder_only)"
             % (source, name, ", ".join(sorted(HEADS)))
         )
-    kind = HEADS[tf_name]
     labels = _id2label(hf, source)
     problem_type = hf.get("problem_type")
-    if kind == SEQUENCE_CLASSIFICATION:
-        if problem_type is None and len(labels) == 1:
-            problem_type = "regression"  # what transformers does with num_labels 1
-        if problem_type is not None and problem_type not in SUPPORTED_PROBLEM_TYPES:
-            raise ConversionError("%s: problem_type %r is not supported (supported: %s, i.e. softmax over the labels)"
-                                  % (source, problem_type, ", ".join(SUPPORTED_PROBLEM_TYPES)))
-        if len(labels) < 2:
-            raise ConversionError("%s: a classifier needs at least 2 labels in id2label, got %s" % (source, labels))
-        return Head(kind, labels, None)
-    return _token_head(labels, source)
+    if HEADS[tf_name] == HEAD_CLASSES[SEQUENCE_CLASSIFICATION].suffix and problem_type is None and len(labels) == 1:
+        problem_type = "regression"  # what transformers does with num_labels 1
+    kind = _kind_of(HEADS[tf_name], problem_type, source)
+    if kind == TOKEN_CLASSIFICATION:
+        return _token_head(labels, source)
+    if len(labels) < 2:
+        raise ConversionError("%s: a classifier needs at least 2 labels in id2label, got %s" % (source, labels))
+    return Head(kind, labels, None)
 
 
 def _id2label(hf: Dict, source: str) -> List[str]:

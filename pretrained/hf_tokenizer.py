@@ -137,3 +137,46 @@ def _content(token):
     """A special token as saved: a string, or an AddedToken dict with `content`."""
     return token.get("content") if isinstance(token, dict) else token
 
+
+
+SPECIAL_TOKENS_MAP = "special_tokens_map.json"
+
+
+def write_tokenizer(directory: str, vocab_bytes: bytes, do_lower_case: bool, max_seq_length: int,
+                    tokenizer_class: str) -> List[str]:
+    """vocab.txt (the model's bytes), tokenizer_config.json, special_tokens_map.json and tokenizer.json, which
+    `read_settings` accepts and `AutoTokenizer` loads with the featurizer's settings; returns the file names.
+
+    tokenizer.json is the featurizer's own `tokenizers` pipeline (featurizer/fast.py), so the fast
+    tokenizer keeps Google's 200-character word limit (the slow one, from vocab.txt, has 100).
+    """
+    from tokenizers import decoders, processors
+
+    from featurizer import load_vocab
+    from featurizer.fast import bert_wordpiece
+
+    vocab_file = os.path.join(directory, VOCAB)
+    with open(vocab_file, "wb") as f:
+        f.write(vocab_bytes)
+    vocab = load_vocab(vocab_file)
+    specials = {field: token for field, token in SPECIAL_TOKENS.items() if token in vocab}
+    config = dict(specials, tokenizer_class=tokenizer_class, do_lower_case=do_lower_case, strip_accents=None,
+                  tokenize_chinese_chars=True, do_basic_tokenize=True, never_split=None,
+                  model_max_length=max_seq_length, clean_up_tokenization_spaces=True)
+    _write_json(os.path.join(directory, TOKENIZER_CONFIG), config)
+    _write_json(os.path.join(directory, SPECIAL_TOKENS_MAP), specials)
+    tokenizer = bert_wordpiece(vocab, do_lower_case)
+    tokenizer.add_special_tokens(list(specials.values()))
+    cls, sep = SPECIAL_TOKENS["cls_token"], SPECIAL_TOKENS["sep_token"]
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="%s $A %s" % (cls, sep), pair="%s $A %s $B:1 %s:1" % (cls, sep, sep),
+        special_tokens=[(cls, vocab[cls]), (sep, vocab[sep])])
+    tokenizer.decoder = decoders.WordPiece(prefix="##")
+    tokenizer.save(os.path.join(directory, TOKENIZER_JSON))
+    return [VOCAB, TOKENIZER_CONFIG, SPECIAL_TOKENS_MAP, TOKENIZER_JSON]
+
+
+def _write_json(path: str, value: Dict) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(value, f, indent=2, sort_keys=True, ensure_ascii=False)
+        f.write("\n")

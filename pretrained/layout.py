@@ -1,6 +1,7 @@
 """The variable names and shapes bert/modeling.py creates, and which Hugging Face tensor feeds each.
 
 Kept apart from the conversion so a test can hold the layout against a real `BertModel` graph.
+`tf_name_for` (import) and `hf_name_for` (export) read the same tables in opposite directions.
 """
 
 import collections
@@ -140,3 +141,44 @@ def tf_name_for(hf_name: str) -> Optional[Tuple[str, bool]]:
 
 def _tf_name(parts):
     return "bert/" + "/".join(parts)
+
+
+def hf_name_for(tf_name: str, distilbert: bool) -> Tuple[str, bool]:
+    """(Hugging Face PyTorch-layout name in a `*For*` head model, transpose?) for a bert_runner variable.
+
+    The inverse of `tf_name_for`, from the same tables: `bert/encoder/layer_0/intermediate/dense/kernel`
+    -> `bert.encoder.layer.0.intermediate.dense.weight` (DistilBERT: `distilbert.transformer.layer.0.ffn.lin1.weight`).
+    Each answer is checked by mapping it back, so the two directions cannot drift apart.
+    """
+    head = [hf for hf, (name, _) in _HEAD_TENSORS.items() if name == tf_name]
+    if head:
+        return head[0], _HEAD_TENSORS[head[0]][1]
+    parts = tf_name.split("/")
+    if parts[0] != "bert" or len(parts) < 3:
+        raise ValueError("%s is not a bert_runner encoder variable" % tf_name)
+    parts = parts[1:]
+    if parts[0] == "encoder" and parts[1].startswith("layer_"):
+        parts = ["encoder", "layer", parts[1][len("layer_"):]] + parts[2:]
+    if parts[-1].endswith("_embeddings"):
+        parts.append("weight")
+    elif parts[-2] == "LayerNorm":
+        parts[-1] = _first_key(_LAYER_NORM_LEAVES, parts[-1])
+    else:
+        parts[-1] = _first_key(_DENSE_LEAVES, parts[-1])
+    name = ".".join(parts)
+    if distilbert:
+        for hf_part, bert_part in _DISTILBERT_NAMES:  # in table order: attention.output.* before output.*
+            name = name.replace(bert_part, hf_part)
+    name = HF_PREFIXES[1 if distilbert else 0] + name
+    back = tf_name_for(name)
+    if back is None or back[0] != tf_name:
+        raise ValueError("%s: the inverse name %s maps back to %s" % (tf_name, name, back))
+    return name, back[1]
+
+
+def _first_key(table: Dict[str, str], value: str) -> str:
+    """The canonical Hugging Face leaf for a TF leaf: the first key of the table that maps to it."""
+    for key, mapped in table.items():
+        if mapped == value:
+            return key
+    raise ValueError("no Hugging Face leaf maps to %r" % value)

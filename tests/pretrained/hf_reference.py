@@ -15,6 +15,12 @@ import shutil
 import numpy as np
 import tiny_bert  # tests/helpers, on sys.path through pyproject.toml's pytest `pythonpath`
 
+# What tests/helpers/hf_tiny_models.py runs the tiny Hugging Face models on (the `hf_models` fixture).
+TEXTS = ["good movie", "the food is awful and the movie is bad too , free cash now !!", "great"]
+PAIRS = ["bad", "ok fine", "the movie is great"]
+MINILM_TEXTS = ["A man is playing a guitar.", "How do I reset my password? Click 'forgot password'.",
+                "Congratulations! You've WON a £1000 prize. Call 09061701461 now."]
+
 
 def gelu_tanh(x):
     return 0.5 * x * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (x + 0.044715 * x ** 3)))

@@ -28,30 +28,9 @@ pytestmark = pytest.mark.needs_tf
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-BUILDER = os.path.join(HERE, "..", "helpers", "hf_tiny_models.py")
 TOLERANCE = 1e-5
-TEXTS = ["good movie", "the food is awful and the movie is bad too , free cash now !!", "great"]
-PAIRS = ["bad", "ok fine", "the movie is great"]
-MINILM_TEXTS = ["A man is playing a guitar.", "How do I reset my password? Click 'forgot password'.",
-                "Congratulations! You've WON a £1000 prize. Call 09061701461 now."]
+MINILM_TEXTS = hf_reference.MINILM_TEXTS
 HEADED = ["bert-seq", "bert-tok", "distilbert-seq", "distilbert-tok"]
-
-
-@pytest.fixture(scope="session")
-def hf_models(tf2_python, tiny_vocab_file, tmp_path_factory):
-    """expected.json of the TF 2.x side: model directories, transformers' input ids and outputs."""
-    root = tmp_path_factory.mktemp("hf_models")
-    spec = {"vocab_file": tiny_vocab_file, "texts": TEXTS, "pairs": PAIRS, "minilm_texts": MINILM_TEXTS}
-    minilm = os.path.join(REPO, "cache", "pretrained", "all-MiniLM-L6-v2", "hf")
-    if os.path.isfile(os.path.join(minilm, "model.safetensors")):
-        spec["minilm_dir"] = minilm
-    with open(str(root / "spec.json"), "w") as f:
-        json.dump(spec, f)
-    result = subprocess.run([tf2_python, BUILDER, str(root / "spec.json"), str(root)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, universal_newlines=True)
-    assert result.returncode == 0, result.stdout[-4000:]
-    with open(str(root / "expected.json")) as f:
-        return json.load(f)
 
 
 def import_model(hf_dir, output_dir):
