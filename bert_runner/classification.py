@@ -173,6 +173,17 @@ class SequenceClassification(TaskFamily):
         )
         return report
 
+    def collapse_reason(self, report):
+        """Every dev example predicted as one label while the dev set holds more than one."""
+        matrix = report["confusion_matrix"]
+        predicted = [sum(row[j] for row in matrix) for j in range(len(matrix))]
+        present = sum(1 for row in matrix if sum(row))
+        if present < 2 or sum(1 for count in predicted if count) != 1:
+            return None
+        label = report["labels"][max(range(len(predicted)), key=predicted.__getitem__)]
+        return "every one of the %d dev examples is predicted %r (the dev set has %d labels)" % (
+            report["num_examples"], label, present)
+
     def write_predictions(self, plan, predictions, record_file):
         output_dir = plan.options.output_dir
         raw_path = os.path.join(output_dir, "test_results.tsv")

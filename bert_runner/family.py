@@ -45,13 +45,16 @@ outputs
     summary `run()` hands back. A family whose scores need whole predictions
     (entity F1 over a sentence's windows) sets `eval_uses_predictions`; its
     `write_eval(plan, result, predictions)` also gets the dev predictions.
+    `collapse_reason(report)` says, from that report, whether the model
+    collapsed (one class for everything) and how; `collapse.py` warns and
+    guards the export for every family.
 contract
     `kind` is one of `bert_contract.TASK_KINDS`; it goes into the export's
     metadata so a client knows how to decode `output`. `metadata(options)`
     returns the family's further `ModelInfo` fields (e.g. a tagger's scheme).
 """
 
-from typing import Dict, Iterable, List, NamedTuple, Sequence
+from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence
 
 from bert_runner.records import RecordSchema
 
@@ -109,6 +112,13 @@ class TaskFamily:
 
     def write_predictions(self, plan, predictions: Iterable[Dict], record_file) -> Dict:
         raise NotImplementedError
+
+    def collapse_reason(self, report: Dict) -> Optional[str]:
+        """Why the `write_eval` report shows a collapsed model (e.g. "every dev word is tagged O"), else None.
+
+        The base class cannot tell and says None: a family that can, should.
+        """
+        return None
 
     # contract
     def metadata(self, options) -> Dict:

@@ -71,6 +71,7 @@ def _project_flags():
     f.DEFINE_string("export_dir", None, "Where numbered SavedModel versions are written (default: <output_dir>/export).")
     f.DEFINE_string("export_checkpoint", None, "Checkpoint to export instead of the latest one in --output_dir.")
     f.DEFINE_bool("export_onnx", False, "With --do_export: also convert the export's serving_default to ONNX with tf2onnx, into <version>/onnx/ (model.onnx, model_info.json, vocab.txt) for the serverless handler's onnx backend.")
+    f.DEFINE_bool("export_collapsed_model", False, "Export even if the dev evaluation (this run's, or eval_results.json in --output_dir at the exported step) found the model collapsed: one class for every dev example, or no right entity. Without it, --do_export refuses such a model.")
     f.DEFINE_bool("export_dynamic_seq_length", False, "Export with sequence dimension -1, so clients pad only to their longest text (default: fixed [-1, max_seq_length]).")
     # The generic task: your own TSV/CSV.
     f.DEFINE_string("text_column", "text", "generic task: header name of the text column.")
@@ -85,6 +86,7 @@ def _project_flags():
     f.DEFINE_bool("dynamic_padding", True, "Pad each batch only to its longest example (off on TPU, which needs fixed shapes); see --length_chunk_batches.")
     f.DEFINE_integer("length_chunk_batches", 1, "With --dynamic_padding: cut training batches from chunks of this many batches sorted by length. 1 (default): shuffled batches, each with the label mix of uniform shuffling. More: less padding, and every this many steps still see a uniform random sample, but single batches hold similar lengths, so their labels are skewed when label follows length.")
     f.DEFINE_integer("train_micro_batches", 4, "Run each training batch as this many micro-batches of rows sorted by length, each padded only to its own longest, with shared weights and the whole batch's loss (same gradient and label mix, less padding); at most one per 8 rows of a device's batch. 1: run the batch whole. Off on TPU, which needs fixed shapes.")
+    f.DEFINE_bool("adam_bias_correction", False, "Train with Adam's bias correction, which the reference's AdamWeightDecayOptimizer leaves out (its first ~100 steps are then 3-6x larger than Adam's); checkpoints are unchanged.")
     f.DEFINE_bool("cache_features", True, "Reuse featurized TFRecords in <output_dir>/features while data and settings are unchanged.")
     f.DEFINE_integer("log_every_steps", 50, "How often training logs loss and examples/sec.")
     f.DEFINE_integer("keep_checkpoint_max", 5, "How many recent checkpoints to keep.")

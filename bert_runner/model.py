@@ -42,6 +42,7 @@ def model_fn_builder(
     mixed_precision=False,
     vocab_bytes=b"",
     train_micro_batches=1,
+    adam_bias_correction=False,
 ):
     """Returns a `model_fn` for `tf.estimator.Estimator` (or `TPUEstimator` with `use_tpu`).
 
@@ -102,7 +103,8 @@ def model_fn_builder(
         if mode == tf.estimator.ModeKeys.TRAIN:
             tf.add_to_collection(LOSS_COLLECTION, head.loss)
             train_op = optimization.create_optimizer(
-                head.loss, learning_rate, num_train_steps, num_warmup_steps, use_tpu, mixed_precision
+                head.loss, learning_rate, num_train_steps, num_warmup_steps, use_tpu, mixed_precision,
+                bias_correction=adam_bias_correction,
             )
             return spec(mode=mode, loss=head.loss, train_op=train_op, **extra)
         if mode == tf.estimator.ModeKeys.EVAL:

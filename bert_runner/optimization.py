@@ -28,8 +28,13 @@ class AdamWeightDecayOptimizer(tf.train.Optimizer):
         epsilon=1e-6,
         exclude_from_weight_decay=None,
         name="AdamWeightDecayOptimizer",
+        bias_correction_step=None,
     ):
         super(AdamWeightDecayOptimizer, self).__init__(use_locking=False, name=name)
+        # None: the reference's update, without bias correction. A (1-based) step count:
+        # Adam's bias correction, which the reference leaves out (its early steps are then
+        # 3-6x larger than Adam's, see bench/README.md "Collapsed NER seeds").
+        self.bias_correction_step = bias_correction_step
         self.learning_rate = learning_rate
         self.weight_decay_rate = weight_decay_rate
         self.beta_1 = beta_1
@@ -57,7 +62,7 @@ class AdamWeightDecayOptimizer(tf.train.Optimizer):
         return self._update(tf.convert_to_tensor(grad), var)
 
     def _update(self, grad, var):
-        """One fused ApplyAdam per variable, with zero beta powers (= no bias correction).
+        """One fused ApplyAdam per variable, with zero beta powers (= no bias correction) unless asked.
 
         ApplyAdam computes m/(sqrt(v)+eps) in one pass over the variable, where the
         reference's separate ops make five full-size temporaries (a quarter of a
@@ -73,13 +78,20 @@ class AdamWeightDecayOptimizer(tf.train.Optimizer):
             # After the gradient: the forward pass must read the variable undecayed.
             with tf.control_dependencies([grad]):
                 decay.append(var.assign_sub(learning_rate * self.weight_decay_rate * var))
-        no_bias_correction = tf.constant(0.0, dtype)
-        args = [no_bias_correction, no_bias_correction, learning_rate, tf.constant(self.beta_1, dtype),
+        args = list(self._beta_powers(dtype)) + [learning_rate, tf.constant(self.beta_1, dtype),
                 tf.constant(self.beta_2, dtype), tf.constant(self.epsilon, dtype), grad]
         with tf.control_dependencies(decay):
             if isinstance(var, resource_variable_ops.BaseResourceVariable):
                 return training_ops.resource_apply_adam(var.handle, m.handle, v.handle, *args, use_locking=False)
             return training_ops.apply_adam(var, m, v, *args, use_locking=False).op
+
+    def _beta_powers(self, dtype):
+        """ApplyAdam's beta1^t and beta2^t: zero (no correction, the reference) or at the step count."""
+        if self.bias_correction_step is None:
+            zero = tf.constant(0.0, dtype)
+            return zero, zero
+        step = tf.cast(self.bias_correction_step, dtype)
+        return tf.pow(tf.constant(self.beta_1, dtype), step), tf.pow(tf.constant(self.beta_2, dtype), step)
 
     def _use_weight_decay(self, name):
         if not self.weight_decay_rate:
@@ -114,11 +126,17 @@ def learning_rate_schedule(init_lr, num_train_steps, num_warmup_steps, global_st
     return learning_rate
 
 
-def create_optimizer(loss, init_lr, num_train_steps, num_warmup_steps, use_tpu, mixed_precision=False):
+# The global gradient norm before clipping, for hooks that log it.
+GRADIENT_NORM_COLLECTION = "bert_runner_gradient_norm"
+
+
+def create_optimizer(loss, init_lr, num_train_steps, num_warmup_steps, use_tpu, mixed_precision=False,
+                     bias_correction=False, clip_norm=1.0):
     """The reference `create_optimizer` (clip at global norm 1.0), distribution-friendly.
 
     `mixed_precision` wraps the optimizer in TensorFlow's automatic mixed
     precision graph rewrite (float16 on GPUs with dynamic loss scaling).
+    `bias_correction` adds Adam's bias correction, which the reference lacks.
     """
     global_step = tf.train.get_or_create_global_step()
     # The reference increments the step before its learning rate reads it, so
@@ -127,6 +145,7 @@ def create_optimizer(loss, init_lr, num_train_steps, num_warmup_steps, use_tpu, 
         learning_rate=learning_rate_schedule(init_lr, num_train_steps, num_warmup_steps, global_step + 1),
         weight_decay_rate=0.01,
         exclude_from_weight_decay=list(_WEIGHT_DECAY_EXCLUDE),
+        bias_correction_step=global_step + 1 if bias_correction else None,
     )
     if use_tpu:
         optimizer = tf.tpu.CrossShardOptimizer(optimizer)
@@ -134,5 +153,6 @@ def create_optimizer(loss, init_lr, num_train_steps, num_warmup_steps, use_tpu, 
         optimizer = tf.train.experimental.enable_mixed_precision_graph_rewrite(optimizer)
     grads_and_vars = optimizer.compute_gradients(loss, tf.trainable_variables())
     grads, tvars = zip(*grads_and_vars)
-    grads, _ = tf.clip_by_global_norm(grads, clip_norm=1.0)
+    grads, norm = tf.clip_by_global_norm(grads, clip_norm=clip_norm)
+    tf.add_to_collection(GRADIENT_NORM_COLLECTION, norm)
     return optimizer.apply_gradients(zip(grads, tvars), global_step=global_step)

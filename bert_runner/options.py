@@ -40,6 +40,8 @@ class RunOptions:
     export_checkpoint: Optional[str] = None
     export_dynamic_seq_length: bool = False
     export_onnx: bool = False
+    # Export even when the dev evaluation says the model collapsed (bert_runner/collapse.py).
+    export_collapsed_model: bool = False
     text_column: str = "text"
     text_b_column: str = ""
     label_column: str = "label"
@@ -58,6 +60,8 @@ class RunOptions:
     # micro-batches, each padded to its own longest (SMS: ~35 tokens a row instead of ~72),
     # with the whole batch's loss and gradient. 1 runs the batch whole.
     train_micro_batches: int = 4
+    # Adam's bias correction, which Google's AdamWeightDecayOptimizer leaves out.
+    adam_bias_correction: bool = False
     cache_features: bool = True
     log_every_steps: int = 50
     keep_checkpoint_max: int = 5

@@ -9,7 +9,7 @@ read, predicted and written; everything else is shared.
 import logging
 from typing import Dict, Optional
 
-from bert_runner import steps
+from bert_runner import collapse, steps
 from bert_runner.classification import SequenceClassification
 from bert_runner.estimator import build_estimator
 from bert_runner.family import TaskFamily
@@ -35,7 +35,10 @@ def run(options: RunOptions, family: Optional[TaskFamily] = None) -> Dict:
     if options.do_predict:
         summary["predict"] = steps.predict(plan, estimator)
     if options.do_export:
-        summary["export"] = steps.export(plan, estimator)
+        summary["export"] = steps.export(plan, estimator, summary.get("eval"))
+    if summary.get("eval", {}).get(collapse.KEY):
+        # Again as the run's last line: a collapsed model is the one thing to read.
+        log.warning(collapse.warning(summary["eval"][collapse.KEY], summary["eval"].get("global_step")))
     return summary
 
 
@@ -55,4 +58,5 @@ def _model_fn(plan: Plan):
         mixed_precision=o.mixed_precision,
         vocab_bytes=plan.vocab_bytes,
         train_micro_batches=plan.train_micro_batches,
+        adam_bias_correction=o.adam_bias_correction,
     )

@@ -10,7 +10,7 @@ from typing import Dict
 
 import tensorflow.compat.v1 as tf
 
-from bert_runner import results, saver_hooks
+from bert_runner import collapse, results, saver_hooks
 from bert_runner.errors import RunnerError
 from bert_runner.hooks import STEADY_FROM_STEP, ProgressHook
 from bert_runner.inputs import input_fn, split_records
@@ -86,8 +86,11 @@ def evaluate(plan, estimator) -> Dict:
         predictions = estimator.predict(
             input_fn=input_fn(plan, record_file, False, o.eval_batch_size), yield_single_examples=True
         )
-        return plan.family.write_eval(plan, result, predictions)
-    return plan.family.write_eval(plan, result)
+        report = plan.family.write_eval(plan, result, predictions)
+    else:
+        report = plan.family.write_eval(plan, result)
+    collapse.mark_eval(plan, report)
+    return report
 
 
 def predict(plan, estimator) -> Dict:
@@ -99,8 +102,10 @@ def predict(plan, estimator) -> Dict:
     return plan.family.write_predictions(plan, predictions, record_file)
 
 
-def export(plan, estimator) -> Dict:
+def export(plan, estimator, evaluated=None) -> Dict:
+    """The SavedModel (and ONNX); refused when `evaluated` (this run's eval) or the saved eval says it collapsed."""
     o = plan.options
+    collapse.check_export(plan, evaluated)
     export_dir = o.export_dir or os.path.join(o.output_dir, "export")
     path = export_saved_model(
         estimator,

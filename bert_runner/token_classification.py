@@ -226,6 +226,19 @@ class TokenClassification(TaskFamily):
                  micro["f1"], micro["precision"], micro["recall"], len(sentences), report["loss"], format_report(report))
         return report
 
+    def collapse_reason(self, report):
+        """No entity predicted (every word `O`), or none right: dev entity F1 0 while dev has entities."""
+        micro = report["micro"]
+        if not micro["support"]:
+            return None
+        if not micro["predicted"]:
+            return "every dev word is tagged O (no entity predicted; the %d dev sentences hold %d)" % (
+                report["num_sentences"], micro["support"])
+        if not micro["correct"]:
+            return "dev entity F1 is 0 (none of the %d predicted entities matches one of the %d in dev)" % (
+                micro["predicted"], micro["support"])
+        return None
+
     def write_predictions(self, plan, predictions, record_file):
         sentences = plan.examples["test"]
         scheme = plan.task.scheme

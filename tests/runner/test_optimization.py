@@ -83,3 +83,30 @@ def test_create_optimizer_trains_and_counts_steps():
 
     values = train(ours.create_optimizer, steps=4)
     assert values["global_step"] == 4
+
+
+def test_bias_correction_takes_adams_steps():
+    """--adam_bias_correction: without weight decay, the update is tf.train.AdamOptimizer's (the reference's is not)."""
+    import tensorflow.compat.v1 as tf
+
+    from bert_runner import optimization as ours
+
+    def kernel_after(make_optimizer, steps=4):
+        with tf.Graph().as_default():
+            rng = np.random.RandomState(0)
+            kernel = tf.get_variable("kernel", initializer=rng.randn(4, 3).astype("float32"))
+            loss = tf.reduce_mean(tf.square(tf.matmul(tf.constant(rng.randn(5, 4).astype("float32")), kernel) - 1.0))
+            global_step = tf.train.get_or_create_global_step()
+            train_op = make_optimizer(global_step).apply_gradients(
+                [(tf.gradients(loss, [kernel])[0], kernel)], global_step=global_step)
+            with tf.Session() as session:
+                session.run(tf.global_variables_initializer())
+                for _ in range(steps):
+                    session.run(train_op)
+                return session.run(kernel)
+
+    adam = kernel_after(lambda step: tf.train.AdamOptimizer(0.05, epsilon=1e-6))
+    corrected = kernel_after(lambda step: ours.AdamWeightDecayOptimizer(0.05, bias_correction_step=step + 1))
+    uncorrected = kernel_after(lambda step: ours.AdamWeightDecayOptimizer(0.05))
+    assert np.allclose(corrected, adam, atol=1e-5)
+    assert not np.allclose(uncorrected, adam, atol=1e-2)
