@@ -104,6 +104,9 @@ def run_classifier(endpoint, *actions):
         num_train_epochs=1,
         learning_rate=1e-3,
         seed=5,
+        # One epoch of the tiny model predicts one label for every dev row (a collapse,
+        # bert_runner/collapse.py); this test is about paths, so export it anyway.
+        export_collapsed_model="true",
     )
     env = dict(os.environ, S3_ENDPOINT=endpoint, S3_USE_HTTPS="0", S3_VERIFY_SSL="0", TF_CPP_MIN_LOG_LEVEL="3", **CREDENTIALS)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [REPO, env.get("PYTHONPATH")]))
@@ -130,7 +133,7 @@ def test_train_evaluate_predict_export_with_every_path_in_s3(s3_endpoint, bucket
     assert "run/model.ckpt-32.index" in run  # 256 examples / 8 per batch, one epoch
     report = json.loads(read(bucket, "run/eval_results.json"))
     assert report["num_examples"] == 16 and report["global_step"] == 32
-    assert read(bucket, "run/eval_results.txt").decode().splitlines()[0].startswith("eval_accuracy = ")
+    assert any(line.startswith("eval_accuracy = ") for line in read(bucket, "run/eval_results.txt").decode().splitlines())
     assert len(read(bucket, "run/test_results.tsv").decode().splitlines()) == 16
     features = [k for k in run if k.startswith("run/features/")]
     for split in ("train", "dev", "test"):
