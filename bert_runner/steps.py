@@ -4,13 +4,14 @@ They are the same for every task family; what a family writes (eval report,
 predictions) is its own `write_eval` / `write_predictions`.
 """
 
+import contextlib
 import logging
 import os
 from typing import Dict
 
 import tensorflow.compat.v1 as tf
 
-from bert_runner import collapse, results, saver_hooks
+from bert_runner import checkpoint_temps, collapse, results, saver_hooks
 from bert_runner.errors import RunnerError
 from bert_runner.hooks import STEADY_FROM_STEP, ProgressHook
 from bert_runner.inputs import input_fn, split_records
@@ -51,6 +52,26 @@ def train(plan, estimator) -> Dict:
     if cluster.is_chief and not o.use_tpu:
         hooks += saver_hooks.chief_hooks(estimator.config, o.save_summary_steps)
     train_input_fn = input_fn(plan, record_file, True, plan.replica_train_batch_size)
+    with contextlib.ExitStack() as stack:
+        if cluster.is_chief:  # the one task that saves checkpoints
+            locked = stack.enter_context(checkpoint_temps.training_lock(o.output_dir))
+            checkpoint_temps.remove_leftovers(o.output_dir, locked)
+        _fit(plan, estimator, cluster, record_file, train_input_fn, hooks)
+    summary = {
+        "task": cluster.name,
+        "steps": plan.num_train_steps,
+        "local_steps": progress.local_steps,
+        "examples_per_sec": progress.overall_examples_per_sec(),
+        "steady_examples_per_sec": progress.steady_examples_per_sec(),
+        "steady_from_step": STEADY_FROM_STEP,
+    }
+    # One file per process, so a cluster's run shows what each task contributed.
+    results.write_json(os.path.join(o.output_dir, "train_summary-%s.json" % cluster.name), summary)
+    return summary
+
+
+def _fit(plan, estimator, cluster, record_file, train_input_fn, hooks) -> None:
+    o = plan.options
     if cluster.is_distributed:
         log.info("distributed training as %s of a %d-worker cluster", cluster.name, cluster.num_workers)
         # An evaluator task (if the cluster has one) scores the dev set, else a slice of train.
@@ -64,17 +85,6 @@ def train(plan, estimator) -> Dict:
         )
     else:
         estimator.train(input_fn=train_input_fn, max_steps=plan.num_train_steps, hooks=hooks)
-    summary = {
-        "task": cluster.name,
-        "steps": plan.num_train_steps,
-        "local_steps": progress.local_steps,
-        "examples_per_sec": progress.overall_examples_per_sec(),
-        "steady_examples_per_sec": progress.steady_examples_per_sec(),
-        "steady_from_step": STEADY_FROM_STEP,
-    }
-    # One file per process, so a cluster's run shows what each task contributed.
-    results.write_json(os.path.join(o.output_dir, "train_summary-%s.json" % cluster.name), summary)
-    return summary
 
 
 def evaluate(plan, estimator) -> Dict:

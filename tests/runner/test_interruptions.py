@@ -66,6 +66,7 @@ def test_sigkill_during_training_then_rerun_finishes_at_the_same_step(trained_ti
     rerun = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
     assert rerun.returncode == 0, rerun.stdout[-3000:]
     assert max(checkpoint_steps(output_dir)) == 320
+    assert not [n for n in os.listdir(output_dir) if "_temp_" in n or ".tempstate" in n], os.listdir(output_dir)
     import json
 
     with open(os.path.join(output_dir, "train_summary-local.json")) as f:
