@@ -40,9 +40,9 @@ class Gateway:
         wait_for(lambda: self.get("/healthz", timeout=2).status_code == 200, 60, "gateway liveness", self.process, self.log_path)
         return self
 
-    def wait_ready(self, ready: bool = True, timeout: float = 60) -> "Gateway":
-        wait_for(lambda: self.get("/v1/models/%s" % MODEL, timeout=5).json()["ready"] is ready, timeout,
-                 "gateway model ready=%s" % ready, self.process, self.log_path)
+    def wait_ready(self, ready: bool = True, timeout: float = 60, model: str = MODEL) -> "Gateway":
+        wait_for(lambda: self.get("/v1/models/%s" % model, timeout=5).json()["ready"] is ready, timeout,
+                 "gateway model %s ready=%s" % (model, ready), self.process, self.log_path)
         return self
 
     def log(self) -> str:

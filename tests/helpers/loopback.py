@@ -13,7 +13,7 @@ import signal
 import socket
 import subprocess
 import time
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Sequence
 
 import requests
 
@@ -88,10 +88,11 @@ def build_tiny_export(py37: str, root: str, *args: str) -> dict:
 class ModelServer:
     """The local model server (TF 1.15 venv) on fixed free ports, restartable on the same ports."""
 
-    def __init__(self, py37: str, export_base: str, log_dir: str, model: str):
+    def __init__(self, py37: str, export_base: str, log_dir: str, model: str, extra_args: Sequence[str] = ()):
         self.py37 = py37
         self.export_base = export_base
         self.model = model
+        self.extra_args = list(extra_args)  # e.g. --enable_batching
         self.rest_port = free_port()
         self.grpc_port = free_port()
         self.log_path = os.path.join(log_dir, "model_server.log")
@@ -107,7 +108,7 @@ class ModelServer:
 
     def start(self) -> "ModelServer":
         command = [self.py37, "-m", "model_server", "--port=%d" % self.grpc_port, "--rest_api_port=%d" % self.rest_port,
-                   "--model_name=%s" % self.model, "--model_base_path=%s" % self.export_base]  # type: List[str]
+                   "--model_name=%s" % self.model, "--model_base_path=%s" % self.export_base] + self.extra_args  # type: List[str]
         with open(self.log_path, "a") as log:
             self.process = subprocess.Popen(command, cwd=REPO, env=child_environment(), stdout=log, stderr=subprocess.STDOUT)
         wait_for(self._available, START_TIMEOUT, "model server", self.process, self.log_path)
