@@ -38,8 +38,10 @@ TASK_KINDS = (SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION, MULTI_LABEL_CLASSIF
 
 # `--export_onnx`: `<version>/onnx/` beside the SavedModel holds the converted `serving_default`
 # (same input and output names) with what the TF-free ONNX runtime side needs instead of the
-# `metadata` and `vocab` signatures: the `ModelInfo` JSON (written last) and the vocab's bytes.
+# `metadata` and `vocab` signatures: the `ModelInfo` JSON (written last) and the vocab's bytes,
+# and the sha256 of the model and the vocab (`sha256sum` format), which a copy is checked against.
 ONNX_DIR = "onnx"
 ONNX_MODEL_FILE = "model.onnx"
 ONNX_INFO_FILE = "model_info.json"
 ONNX_VOCAB_FILE = "vocab.txt"
+ONNX_DIGESTS_FILE = "sha256sums.txt"

@@ -6,9 +6,10 @@ child process so that its graph work never touches the trainer's) converts the
 finished SavedModel version; the ONNX model keeps the signature's input and
 output names. ONNX has no string outputs to carry the `metadata` and `vocab`
 signatures, so their contents go beside it as files: `<version>/onnx/` holds
-`model.onnx`, `vocab.txt` and `model_info.json` (the `ModelInfo` JSON),
-written in that order, each atomically: `model_info.json` present means the
-directory is complete. Servers ignore the extra directory in a version.
+`model.onnx`, `vocab.txt`, `sha256sums.txt` (their digests, `sha256sum -c`
+checks them; so does the Lambda handler on a copy from an object store) and
+`model_info.json` (the `ModelInfo` JSON), written in that order, each
+atomically: `model_info.json` present means the directory is complete. Servers ignore the extra directory in a version.
 
 An export written before `--export_onnx` (or without it) is converted alone:
 
@@ -27,6 +28,7 @@ from typing import Tuple
 from bert_contract import (
     DEFAULT_SIGNATURE,
     METADATA_OUTPUT,
+    ONNX_DIGESTS_FILE,
     METADATA_SIGNATURE,
     ONNX_DIR,
     ONNX_INFO_FILE,
@@ -38,6 +40,8 @@ from bert_contract import (
     VOCAB_SIGNATURE,
     ModelInfo,
     MetadataError,
+    bytes_sha256,
+    file_sha256,
 )
 from bert_runner import storage
 from bert_runner.errors import RunnerError
@@ -61,6 +65,8 @@ def export_onnx(version_dir: str, info: ModelInfo, vocab_bytes: bytes) -> str:
         storage.copy(model, staged)
         storage.publish(staged, os.path.join(target, ONNX_MODEL_FILE))
         storage.write_atomic(os.path.join(target, ONNX_VOCAB_FILE), vocab_bytes)
+        digests = [(file_sha256(model), ONNX_MODEL_FILE), (bytes_sha256(vocab_bytes), ONNX_VOCAB_FILE)]
+        storage.write_text(os.path.join(target, ONNX_DIGESTS_FILE), "".join("%s  %s\n" % pair for pair in digests))
         storage.write_text(os.path.join(target, ONNX_INFO_FILE), info.to_json())
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -1,12 +1,8 @@
-"""The ASGI app: KServe v1 routes, health, metrics, and JSON errors for everything.
+"""The ASGI app: the text API's routes (text_api.routes), metrics, and JSON errors for everything.
 
-    GET  /, /healthz                     liveness: {"status": "alive"}
-    GET  /readyz                         200 when every model is ready, else 503
-    GET  /v1/models                      {"models": [names]}
-    GET  /v1/models/{name}               {"name", "ready": true, "version", "task", "labels"}; 503 when not ready
-    POST /v1/models/{name}:predict       {"instances": [...], "parameters": {...}} -> {"predictions": [...]}
-    POST /predict                        {"text", "text_pair", "parameters"} -> one prediction (first model)
-    GET  /metrics                        Prometheus
+Every request goes to one endpoint that asks `text_api` which route it is
+(404/405 there, as in the Lambda handler), reads the body within
+`--max_body_bytes` and answers; `text_api.errors` decides every error's status.
 """
 
 import asyncio
@@ -23,15 +19,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from serving_client import HTTPTransport, Transport
-from text_gateway.errors import BadRequest, GatewayError, ModelNotFound, TooLarge
+from text_api import routes
+from text_api.api import Call, TextApi
+from text_api.errors import ApiError, TooLarge
+from text_api.payload import content_length
 from text_gateway.metrics import GatewayMetrics
-from text_gateway.payload import parse_json, parse_predict, parse_single
 from text_gateway.settings import GatewaySettings
 from text_gateway.upstream import ModelBackend
 
 log = logging.getLogger("text_gateway")
 
 CONNECT_TIMEOUT = 3.05
+# Every method reaches the route table, which answers 405 for a known path's other methods.
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 def make_transport(settings: GatewaySettings) -> Transport:
@@ -50,6 +50,7 @@ class Gateway:
         self.settings = settings
         self.metrics = GatewayMetrics()
         self.backends = {}  # type: Dict[str, ModelBackend]
+        self.api = TextApi([], settings.max_instances)
         self._executor = None  # type: Optional[ThreadPoolExecutor]
         self._watchers = []  # type: list
 
@@ -63,6 +64,7 @@ class Gateway:
             backend = ModelBackend(name, settings, make_transport(settings), self._executor, slots, self.metrics)
             self.backends[name] = backend
             self._watchers.append(asyncio.ensure_future(backend.watch()))
+        self.api = TextApi(list(self.backends.values()), settings.max_instances)
         log.info("text gateway: models %s from %s", ", ".join(settings.model_names), settings.upstream_url)
         try:
             yield
@@ -74,22 +76,9 @@ class Gateway:
                 backend.close()
             self._executor.shutdown(wait=False)
 
-    def backend(self, name: str) -> ModelBackend:
-        backend = self.backends.get(name)
-        if backend is None:
-            raise ModelNotFound("model %r is not served here; models: %s" % (name, ", ".join(self.backends)))
-        return backend
-
     async def read_body(self, request: Request) -> bytes:
         limit = self.settings.max_body_bytes
-        declared = request.headers.get("content-length")
-        if declared is not None:
-            try:
-                size = int(declared)
-            except ValueError:
-                raise BadRequest("Content-Length %r is not a number" % declared)
-            if size > limit:
-                raise TooLarge("the body has %d bytes; the limit is %d" % (size, limit))
+        content_length(request.headers.get("content-length"), limit)
         parts = []
         received = 0
         async for part in request.stream():
@@ -99,67 +88,40 @@ class Gateway:
             parts.append(part)
         return b"".join(parts)
 
-    # -- routes -----------------------------------------------------------------
+    async def dispatch(self, request: Request) -> Response:
+        """Every request: the route table says what it is; errors become {"error": ...} answers."""
+        call = self.api.resolve(request.method, request.url.path)
+        if call.route == routes.METRICS:
+            return Response(self.metrics.exposition(), media_type=self.metrics.content_type)
+        if not call.predicts:
+            status, document, headers = self.api.info(call)
+            return JSONResponse(document, status_code=status, headers=headers)
+        return await self._predict(call, request)
 
-    async def liveness(self, request: Request) -> Response:
-        return JSONResponse({"status": "alive"})
-
-    async def readiness(self, request: Request) -> Response:
-        models = {name: backend.status() for name, backend in self.backends.items()}
-        ready = all(status["ready"] for status in models.values())
-        return JSONResponse({"ready": ready, "models": models}, status_code=200 if ready else 503)
-
-    async def list_models(self, request: Request) -> Response:
-        return JSONResponse({"models": list(self.backends)})
-
-    async def model_status(self, request: Request) -> Response:
-        backend = self.backend(request.path_params["name"])
-        status = backend.status()
-        if not status["ready"]:
-            body = {"error": "model %s is not ready: %s" % (backend.name, backend.reason)}
-            body.update(status)
-            return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
-        return JSONResponse(status)
-
-    async def predict(self, request: Request) -> Response:
-        name = request.path_params["name"]
-        return await self._predict(name, request, single=False)
-
-    async def predict_alias(self, request: Request) -> Response:
-        return await self._predict(self.settings.model_names[0], request, single=True)
-
-    async def _predict(self, name: str, request: Request, single: bool) -> Response:
+    async def _predict(self, call: Call, request: Request) -> Response:
         started = time.monotonic()
         status = 500
-        label = name if name in self.backends else "(unknown)"
+        assert call.backend is not None
+        label = call.backend.name
         try:
-            backend = self.backend(name)
-            document = parse_json(await self.read_body(request))
-            if single:
-                example, parameters = parse_single(document)
-                examples = [example]
-            else:
-                examples, parameters = parse_predict(document, self.settings.max_instances)
+            examples, parameters = self.api.parse(call, await self.read_body(request))
             self.metrics.texts.labels(label).observe(len(examples))
-            records = await backend.predict(examples, parameters)
+            records = await call.backend.predict(examples, parameters)
             status = 200
-            return JSONResponse(records[0] if single else {"predictions": records})
-        except GatewayError as e:
+            return JSONResponse(self.api.predictions(call, records))
+        except ApiError as e:
             status = e.status
             raise
         finally:
             self.metrics.requests.labels(label, str(status)).inc()
             self.metrics.latency.labels(label).observe(time.monotonic() - started)
 
-    async def metrics_page(self, request: Request) -> Response:
-        return Response(self.metrics.exposition(), media_type=self.metrics.content_type)
-
 
 def _error_response(status: int, message: str, headers: Optional[Dict[str, str]] = None) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
-async def _gateway_error(request: Request, exc: Any) -> Response:
+async def _api_error(request: Request, exc: Any) -> Response:
     return _error_response(exc.status, exc.message, exc.headers)
 
 
@@ -179,20 +141,10 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
 
 def create_app(settings: GatewaySettings) -> Starlette:
     gateway = Gateway(settings)
-    routes = [
-        Route("/", gateway.liveness, methods=["GET"]),
-        Route("/healthz", gateway.liveness, methods=["GET"]),
-        Route("/readyz", gateway.readiness, methods=["GET"]),
-        Route("/metrics", gateway.metrics_page, methods=["GET"]),
-        Route("/v1/models", gateway.list_models, methods=["GET"]),
-        Route("/v1/models/{name}:predict", gateway.predict, methods=["POST"]),
-        Route("/v1/models/{name}", gateway.model_status, methods=["GET"]),
-        Route("/predict", gateway.predict_alias, methods=["POST"]),
-    ]
     app = Starlette(
-        routes=routes,
+        routes=[Route("/{path:path}", gateway.dispatch, methods=METHODS)],
         lifespan=gateway.lifespan,
-        exception_handlers={GatewayError: _gateway_error, HTTPException: _http_error, Exception: _unexpected_error},
+        exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected_error},
     )
     app.state.gateway = gateway
     return app

@@ -14,11 +14,25 @@ import sys
 from typing import List, Optional
 
 import uvicorn
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from text_gateway.app import create_app
 from text_gateway.settings import GatewaySettings, parse_settings
 
 SETTINGS_ENV = "TEXT_GATEWAY_SETTINGS"
+
+
+class JsonErrorProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
+    """uvicorn's HTTP protocol, but a request its parser refuses (a malformed Content-Length, a broken
+    request line) gets the API's `{"error": ...}` 400 instead of uvicorn's plain text."""
+
+    def send_400_response(self, msg: str) -> None:
+        body = json.dumps({"error": "not a valid HTTP/1.1 request (%s): check the request line and the headers, "
+                                    "e.g. Content-Length" % msg.rstrip(".")}).encode("utf-8")
+        head = b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: %d\r\n" \
+               b"connection: close\r\n\r\n" % len(body)
+        self.transport.write(head + body)
+        self.transport.close()
 
 
 def app_from_env():
@@ -37,6 +51,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         log_level=settings.log_level,
         timeout_graceful_shutdown=int(settings.graceful_shutdown_seconds),
         access_log=False,
+        http=JsonErrorProtocol,
     )
     if settings.workers > 1:
         os.environ[SETTINGS_ENV] = json.dumps(settings._asdict())

@@ -1,7 +1,8 @@
 """One served model upstream: its metadata, its readiness, and predictions in chunks.
 
 `serving_client` does the talking (REST or gRPC, metadata, the vocab the
-export carries, checks, probabilities); this module runs it from the event
+export carries, checks, decoding); this module is the gateway's backend of the
+text API (`text_api.backend`): it runs the client from the event
 loop in a thread pool, splits long batches into upstream chunks, bounds the
 upstream calls in flight (one semaphore for all models) and maps failures to
 gateway errors. A watcher asks upstream for the model's current version every
@@ -13,89 +14,25 @@ import asyncio
 import logging
 import time
 from concurrent.futures import Executor
-from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 from urllib.parse import quote
 
-from bert_contract import ModelInfo
-from featurizer import Featurizer
-from serving_client import (
-    ConnectError,
-    InputError,
-    ReadTimeout,
-    Request,
-    Retry,
-    ServerError,
-    ServingClient,
-    ServingClientError,
-    Transport,
-)
-from serving_client.decoders import Decoder
+from serving_client import Request, Retry, ServerError, ServingClient, ServingClientError, Transport
 
-from text_gateway.errors import BadGateway, BadRequest, GatewayError, Unavailable, UpstreamTimeout
-from text_gateway.payload import Example, Parameters
+from text_api.backend import Backend, LoadedModel, call_model, load_model
+from text_api.errors import ApiError, BadGateway, Unavailable, UpstreamTimeout, upstream_error
+from text_api.payload import Example, Parameters
 from text_gateway.settings import GatewaySettings
 
-if TYPE_CHECKING:  # prometheus_client is the app's business; the Lambda handler imports this module without it
+if TYPE_CHECKING:  # prometheus_client is the app's business
     from text_gateway.metrics import GatewayMetrics
 
 log = logging.getLogger("text_gateway")
 
-# Upstream answers that mean "not now" rather than "never": 503 + Retry-After here.
-RETRY_LATER = (404, 429, 503)
 
+class ModelBackend(Backend):
+    """The text API's backend for one model behind TF Serving; `predict` is a coroutine."""
 
-def classify_upstream_error(error: ServingClientError, timeout: float, retry_after: float) -> Tuple[str, GatewayError]:
-    """(kind for metrics, the answer to send) for a failed upstream call."""
-    if isinstance(error, ReadTimeout):
-        return "timeout", UpstreamTimeout("upstream did not answer within %gs" % timeout)
-    if isinstance(error, ConnectError):
-        return "unavailable", Unavailable("upstream is unreachable: %s" % error, retry_after)
-    if isinstance(error, ServerError) and error.status_code in RETRY_LATER:
-        return "unavailable", Unavailable("upstream answered HTTP %d: %s" % (error.status_code, error.server_message), retry_after)
-    if isinstance(error, ServerError) and error.status_code == 504:
-        return "timeout", UpstreamTimeout("upstream timed out: %s" % error.server_message)
-    if isinstance(error, InputError):
-        return "input", BadRequest(str(error))
-    return "bad_answer", BadGateway("upstream failed: %s" % error)
-
-
-class LoadedModel(NamedTuple):
-    """What the gateway learned from one upstream version's metadata."""
-
-    version: Optional[int]
-    labels: List[str]
-    decoder: Decoder  # the model's task kind's (serving_client.decoders)
-    featurizer: Featurizer
-    info: Optional[ModelInfo]
-
-    @property
-    def task_kind(self) -> str:
-        return self.decoder.kind
-
-    def check(self, examples: Sequence[Example], parameters: Parameters) -> List[bool]:
-        """Per example, whether the model's length cuts it; BadRequest for input the model cannot take."""
-        try:
-            return self.decoder.check_request(self.featurizer, self.info, examples, parameters.truncation)
-        except InputError as e:
-            raise BadRequest(str(e))
-
-    def answers(self, results: Sequence[Any], truncated: Sequence[bool], parameters: Parameters) -> List[Dict[str, Any]]:
-        return [self.decoder.answer(r, t, parameters) for r, t in zip(results, truncated)]
-
-
-def load_model(client: ServingClient) -> LoadedModel:
-    """Reads the model's metadata (and vocab) through `client`."""
-    client.load()
-    return LoadedModel(client.model_version, list(client.labels or []), client.decoder, client.featurizer,
-                       client.model_info)
-
-
-def call_model(client: ServingClient, examples: Sequence[Example]) -> List[Any]:
-    """The client's result per example, of the model's kind (`Prediction`, `LabelSet`, `TaggedText`)."""
-    return list(client.iter_results(examples))
-
-
-class ModelBackend:
     def __init__(
         self,
         name: str,
@@ -133,7 +70,7 @@ class ModelBackend:
     def status(self) -> Dict[str, Any]:
         body = {"name": self.name, "ready": self.ready}  # type: Dict[str, Any]
         if self.loaded is not None:
-            body.update(version=self.loaded.version, task=self.loaded.task_kind, labels=self.loaded.labels)
+            body.update(self.loaded.status(self.name), ready=self.ready)
         if not self.ready:
             body["reason"] = self.reason
         return body
@@ -161,7 +98,7 @@ class ModelBackend:
                          self.name, loaded.version, loaded.task_kind, ",".join(loaded.labels))
                 self.loaded = loaded
                 self._metrics.version.labels(self.name).set(loaded.version or 0)
-        except (ServingClientError, GatewayError) as e:
+        except (ServingClientError, ApiError) as e:
             if self.ready:
                 log.warning("model %s: not ready: %s", self.name, e)
             self._set_ready(False, str(e))
@@ -232,9 +169,9 @@ class ModelBackend:
         except ServingClientError as e:
             raise self._gateway_error(e)
 
-    def _gateway_error(self, error: ServingClientError) -> GatewayError:
+    def _gateway_error(self, error: ServingClientError) -> ApiError:
         """The gateway's answer to an upstream failure; trouble that may be a new version wakes the watcher."""
-        kind, result = classify_upstream_error(error, self.settings.upstream_timeout, self.settings.retry_after_seconds)
+        kind, result = upstream_error(error, self.settings.upstream_timeout, self.settings.retry_after_seconds)
         self._metrics.upstream_errors.labels(self.name, kind).inc()
         if kind == "unavailable":
             self._wake_soon()

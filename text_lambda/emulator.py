@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -126,11 +127,16 @@ def main(argv=None) -> int:
     parser.add_argument("event", help="the event, as JSON")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="the function's environment")
     parser.add_argument("--rie", default=find_rie(), help="the aws-lambda-rie binary (default: found by find_rie)")
-    parser.add_argument("--log", default="lambda-emulator.log", help="where the emulator and the handler log")
+    parser.add_argument("--log", default=None,
+                        help="where the emulator and the handler log (default: a new file in the temporary directory)")
     args = parser.parse_args(argv)
     if not args.rie:
         parser.error("no aws-lambda-rie found: run `make setup-lambda` or pass --rie")
     environment = dict(item.split("=", 1) for item in args.env)
+    if args.log is None:
+        fd, args.log = tempfile.mkstemp(prefix="lambda-emulator-", suffix=".log")
+        os.close(fd)
+    print("%s: the emulator's log: %s" % (parser.prog, args.log), file=sys.stderr)
     with LambdaEmulator(args.rie, sys.executable, environment, args.log) as emulator:
         status, answer = emulator.invoke(json.loads(args.event))
     print(json.dumps(answer, indent=2, ensure_ascii=False))

@@ -3,7 +3,9 @@
 API Gateway HTTP APIs and Function URLs send payload format 2.0
 (`version: "2.0"`, `requestContext.http.method`, `rawPath`); REST APIs send 1.0
 (`httpMethod`, `path`). Both may carry a base64 body (`isBase64Encoded`). Any
-other object is a direct invocation: the event itself is the request.
+other event is a direct invocation: the event itself is the request, and its
+answer the document itself (an error as `{"error", "status"}`), even when the
+event is not a JSON object at all.
 """
 
 import base64
@@ -11,27 +13,29 @@ import binascii
 import json
 from typing import Any, Dict, NamedTuple, Optional
 
-from text_gateway.errors import BadRequest
+from text_api.errors import BadRequest
 
 
 class Invocation(NamedTuple):
-    http: bool  # False: a direct invocation, answered with the JSON document itself
     method: str
     path: str
     body: bytes
-    document: Any = None  # a direct invocation's event
 
 
-def parse_event(event: Any) -> Invocation:
+def is_http(event: Any) -> bool:
+    """Whether the event came through API Gateway or a Function URL (else: a direct invocation)."""
     if not isinstance(event, dict):
-        raise BadRequest("the event is not a JSON object")
-    if event.get("version") == "2.0" and isinstance(event.get("requestContext"), dict):
-        http = event["requestContext"].get("http") or {}
-        return Invocation(True, str(http.get("method", "")).upper(), str(event.get("rawPath") or http.get("path") or "/"),
-                          _body(event))
+        return False
+    return (event.get("version") == "2.0" and isinstance(event.get("requestContext"), dict)) or "httpMethod" in event
+
+
+def parse_http(event: Dict[str, Any]) -> Invocation:
+    """An HTTP event's request (`is_http(event)` is true)."""
     if "httpMethod" in event:
-        return Invocation(True, str(event["httpMethod"]).upper(), str(event.get("path") or "/"), _body(event))
-    return Invocation(False, "POST", "", b"", event)
+        return Invocation(str(event["httpMethod"]).upper(), str(event.get("path") or "/"), _body(event))
+    http = event["requestContext"].get("http") or {}
+    return Invocation(str(http.get("method", "")).upper(), str(event.get("rawPath") or http.get("path") or "/"),
+                      _body(event))
 
 
 def _body(event: Dict[str, Any]) -> bytes:
@@ -48,10 +52,9 @@ def _body(event: Dict[str, Any]) -> bytes:
     return body.encode("utf-8")
 
 
-def answer(invocation: Optional[Invocation], status: int, document: Dict[str, Any],
-           headers: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+def answer(http: bool, status: int, document: Dict[str, Any], headers: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
     """The HTTP proxy response for API Gateway / Function URLs; the document itself (plus status) when direct."""
-    if invocation is not None and not invocation.http:
+    if not http:
         return document if status == 200 else dict(document, status=status)
     all_headers = {"Content-Type": "application/json"}
     all_headers.update(headers or {})

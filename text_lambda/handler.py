@@ -1,35 +1,40 @@
-"""The Lambda entry point and its two backends, both driving `serving_client`.
+"""The Lambda entry point: an adapter of the text API (`text_api`) to Lambda events, and its two backends.
 
-`proxy`: the client talks to TF Serving (or the local server). `onnx`: the
-client talks to `OnnxTransport`, which runs the `--export_onnx` model in this
-process with onnxruntime. Either way featurization, checks and decoding are
-the client's, so both backends answer alike.
+`proxy`: `serving_client` talks to TF Serving (or the local server). `onnx`:
+the client talks to `OnnxTransport`, which runs the `--export_onnx` model in
+this process with onnxruntime. Either way featurization, checks and decoding
+are the client's, so both backends answer alike.
 
-Routes (HTTP events): POST /v1/models/{name}:predict (KServe v1 body),
-POST /predict (`{"text", "text_pair", "parameters"}`), GET /v1/models/{name},
-GET /v1/models. Direct invocations: `{"texts": [...], "text_pairs": [...],
-"parameters": {...}}` -> `{"predictions": [...]}`.
+HTTP events get the text API's routes (text_api.routes, without /metrics);
+direct invocations `{"texts": [...], "text_pairs": [...], "parameters": {...}}`
+get `{"predictions": [...]}`, and any failure `{"error", "status"}`. The
+backend is built from the environment on the first event; a configuration
+error is one line in the log and in the answer, never a traceback.
 """
 
 import logging
 import os
-import re
 from typing import Any, Dict, List, Optional
+from urllib.parse import urlsplit
 
 from serving_client import Retry, ServingClient, ServingClientError, Transport
-from text_gateway.errors import BadRequest, GatewayError, ModelNotFound
-from text_gateway.payload import Example, Parameters, parse_json, parse_parameters, parse_predict, parse_single
-from text_gateway.upstream import LoadedModel, call_model, classify_upstream_error, load_model
-from text_lambda.events import Invocation, answer, parse_event
+from text_api import routes
+from text_api.api import TextApi
+from text_api.backend import Backend, LoadedModel, call_model, load_model
+from text_api.errors import ApiError, ConfigurationError, upstream_error
+from text_api.payload import Example, Parameters, parse_direct
+from text_lambda.events import answer, is_http, parse_http
 
 log = logging.getLogger("text_lambda")
 
 MAX_INSTANCES = 256
-_PREDICT = re.compile(r"^/v1/models/(?P<name>[^/:]+):predict$")
-_STATUS = re.compile(r"^/v1/models/(?P<name>[^/:]+)$")
+# Every route of the text API but the gateway's Prometheus page.
+LAMBDA_ROUTES = tuple(route.name for route in routes.ROUTES if route.name != routes.METRICS)
+BACKEND_SETTINGS = {"proxy": ("MODEL_NAME", "PREDICTOR_URL"), "onnx": ("MODEL_NAME", "MODEL_DIR")}
+SCHEMES = ("http", "https", "grpc")
 
 
-class ClientBackend:
+class ClientBackend(Backend):
     """One model through `serving_client` (metadata and vocab read at start)."""
 
     def __init__(self, url: str, model: str, vocab_file: Optional[str] = None, timeout: float = 30.0,
@@ -46,88 +51,74 @@ class ClientBackend:
         return self.model.answers(predictions, truncated, parameters)
 
     def status(self) -> Dict[str, Any]:
-        return {"name": self.name, "ready": True, "version": self.model.version, "task": self.model.task_kind,
-                "labels": self.model.labels}
+        return self.model.status(self.name)
 
     def _call(self, work):
         try:
             return work()
         except ServingClientError as e:
-            raise classify_upstream_error(e, self.timeout, 1.0)[1]
-
-
-BACKEND_SETTINGS = {"proxy": ("MODEL_NAME", "PREDICTOR_URL"), "onnx": ("MODEL_NAME", "MODEL_DIR")}
+            raise upstream_error(e, self.timeout, 1.0)[1]
 
 
 def backend_from_environment(transport: Optional[Transport] = None) -> ClientBackend:
+    """The backend the function's environment describes; ConfigurationError (one line) when it does not fit."""
     backend = os.environ.get("BACKEND", "proxy")
     if backend not in BACKEND_SETTINGS:
-        raise RuntimeError("BACKEND=%s: expected one of %s" % (backend, ", ".join(BACKEND_SETTINGS)))
+        raise ConfigurationError("BACKEND=%s: expected one of %s" % (backend, ", ".join(BACKEND_SETTINGS)))
     missing = [name for name in BACKEND_SETTINGS[backend] if not os.environ.get(name)]
     if missing:
-        raise RuntimeError("BACKEND=%s: set %s in the function's environment" % (backend, " and ".join(missing)))
+        raise ConfigurationError("BACKEND=%s: set %s in the function's environment" % (backend, " and ".join(missing)))
+    name = os.environ["MODEL_NAME"]
     if backend == "onnx":
-        from text_lambda.onnx_transport import OnnxTransport  # onnxruntime and numpy: only this backend needs them
+        from text_lambda.model_dir import local_model_dir  # only this backend reads model files
+        from text_lambda.onnx_transport import OnnxModelError, OnnxTransport  # onnxruntime and numpy: this backend's
 
-        name = os.environ["MODEL_NAME"]
-        local = OnnxTransport(os.environ["MODEL_DIR"], name, int(os.environ.get("ONNX_THREADS", "0")))
+        try:
+            local = OnnxTransport(local_model_dir(os.environ["MODEL_DIR"]), name, _int("ONNX_THREADS", 0))
+        except OnnxModelError as e:
+            raise ConfigurationError("MODEL_DIR=%s: %s" % (os.environ["MODEL_DIR"], e))
         return ClientBackend("http://in-process", name, transport=local)
-    return ClientBackend(os.environ["PREDICTOR_URL"], os.environ["MODEL_NAME"], os.environ.get("VOCAB_FILE") or None,
-                         float(os.environ.get("PREDICTOR_TIMEOUT_SECONDS", "30")), transport)
+    url = os.environ["PREDICTOR_URL"]
+    if urlsplit(url).scheme.lower() not in SCHEMES or not urlsplit(url).netloc:
+        raise ConfigurationError("PREDICTOR_URL=%s: give the model server as http://host:port, https://host:port "
+                                 "or grpc://host:port" % url)
+    timeout = _float("PREDICTOR_TIMEOUT_SECONDS", 30.0)
+    return ClientBackend(url, name, os.environ.get("VOCAB_FILE") or None, timeout, transport)
 
 
-def handle(backend: ClientBackend, event: Any) -> Dict[str, Any]:
-    """One event -> its answer; every failure is an `{"error": ...}` answer, never an exception."""
-    invocation = None  # type: Optional[Invocation]
+def _int(name: str, default: int) -> int:
     try:
-        invocation = parse_event(event)
-        return answer(invocation, 200, _route(backend, invocation))
-    except GatewayError as e:
-        return answer(invocation, e.status, {"error": e.message}, e.headers)
+        return int(os.environ.get(name) or default)
+    except ValueError:
+        raise ConfigurationError("%s=%s: expected a whole number" % (name, os.environ[name]))
 
 
-def _route(backend: ClientBackend, invocation: Invocation) -> Dict[str, Any]:
-    if not invocation.http:
-        return {"predictions": backend.predict(*_direct(invocation.document))}
-    path, method = invocation.path, invocation.method
-    match = _PREDICT.match(path)
-    if match and method == "POST":
-        _check_model(backend, match.group("name"))
-        examples, parameters = parse_predict(parse_json(invocation.body), MAX_INSTANCES)
-        return {"predictions": backend.predict(examples, parameters)}
-    if path == "/predict" and method == "POST":
-        example, parameters = parse_single(parse_json(invocation.body))
-        return backend.predict([example], parameters)[0]
-    match = _STATUS.match(path)
-    if match and method == "GET":
-        _check_model(backend, match.group("name"))
-        return backend.status()
-    if path == "/v1/models" and method == "GET":
-        return {"models": [backend.name]}
-    raise GatewayError("no route %s %s" % (method, path), 404)
+def _float(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name) or default)
+    except ValueError:
+        raise ConfigurationError("%s=%s: expected a number of seconds" % (name, os.environ[name]))
 
 
-def _check_model(backend: ClientBackend, name: str) -> None:
-    if name != backend.name:
-        raise ModelNotFound("model %r is not served here; models: %s" % (name, backend.name))
+def handle(backend: Backend, event: Any) -> Dict[str, Any]:
+    """One event -> its answer; every failure is an `{"error": ...}` answer, never an exception."""
+    http = is_http(event)
+    try:
+        if not http:
+            examples, parameters = parse_direct(event, MAX_INSTANCES)
+            return answer(False, 200, {"predictions": backend.predict(examples, parameters)})
+        invocation = parse_http(event)
+        api = TextApi([backend], MAX_INSTANCES, LAMBDA_ROUTES)
+        call = api.resolve(invocation.method, invocation.path)
+        if not call.predicts:
+            return answer(True, *api.info(call))
+        examples, parameters = api.parse(call, invocation.body)
+        return answer(True, 200, api.predictions(call, backend.predict(examples, parameters)))
+    except ApiError as e:
+        return answer(http, e.status, {"error": e.message}, e.headers)
 
 
-def _direct(document: Dict[str, Any]):
-    unknown = sorted(set(document) - {"texts", "text_pairs", "parameters"})
-    if unknown:
-        raise BadRequest('unknown field(s) %s; expected "texts", optional "text_pairs" and "parameters"' % ", ".join(unknown))
-    texts, pairs = document.get("texts"), document.get("text_pairs")
-    if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
-        raise BadRequest('"texts" must be a non-empty list of strings')
-    if len(texts) > MAX_INSTANCES:
-        raise GatewayError("%d texts in one event; the limit is %d" % (len(texts), MAX_INSTANCES), 413)
-    if pairs is not None and (not isinstance(pairs, list) or len(pairs) != len(texts)
-                              or not all(p is None or isinstance(p, str) for p in pairs)):
-        raise BadRequest('"text_pairs" must be a list of strings (or nulls) as long as "texts"')
-    return list(zip(texts, pairs or [None] * len(texts))), parse_parameters(document.get("parameters"))
-
-
-_BACKEND = None  # type: Optional[ClientBackend]
+_BACKEND = None  # type: Optional[Backend]
 
 
 def handler(event: Any, context: Any = None) -> Dict[str, Any]:
@@ -136,14 +127,9 @@ def handler(event: Any, context: Any = None) -> Dict[str, Any]:
     if _BACKEND is None:
         try:
             _BACKEND = backend_from_environment()
-        except GatewayError as e:  # upstream not there yet: answer, and try again on the next event
-            return answer(None if not isinstance(event, dict) else _safe_invocation(event), e.status,
-                          {"error": "cannot load the model: %s" % e.message}, e.headers)
+        except ConfigurationError as e:
+            log.error("configuration error: %s", e.message)  # one line; the environment must change
+            return answer(is_http(event), e.status, {"error": "configuration error: %s" % e.message})
+        except ApiError as e:  # upstream not there yet: answer, and try again on the next event
+            return answer(is_http(event), e.status, {"error": "cannot load the model: %s" % e.message}, e.headers)
     return handle(_BACKEND, event)
-
-
-def _safe_invocation(event: Dict[str, Any]) -> Optional[Invocation]:
-    try:
-        return parse_event(event)
-    except GatewayError:
-        return None

@@ -18,7 +18,7 @@ import pytest
 pytestmark = pytest.mark.needs_tf
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CLIENT_PACKAGES = ["bert_contract", "featurizer", "serving_client", "tagging", "text_gateway", "text_lambda"]  # pyproject.toml: [tool.setuptools.packages.find]
+CLIENT_PACKAGES = ["bert_contract", "featurizer", "serving_client", "tagging", "text_api", "text_gateway", "text_lambda"]  # pyproject.toml: [tool.setuptools.packages.find]
 MODEL = "tiny"
 TEXTS = ["the movie was good", "awful film , i hate it", "lovely day"]
 

@@ -2,6 +2,7 @@
 
 import http.server
 import json
+import socket
 import threading
 import urllib.request
 
@@ -126,6 +127,15 @@ def test_every_bad_request_gets_4xx_json_and_the_gateway_keeps_serving(model_ser
     assert gateway.get("/v1/models/nope").status_code == 404
     assert "no route" in gateway.get("/v2/anything").json()["error"]
     assert gateway.get("/predict").status_code == 405 and "not allowed" in gateway.get("/predict").json()["error"]
+    # The predict route with another method is that route's 405, not an unknown model "tiny:predict".
+    wrong = gateway.get("/v1/models/%s:predict" % MODEL)
+    assert wrong.status_code == 405 and wrong.headers["Allow"] == "POST"
+    assert wrong.json()["error"] == "method GET is not allowed on /v1/models/tiny:predict; use POST"
+    # A Content-Length that is not a number: uvicorn's parser refuses it, with the API's JSON error.
+    status, headers, body = raw_request(gateway.port, b"POST /v1/models/tiny:predict HTTP/1.1\r\nHost: x\r\n"
+                                                      b"Content-Type: application/json\r\nContent-Length: 1x\r\n\r\n{}")
+    assert status == 400 and headers["content-type"] == "application/json"
+    assert "not a valid HTTP/1.1 request" in json.loads(body)["error"]
     assert gateway.post("/predict", json={"text": 1}).status_code == 400
     good = gateway.post("/v1/models/%s:predict" % MODEL, json={"instances": TEXTS[:2]})
     assert good.status_code == 200 and len(good.json()["predictions"]) == 2
@@ -152,11 +162,28 @@ def test_readiness_follows_the_upstream(model_server, start_gateway):
     assert_same(again.json()["predictions"], expected_predictions(model_server, [(TEXTS[0], None)]))
 
 
-class StallingUpstream:
-    """Forwards to the real server, but holds every `serving_default` predict until closed."""
+def raw_request(port, data):
+    """(status, lower-cased headers, body) of bytes sent as they are, for requests `requests` will not send."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(data)
+        answer = b""
+        while True:
+            part = sock.recv(65536)
+            if not part:
+                break
+            answer += part
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict((k.strip().lower(), v.strip()) for k, v in (line.split(":", 1) for line in lines[1:]))
+    return int(lines[0].split()[1]), headers, body
 
-    def __init__(self, target: str):
+
+class StallingUpstream:
+    """Forwards to the real server, but holds every `serving_default` predict until closed (`drop`: closes it unanswered)."""
+
+    def __init__(self, target: str, drop: bool = False):
         self.target = target
+        self.drop = drop
         self.release = threading.Event()
         self.held = threading.Semaphore(0)
         outer = self
@@ -169,6 +196,9 @@ class StallingUpstream:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 if json.loads(body).get("signature_name", "serving_default") == "serving_default":
                     outer.held.release()
+                    if outer.drop:  # dies mid-request: the connection closes without an answer
+                        self.close_connection = True
+                        return
                     outer.release.wait(60)
                     return
                 self._forward(body)
@@ -220,3 +250,15 @@ def test_a_stalled_upstream_gives_504_and_the_gateway_keeps_serving(model_server
         metrics = gateway.get("/metrics").text
         assert 'text_gateway_requests_total{model="tiny",status="504"} 1.0' in metrics
         assert 'text_gateway_upstream_errors_total{kind="timeout",model="tiny"} 1.0' in metrics
+
+
+def test_an_upstream_that_dies_mid_request_gives_502_with_retry_after(model_server, start_gateway):
+    with StallingUpstream(model_server.rest_host, drop=True) as upstream:
+        gateway = start_gateway(["--model_name=%s" % MODEL, "--predictor_host=%s" % upstream.host,
+                                 "--upstream_retries=0"]).wait_ready()
+        answer = gateway.post("/v1/models/%s:predict" % MODEL, json={"instances": TEXTS[:1]})
+        assert answer.status_code == 502 and answer.headers["Retry-After"] == "1", answer.text
+        assert "upstream closed the connection before answering" in answer.json()["error"]
+        assert upstream.held.acquire(timeout=1)
+        metrics = gateway.get("/metrics").text
+        assert 'text_gateway_upstream_errors_total{kind="connection_lost",model="tiny"} 1.0' in metrics

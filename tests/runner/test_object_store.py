@@ -12,54 +12,24 @@ import os
 import re
 import subprocess
 import sys
-import threading
 
 import boto3
 import pytest
-import requests
 
 import tiny_bert
+from s3_emulator import CREDENTIALS, moto_server  # tests/helpers
 
 pytestmark = pytest.mark.needs_tf
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUCKET = "bert-runs"
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"}
 
 
 @pytest.fixture(scope="module")
 def s3_endpoint():
     """host:port of a moto S3 server on 127.0.0.1, up until the module's tests are done."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        universal_newlines=True,
-    )
-    log = []
-    try:
-        port = None
-        for line in process.stdout:  # werkzeug reports the port it bound
-            log.append(line)
-            found = re.search(r"Running on http://127\.0\.0\.1:(\d+)", line)
-            if found:
-                port = int(found.group(1))
-                break
-        assert port, "moto server exited (%s) without reporting a port:\n%s" % (process.poll(), "".join(log))
-        # Keep reading its access log, or the server blocks on a full pipe.
-        drain = threading.Thread(target=log.extend, args=(process.stdout,), daemon=True)
-        drain.start()
-        endpoint = "127.0.0.1:%d" % port
-        # Ready is a fact: the server answers a request.
-        assert requests.get("http://%s/" % endpoint, timeout=30).status_code == 200
+    with moto_server() as endpoint:
         yield endpoint
-    finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="module")

@@ -57,18 +57,27 @@ def test_direct_invocation_and_the_single_text_route(backend):
     (dict(v2_event("POST", "/predict"), body="{"), 400, "not valid JSON"),
     (dict(v1_event("POST", "/predict"), body="%%%", isBase64Encoded=True), 400, "not valid base64"),
     (v2_event("POST", "/v1/models/other:predict", {"instances": ["a"]}), 404, "model 'other' is not served here"),
-    (v2_event("DELETE", "/v1/models/sms"), 404, "no route DELETE /v1/models/sms"),
+    (v2_event("DELETE", "/v1/models/sms"), 405, "method DELETE is not allowed on /v1/models/sms; use GET"),
+    (v2_event("GET", "/v1/models/sms:predict"), 405, "method GET is not allowed on /v1/models/sms:predict; use POST"),
+    (v1_event("GET", "/predict"), 405, "use POST"),
+    (v2_event("GET", "/v2/anything"), 404, "no route GET /v2/anything"),
+    (v2_event("GET", "/metrics"), 404, "no route GET /metrics"),  # the gateway's page only
 ])
 def test_bad_http_events_get_json_errors(backend, event, status, message):
     answer = handle(backend, event)
     assert answer["statusCode"] == status and message in json.loads(answer["body"])["error"]
+    if status == 405:
+        assert answer["headers"]["Allow"] in ("GET", "POST")
 
 
 def test_bad_direct_events_get_errors_with_their_status(backend):
     assert handle(backend, {"texts": []}) == {"error": '"texts" must be a non-empty list of strings', "status": 400}
     assert handle(backend, {"texts": ["a"], "text_pairs": ["b", "c"]})["status"] == 400
     assert handle(backend, {"texts": ["a"] * 300})["status"] == 413
-    assert handle(backend, ["not", "an", "object"])["statusCode"] == 400
+    # Not an object at all: still a direct invocation's answer, as documented.
+    assert handle(backend, ["not", "an", "object"]) == {"error": 'expected a JSON object with "texts", got a list',
+                                                        "status": 400}
+    assert handle(backend, "text")["status"] == 400 and handle(backend, None)["status"] == 400
 
 
 def test_upstream_down_is_503_with_retry_after(backend, fake):

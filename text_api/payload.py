@@ -2,20 +2,23 @@
 
 KServe v1: `{"instances": [...], "parameters": {...}}`, each instance a text
 or `{"text": ..., "text_pair": ...}`. The `/predict` alias takes
-`{"text": ..., "text_pair": ..., "parameters": {...}}`.
+`{"text": ..., "text_pair": ..., "parameters": {...}}`, a direct Lambda
+invocation `{"texts": [...], "text_pairs": [...], "parameters": {...}}`.
 """
 
 import json
 from typing import Any, List, NamedTuple, Optional, Tuple
 
-from text_gateway.errors import BadRequest, TooLarge
+from text_api.errors import BadRequest, TooLarge
 
 Example = Tuple[str, Optional[str]]
 
 
 class Parameters(NamedTuple):
     top_k: Optional[int] = None  # keep the k best labels in `scores`
-    threshold: Optional[float] = None  # labels scoring below it are left out (`label` None if the best is)
+    # What it means is the model's decoder's: a label set's decision value, the score below which a
+    # single-label classifier's labels and a tagger's spans are left out.
+    threshold: Optional[float] = None
     truncation: bool = True  # False: a text longer than the model's length is refused
 
 
@@ -55,6 +58,36 @@ def parse_single(document: Any) -> Tuple[Example, Parameters]:
         raise BadRequest('unknown field(s) %s; expected "text", optional "text_pair" and "parameters"' % ", ".join(unknown))
     example = _instance({k: v for k, v in document.items() if k != "parameters"}, "body")
     return example, parse_parameters(document.get("parameters"))
+
+
+def parse_direct(document: Any, max_instances: int) -> Tuple[List[Example], Parameters]:
+    """The examples and parameters of a direct (non-HTTP) Lambda invocation."""
+    if not isinstance(document, dict):
+        raise BadRequest('expected a JSON object with "texts", got %s' % _kind(document))
+    unknown = sorted(set(document) - {"texts", "text_pairs", "parameters"})
+    if unknown:
+        raise BadRequest('unknown field(s) %s; expected "texts", optional "text_pairs" and "parameters"' % ", ".join(unknown))
+    texts, pairs = document.get("texts"), document.get("text_pairs")
+    if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
+        raise BadRequest('"texts" must be a non-empty list of strings')
+    if len(texts) > max_instances:
+        raise TooLarge("%d texts in one event; the limit is %d" % (len(texts), max_instances))
+    if pairs is not None and (not isinstance(pairs, list) or len(pairs) != len(texts)
+                              or not all(p is None or isinstance(p, str) for p in pairs)):
+        raise BadRequest('"text_pairs" must be a list of strings (or nulls) as long as "texts"')
+    return list(zip(texts, pairs or [None] * len(texts))), parse_parameters(document.get("parameters"))
+
+
+def content_length(value: Optional[str], limit: int) -> Optional[int]:
+    """A request's declared body size, checked: BadRequest when it is not a whole number, TooLarge over `limit`."""
+    if value is None:
+        return None
+    if not value.strip().isdigit():
+        raise BadRequest("Content-Length %r is not a whole number of bytes" % value)
+    size = int(value)
+    if size > limit:
+        raise TooLarge("the body has %d bytes; the limit is %d" % (size, limit))
+    return size
 
 
 def parse_parameters(value: Any) -> Parameters:
