@@ -15,7 +15,8 @@ from bert_contract.names import SEQUENCE_CLASSIFICATION, TASK_KINDS
 FEATURIZER_VERSION = 1
 # Bumped when a field is added to ModelInfo; readers accept every older version.
 # 3: tag_scheme and doc_stride (token classifiers). 4: thresholds (multi-label classifiers).
-METADATA_SCHEMA_VERSION = 4
+# 5: text_pairs (whether the model was trained on sentence pairs).
+METADATA_SCHEMA_VERSION = 5
 # A multi-label classifier exported without tuned thresholds decides every label at this value.
 DEFAULT_THRESHOLD = 0.5
 
@@ -45,6 +46,9 @@ class ModelInfo(NamedTuple):
     # Multi-label classifiers: one decision threshold per label, in `labels` order (all
     # DEFAULT_THRESHOLD unless tuned on dev); [] for the other kinds.
     thresholds: List[float] = []
+    # True: trained on sentence pairs (text, second text); False: on single texts, so a second
+    # text is refused; None: not recorded (exports before schema 5), anything is taken.
+    text_pairs: Optional[bool] = None
 
     def to_json(self) -> str:
         return json.dumps(self._asdict(), sort_keys=True)
@@ -66,6 +70,7 @@ class ModelInfo(NamedTuple):
                 tag_scheme=str(data.get("tag_scheme", "")),
                 doc_stride=int(data.get("doc_stride", 0)),
                 thresholds=[float(t) for t in data.get("thresholds", [])],
+                text_pairs=None if data.get("text_pairs") is None else bool(data["text_pairs"]),
             )
         except (ValueError, KeyError, TypeError) as e:
             raise MetadataError("model metadata is not valid: %s" % e)

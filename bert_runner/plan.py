@@ -116,6 +116,7 @@ class Plan:
             task_name=(o.task_name or "").lower(),
             dynamic_seq_length=o.export_dynamic_seq_length,
             task_kind=self.family.kind,
+            text_pairs=self.task.text_pairs,
             **self.family.metadata(o)
         )
 

@@ -67,6 +67,9 @@ class Task:
     """A data set: examples per split and the ordered label list."""
 
     name = ""
+    # Whether examples carry a second text (sentence pairs); the export's metadata says so,
+    # and servers refuse a second text for a model trained without. None: not known.
+    text_pairs = None  # type: Optional[bool]
 
     def __init__(self, data_dir: str):
         self.data_dir = data_dir or ""
@@ -97,6 +100,10 @@ class _ColumnTask(Task):
     text_b_index = None  # type: Optional[int]
     label_index = 0
     test_label = "0"
+
+    @property
+    def text_pairs(self) -> Optional[bool]:  # type: ignore[override]
+        return self.text_b_index is not None
 
     def split_path(self, split):
         if split not in self.files:
@@ -177,6 +184,7 @@ class XnliTask(_ColumnTask):
 
     name = "xnli"
     language = "zh"
+    text_pairs = True  # its own columns: premise and hypothesis
     files = {
         "train": os.path.join("multinli", "multinli.train.%s.tsv" % language),
         "dev": "xnli.dev.tsv",
@@ -226,6 +234,7 @@ class GenericTask(Task):
         super().__init__(data_dir)
         self.text_column = text_column
         self.text_b_column = text_b_column or None
+        self.text_pairs = self.text_b_column is not None
         self.label_column = label_column
         self._labels = list(labels) if labels else None
         self._files = dict(files or {})

@@ -171,8 +171,9 @@ def _client(args: argparse.Namespace) -> ServingClient:
 def _run(client: ServingClient, args: argparse.Namespace) -> int:
     """Classifies or tags the text or the file; returns how many rows failed (only with --file)."""
     decoder = client.decoder  # metadata errors before any output
-    if not decoder.pairs and (args.text_b is not None or args.text_b_column):
-        raise InputError(decoder.single_texts)
+    if not decoder.takes_pairs(client.model_info) and (args.text_b is not None or args.text_b_column):
+        raise InputError(decoder.single_texts if not decoder.pairs else
+                         "the model was trained on single texts; it takes no second text")
     writer = make_writer(args.format, sys.stdout, decoder, single=args.file is None)
     if args.file is None:
         # Its error is the run's error.

@@ -24,7 +24,11 @@ class Decoder:
     title = ""  # how messages name it
     method = "predict"  # the ServingClient methods that answer it: "predict" (predict/iter_predict) or "entities"
     pairs = True  # whether it can take a second text
-    single_texts = "the model takes single texts; it takes no second text"  # the refusal when `pairs` is False
+    single_texts = "the model takes single texts; it takes no second text"  # the refusal when pairs are not taken
+
+    def takes_pairs(self, info: Optional[ModelInfo]) -> bool:
+        """Whether this model can take a second text: the kind can, and the model was not trained without."""
+        return self.pairs and (info is None or info.text_pairs is not False)
 
     def configure(self, client: Any, labels: Optional[List[str]], info: Optional[ModelInfo], featurizer: Featurizer) -> Any:
         """The per-model setting decode() needs, checked; ValueError says what does not fit."""
@@ -144,6 +148,13 @@ def truncation_flags(featurizer: Featurizer, examples: Sequence[Example], trunca
                 % (i, length, limit)
             )
     return flags
+
+
+def check_pairs(decoder: Decoder, info: Optional[ModelInfo], examples: Sequence[Example]) -> None:
+    """InputError for a second text when the model takes none."""
+    if not decoder.takes_pairs(info):
+        refuse_pairs(examples, "the %s model was trained on single texts" % decoder.title if decoder.pairs
+                     else "a %s model takes single texts" % decoder.title)
 
 
 def refuse_pairs(examples: Sequence[Example], why: str) -> None:

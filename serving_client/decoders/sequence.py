@@ -7,7 +7,8 @@ from featurizer import Featurizer
 from serving_client._output import Writer, table_text
 from serving_client._results import FailedPrediction
 from serving_client.decoders._base import (
-    Decoder, Example, chunks, classifier_body, label_names, probability_rows, ranked, register, truncation_flags,
+    Decoder, Example, check_pairs, chunks, classifier_body, label_names, probability_rows, ranked, register,
+    truncation_flags,
 )
 
 
@@ -56,6 +57,7 @@ class SequenceClassification(Decoder):
 
     def check_request(self, featurizer: Featurizer, info: Optional[ModelInfo], examples: Sequence[Example],
                       truncation: bool) -> List[bool]:
+        check_pairs(self, info, examples)
         return truncation_flags(featurizer, examples, truncation)
 
     def answer(self, result: Prediction, truncated: bool, parameters: Any) -> Dict[str, Any]:

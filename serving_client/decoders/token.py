@@ -14,7 +14,7 @@ from serving_client._entities import TaggedText
 from serving_client._errors import InputError
 from serving_client._output import Writer, shorten, table_text
 from serving_client._results import FailedPrediction
-from serving_client.decoders._base import Decoder, Example, refuse_pairs, register
+from serving_client.decoders._base import Decoder, Example, check_pairs, register
 
 
 class TokenClassification(Decoder):
@@ -68,7 +68,7 @@ class TokenClassification(Decoder):
 
     def check_request(self, featurizer: Featurizer, info: Optional[ModelInfo], examples: Sequence[Example],
                       truncation: bool) -> List[bool]:
-        refuse_pairs(examples, "a token classification model takes single texts")
+        check_pairs(self, info, examples)
         return [False] * len(examples)  # long texts are read in the model's windows, never cut
 
     def answer(self, result: TaggedText, truncated: bool, parameters: Any) -> Dict[str, Any]:

@@ -146,3 +146,11 @@ def test_unknown_scheme_is_one_line(tiny_vocab_file, capsys):
     with pytest.raises(SystemExit) as info:
         cli.main(["--server", "ftp://x", "--model", "m", "--vocab", tiny_vocab_file, "hi"])
     assert "must start with http://, https:// or grpc://" in str(info.value.code)
+
+
+def test_a_second_text_for_a_model_trained_on_single_texts_is_refused(run, fake):
+    fake.info = fake.info._replace(text_pairs=False)
+    code, out, err = run("is it good", "yes")
+    assert code == 1 and out == ""
+    assert err.strip() == "bert-classify: error: the model was trained on single texts; it takes no second text"
+    assert fake.predict_bodies() == []

@@ -26,6 +26,15 @@ def test_metadata_written_before_thresholds_loads_with_none():
     assert ModelInfo.from_json(json.dumps(old)).thresholds == []
 
 
+def test_text_pairs_round_trip_and_old_metadata_takes_anything():
+    assert ModelInfo.from_json(_info(text_pairs=False).to_json()).text_pairs is False
+    assert ModelInfo.from_json(_info(text_pairs=True).to_json()).text_pairs is True
+    old = json.loads(_info().to_json())
+    del old["text_pairs"]
+    old["schema_version"] = 4
+    assert ModelInfo.from_json(json.dumps(old)).text_pairs is None
+
+
 def test_thresholds_must_match_the_labels():
     with pytest.raises(MetadataError, match="1 thresholds for 2 labels"):
         ModelInfo.from_json(_info(task_kind=MULTI_LABEL_CLASSIFICATION, thresholds=[0.3]).to_json())

@@ -92,6 +92,7 @@ def test_metadata_signature_carries_labels_and_featurizer_settings(trained_tiny_
     info = ModelInfo.from_json(rows[0].decode("utf-8"))
     assert info.labels == ["neg", "pos"]
     assert (info.max_seq_length, info.do_lower_case, info.task_name) == (24, True, "generic")
+    assert info.text_pairs is False  # trained on single texts: servers refuse a second one
     info.check_featurizer(Featurizer(trained_tiny_model["vocab_file"]).vocab_sha256, True, 24)
 
 

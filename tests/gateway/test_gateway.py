@@ -42,14 +42,18 @@ def gateway(model_server, start_gateway):
     return start_gateway(gateway_args(model_server, "--chunk_size=2")).wait_ready()
 
 
-def test_predictions_equal_the_clients_for_texts_and_pairs(gateway, model_server):
-    instances = TEXTS + [{"text": "is it good", "text_pair": "yes it is lovely"}, {"text": LONG_TEXT}]
+def test_predictions_equal_the_clients(gateway, model_server):
+    instances = TEXTS + [{"text": "is it good"}, {"text": LONG_TEXT}]
     answer = gateway.post("/v1/models/%s:predict" % MODEL, json={"instances": instances})
     assert answer.status_code == 200, answer.text
     records = answer.json()["predictions"]
-    examples = [(t, None) for t in TEXTS] + [("is it good", "yes it is lovely"), (LONG_TEXT, None)]
+    examples = [(t, None) for t in TEXTS] + [("is it good", None), (LONG_TEXT, None)]
     assert_same(records, expected_predictions(model_server, examples))
     assert [r["truncated"] for r in records] == [False] * 6 + [True]
+    # The tiny model was trained on single texts (its metadata says so): a second text is refused.
+    pair = gateway.post("/v1/models/%s:predict" % MODEL, json={"instances": ["a", {"text": "b", "text_pair": "c"}]})
+    assert pair.status_code == 400
+    assert pair.json()["error"] == "instances[1] has a text_pair; the sequence classification model was trained on single texts"
     assert list(records[0]["scores"]) == sorted(records[0]["scores"], key=records[0]["scores"].get, reverse=True)
 
 

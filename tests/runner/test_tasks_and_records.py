@@ -28,11 +28,14 @@ def test_reference_tasks_read_the_glue_layouts(tmp_path):
         ("They drank the pub.", "0"),
     ]
     assert [(e.text_a, e.label) for e in cola.get_examples("test")] == [("Bill whistled past the house.", "0")]
+    # What the export's metadata says, so that servers refuse a second text for CoLA's model.
+    assert cola.text_pairs is False and make_task("xnli", root).text_pairs is True
 
     write(os.path.join(root, "mrpc", "dev.tsv"), ["Quality\t#1 ID\t#2 ID\t#1 String\t#2 String", '1\t1\t2\tHe said "yes.\tHe agreed.'])
     mrpc = make_task("mrpc", os.path.join(root, "mrpc"))
     example = mrpc.get_examples("dev")[0]
     assert (example.text_a, example.text_b, example.label) == ('He said "yes.', "He agreed.", "1")
+    assert mrpc.text_pairs is True
 
     header = "\t".join(["index", "promptID", "pairID", "genre", "s1bp", "s2bp", "s1p", "s2p", "sentence1", "sentence2", "label1", "gold_label"])
     write(os.path.join(root, "mnli", "train.tsv"), [header, "\t".join(["7", "", "", "", "", "", "", "", "A man.", "A person.", "", "entailment"])])
@@ -59,6 +62,7 @@ def test_generic_task_reads_csv_pairs_by_column_name(tmp_path):
     examples = task.get_examples("train")
     assert [(e.text_a, e.text_b, e.label) for e in examples] == [("Is it, really?", "Yes", "ok"), ("Why", "Because", "bad")]
     assert task.get_labels() == ["bad", "ok"]
+    assert task.text_pairs is True and make_task("generic", str(tmp_path)).text_pairs is False
 
 
 def test_generic_task_reads_the_sms_split(sms_dir):

@@ -25,10 +25,11 @@ pytest.importorskip("onnxruntime", reason="the onnx backend's packages are not i
 TEXTS = ["the movie was good", "awful film , i hate it", "good " * 30]
 EVENTS = [
     v2_event("POST", "/v1/models/tiny:predict", {"instances": TEXTS, "parameters": {"top_k": 1}}),
-    v1_event("POST", "/predict", {"text": "lovely day", "text_pair": "yes"}, base64_body=True),
+    v1_event("POST", "/predict", {"text": "lovely day"}, base64_body=True),
     {"texts": TEXTS},
     v2_event("GET", "/v1/models/tiny"),
     dict(v2_event("POST", "/predict"), body="{"),
+    {"texts": ["lovely day"], "text_pairs": ["yes"]},  # the tiny model takes single texts
 ]
 
 
@@ -75,6 +76,8 @@ def test_both_backends_answer_alike_under_the_emulator(tiny_export, model_server
     assert_same(onnx, proxy)
     (status, kserve), (_, single), direct, (_, model), (bad_status, bad) = \
         http_document(onnx[0]), http_document(onnx[1]), onnx[2], http_document(onnx[3]), http_document(onnx[4])
+    assert onnx[5] == {"status": 400,
+                       "error": "instances[0] has a text_pair; the sequence classification model was trained on single texts"}
     assert status == 200 and [len(p["scores"]) for p in kserve["predictions"]] == [1, 1, 1]
     assert kserve["predictions"][2]["truncated"] is True and set(single["scores"]) == {"neg", "pos"}
     assert [p["label"] for p in direct["predictions"]] == [p["label"] for p in kserve["predictions"]]

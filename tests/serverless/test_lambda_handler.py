@@ -126,3 +126,13 @@ def test_a_multi_label_classifier_answers_label_sets_and_takes_a_threshold(tiny_
     assert [p["labels"] for p in strict["predictions"]] == [[], ["bug", "billing"]]
     assert [list(p["scores"]) for p in strict["predictions"]] == [["billing"], ["bug"]]
     assert records(handle(backend, v1_event("GET", "/v1/models/tickets")))["task"] == "multi_label_classification"
+
+
+def test_a_classifier_trained_on_single_texts_refuses_a_second_text(tiny_vocab_file):
+    fake = FakeServing(tiny_vocab_file, with_vocab=True, info_overrides={"text_pairs": False})
+    backend = ClientBackend("http://serving", fake.model, transport=MockTransport(fake.handler))
+    pair = handle(backend, v2_event("POST", "/v1/models/sms:predict", {"instances": ["a", {"text": "b", "text_pair": "c"}]}))
+    assert pair["statusCode"] == 400 and json.loads(pair["body"])["error"] == \
+        "instances[1] has a text_pair; the sequence classification model was trained on single texts"
+    assert handle(backend, {"texts": ["a"], "text_pairs": [None]})["predictions"][0]["label"] == "spam"
+    assert fake.predict_bodies() != [] and len(fake.predict_bodies()) == 1  # the refused one was never sent

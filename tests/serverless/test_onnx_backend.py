@@ -53,7 +53,7 @@ def test_onnx_outputs_equal_the_saved_models(request, which):
 
 def test_the_onnx_backend_answers_like_the_proxy_backend(tiny_export, model_server):
     onnx, proxy = onnx_backend(tiny_export), ClientBackend("http://" + model_server.rest_host, "tiny")
-    event = v2_event("POST", "/v1/models/tiny:predict", {"instances": TEXTS + [{"text": "good", "text_pair": "bad"}]})
+    event = v2_event("POST", "/v1/models/tiny:predict", {"instances": TEXTS + [{"text": "good"}]})
     from_onnx, from_proxy = answer_body(handle(onnx, event)), answer_body(handle(proxy, event))
     assert len(from_onnx["predictions"]) == len(TEXTS) + 1
     for ours, theirs in zip(from_onnx["predictions"], from_proxy["predictions"]):
@@ -63,6 +63,8 @@ def test_the_onnx_backend_answers_like_the_proxy_backend(tiny_export, model_serv
     status = answer_body(handle(onnx, v1_event("GET", "/v1/models/tiny")))
     assert status == dict(answer_body(handle(proxy, v1_event("GET", "/v1/models/tiny"))), version=status["version"])
     assert status["version"] == int(os.path.basename(tiny_export["export_path"]))
+    pair = v2_event("POST", "/v1/models/tiny:predict", {"instances": [{"text": "good", "text_pair": "bad"}]})
+    assert handle(onnx, pair)["statusCode"] == handle(proxy, pair)["statusCode"] == 400
 
 
 def test_a_token_classifier_on_the_onnx_backend_answers_like_the_proxy_backend(py37, tiny_tagger_export, tmp_path):
