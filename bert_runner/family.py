@@ -81,6 +81,8 @@ class TaskFamily:
     # True when `head` sets `Head.loss_weight`: training may then run each batch as
     # length-sorted micro-batches (`micro_batches.py`, `--train_micro_batches`).
     splits_into_micro_batches = False
+    # `--adam_bias_correction` when the flag is not given: off is the reference's optimizer.
+    adam_bias_correction = False
 
     # reading
     def make_task(self, options):

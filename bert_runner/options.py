@@ -61,7 +61,8 @@ class RunOptions:
     # with the whole batch's loss and gradient. 1 runs the batch whole.
     train_micro_batches: int = 4
     # Adam's bias correction, which Google's AdamWeightDecayOptimizer leaves out.
-    adam_bias_correction: bool = False
+    # None: the task family's default (`TaskFamily.adam_bias_correction`).
+    adam_bias_correction: Optional[bool] = None
     cache_features: bool = True
     log_every_steps: int = 50
     keep_checkpoint_max: int = 5

@@ -106,6 +106,12 @@ class Plan:
             return 1
         return max(1, min(self.options.train_micro_batches, self.replica_train_batch_size // MIN_MICRO_BATCH_ROWS))
 
+    @property
+    def adam_bias_correction(self) -> bool:
+        """`--adam_bias_correction`, else the task family's default."""
+        chosen = self.options.adam_bias_correction
+        return self.family.adam_bias_correction if chosen is None else chosen
+
     def model_info(self) -> ModelInfo:
         o = self.options
         return ModelInfo(

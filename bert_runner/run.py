@@ -58,5 +58,5 @@ def _model_fn(plan: Plan):
         mixed_precision=o.mixed_precision,
         vocab_bytes=plan.vocab_bytes,
         train_micro_batches=plan.train_micro_batches,
-        adam_bias_correction=o.adam_bias_correction,
+        adam_bias_correction=plan.adam_bias_correction,
     )

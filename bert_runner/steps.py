@@ -39,13 +39,15 @@ def train(plan, estimator) -> Dict:
         return {"task": cluster.name}
     record_file = split_records(plan, "train", o.train_batch_size)
     log.info(
-        "training: %d examples, batch size %d, %d steps (%d warm-up), %s padding, %d micro-batches a batch",
+        "training: %d examples, batch size %d, %d steps (%d warm-up), %s padding, %d micro-batches a batch, "
+        "Adam bias correction %s",
         record_file.num_examples,
         o.train_batch_size,
         plan.num_train_steps,
         plan.num_warmup_steps,
         "dynamic" if plan.dynamic_padding else "fixed",
         plan.train_micro_batches,
+        "on" if plan.adam_bias_correction else "off",
     )
     progress = ProgressHook(o.train_batch_size, plan.num_train_steps, o.log_every_steps)
     hooks = [progress]
@@ -64,6 +66,7 @@ def train(plan, estimator) -> Dict:
         "examples_per_sec": progress.overall_examples_per_sec(),
         "steady_examples_per_sec": progress.steady_examples_per_sec(),
         "steady_from_step": STEADY_FROM_STEP,
+        "adam_bias_correction": plan.adam_bias_correction,
     }
     # One file per process, so a cluster's run shows what each task contributed.
     results.write_json(os.path.join(o.output_dir, "train_summary-%s.json" % cluster.name), summary)

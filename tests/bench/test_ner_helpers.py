@@ -62,11 +62,15 @@ def test_comparison_table_lists_every_type_of_either_model_with_the_difference_i
     assert table[4].endswith("| +100.00 |")
 
 
-def test_verdicts_and_speed_summary():
-    verdict = ner.quality_verdict(0.40, 0.34)
-    assert verdict["f1_target_met"] and verdict["margin_target_met"]
-    assert verdict["behind_published_points"] == pytest.approx(1.86)
-    assert not ner.quality_verdict(0.40, 0.36)["margin_target_met"]
+def test_verdicts_over_seeds_and_speed_summary():
+    verdict = ner.quality_verdict([0.40, 0.42, 0.44], 0.34)
+    assert verdict["f1_target_met"] and verdict["margin_target_met"] and verdict["mean_above_published"]
+    assert verdict["bert_f1"]["mean"] == pytest.approx(0.42) and verdict["bert_f1"]["sd"] == pytest.approx(0.02)
+    assert verdict["behind_published_points"] == pytest.approx(-0.14)
+    assert not ner.quality_verdict([0.40, 0.50], 0.36)["margin_target_met"]  # the minimum decides
+    collapsed = ner.quality_verdict([0.0, 0.50, 0.50], 0.16, collapsed=1)
+    assert not collapsed["f1_target_met"] and not collapsed["mean_above_published"]
+    assert collapsed["collapsed_seeds"] == 1 and collapsed["bert_f1"]["min"] == 0.0
     assert ner.padding_order(2) == ["length", "fixed", "length", "fixed"]
     runs = [{"padding": "length", "examples_per_sec": 90.0}, {"padding": "fixed", "examples_per_sec": 20.0},
             {"padding": "length", "examples_per_sec": 70.0}, {"padding": "fixed", "examples_per_sec": 30.0}]
@@ -86,3 +90,26 @@ def test_absent_default_data_skips_and_a_wrong_data_dir_is_a_usage_error(tmp_pat
     with pytest.raises(SystemExit):
         ner.parse_args(["--parts", "serving"])
     assert ner.parse_args(["--parts", "serving", "--export_dir", "x"])[0].parts == ["serving"]
+
+
+def _scores(f1):
+    return {"micro": {"f1": f1, "precision": f1, "recall": f1}}
+
+
+def test_seed_table_shows_each_seed_the_spread_minimum_and_collapses():
+    seeds = [{"seed": 1, "dev": _scores(0.5), "test": _scores(0.4), "collapsed": None},
+             {"seed": 2, "dev": _scores(0.0), "test": _scores(0.0), "collapsed": "every dev word is tagged O"}]
+    table = ner.seed_table(seeds).split("\n")
+    assert table[2] == "| 1 | 50.00 | 40.00 (40.0 / 40.0) | no |"
+    assert table[3] == "| 2 | 0.00 | 0.00 (0.0 / 0.0) | every dev word is tagged O |"
+    assert table[4] == "| mean ± sd | 25.00 ± 35.36 | 20.00 ± 28.28 | 1 of 2 |"
+    assert table[5] == "| minimum | 0.00 | 0.00 | |"
+
+
+def test_seeds_flag():
+    assert ner.parse_args(["--seeds", "1,2,5"])[0].seeds == [1, 2, 5]
+    assert ner.parse_args(["--seed", "3"])[0].seeds == [3]
+    with pytest.raises(SystemExit):
+        ner.parse_args(["--seeds", "1,x"])
+    assert ner.parse_args(["--adam_bias_correction", "false"])[0].adam_bias_correction is False
+    assert ner.parse_args([])[0].adam_bias_correction is None
