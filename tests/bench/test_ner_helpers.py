@@ -113,3 +113,29 @@ def test_seeds_flag():
         ner.parse_args(["--seeds", "1,x"])
     assert ner.parse_args(["--adam_bias_correction", "false"])[0].adam_bias_correction is False
     assert ner.parse_args([])[0].adam_bias_correction is None
+
+
+def test_report_and_loss_png_over_seeds(tmp_path):
+    gold = [["B-person", "O"], ["B-location"]]
+    good = ner.entity_scores(gold, [["B-person", "O"], ["B-location"]])
+    empty = ner.entity_scores(gold, [["O", "O"], ["O"]])
+    seeds = [{"seed": 1, "dev": good, "test": good, "collapsed": None, "loss_curve": [(5, 2.0), (10, 0.5), (15, 0.1)]},
+             {"seed": 2, "dev": empty, "test": empty, "collapsed": "every dev word is tagged O",
+              "loss_curve": [(5, 2.0), (10, 0.4), (15, 0.35)]}]
+    path = str(tmp_path / "ner_loss.png")
+    ner.write_loss_png(path, seeds)
+    with open(path, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    settings = {"pretrained": "x", "num_train_epochs": 3, "train_steps": 318, "learning_rate": 1e-4,
+                "train_batch_size": 32, "max_seq_length": 128, "warmup_proportion": 0.1, "train_micro_batches": 4,
+                "adam_bias_correction": True, "seeds": [1, 2]}
+    crf = {"settings": {"c1": 0.25, "c2": 0.01, "grid": [{"c1": 0.25, "c2": 0.01}], "max_iterations": 100},
+           "dev": empty, "test": empty}
+    results = {"quality": {"bert": {"settings": settings, "seeds": seeds, "best_dev_seed": 1, "dev": good,
+                                    "test": good},
+                           "crf": crf, "verdict": ner.quality_verdict([1.0, 0.0], 0.0, collapsed=1)},
+               "wall_seconds": {"total": 1.0}}
+    text = ner.report_text(results)
+    assert "| 2 | 0.00 | 0.00 (0.0 / 0.0) | every dev word is tagged O |" in text
+    assert "- BERT test F1 >= 35 on every seed: minimum 0.00 -> not met" in text
+    assert "- mean over 2 seeds 50.00 ± 70.71" in text and "- collapsed seeds: 1 of 2" in text
