@@ -1,6 +1,6 @@
 """The text API's requests and answers, without a web framework: an adapter carries them in and out.
 
-    call = api.resolve(method, path)                        # routes; 404/405/unknown model raise
+    call = api.resolve(method, path, authorization)         # routes; 401/404/405/unknown model raise
     examples, parameters = api.parse(call, body)            # predict routes: the body, checked
     document = api.predictions(call, await-or-not call.backend.predict(examples, parameters))
     status, document, headers = api.info(call)              # every other route
@@ -12,6 +12,7 @@ Every failure is an `ApiError` (text_api.errors) that the adapter answers as
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from text_api import routes
+from text_api.auth import BearerAuth
 from text_api.backend import Backend
 from text_api.errors import NotFound
 from text_api.payload import Example, Parameters, parse_json, parse_predict, parse_single
@@ -31,13 +32,17 @@ class Call(NamedTuple):
 class TextApi:
     """The API over `backends` (by name, the first one answering `/predict`)."""
 
-    def __init__(self, backends: Sequence[Backend], max_instances: int, served: Optional[Sequence[str]] = None):
+    def __init__(self, backends: Sequence[Backend], max_instances: int, served: Optional[Sequence[str]] = None,
+                 auth: Optional[BearerAuth] = None):
         self.backends = {backend.name: backend for backend in backends}
         self.max_instances = max_instances
         self.served = served  # route names this front end answers (None: all)
+        self.auth = auth or BearerAuth(None)
 
-    def resolve(self, method: str, path: str) -> Call:
+    def resolve(self, method: str, path: str, authorization: Optional[str] = None) -> Call:
+        """The call a request makes; `authorization` is its Authorization header (checked when a token is set)."""
         name, params = routes.match(method, path, self.served)
+        self.auth.check(name, authorization)
         if name == routes.PREDICT_ONE:
             return Call(name, next(iter(self.backends.values())))
         if "name" in params:

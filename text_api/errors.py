@@ -3,6 +3,7 @@
 | failure | status |
 |---|---|
 | bad JSON, body, field, parameter or header; input the model cannot take | 400 `BadRequest` |
+| no or a wrong bearer token (when one is set) | 401 `Unauthorized` (+ `WWW-Authenticate`) |
 | unknown model or route | 404 `NotFound` |
 | a route's other method | 405 `MethodNotAllowed` (+ `Allow`) |
 | body or batch over the limits | 413 `TooLarge` |
@@ -37,6 +38,13 @@ def _retry_after(seconds: float) -> Dict[str, str]:
 
 class BadRequest(ApiError):
     status = 400
+
+
+class Unauthorized(ApiError):
+    status = 401
+
+    def __init__(self, message: str, challenge: str):
+        super().__init__(message, headers={"WWW-Authenticate": challenge})
 
 
 class NotFound(ApiError):

@@ -21,6 +21,7 @@ from starlette.routing import Route
 from serving_client import HTTPTransport, Transport
 from text_api import routes
 from text_api.api import Call, TextApi
+from text_api.auth import load_auth
 from text_api.errors import ApiError, TooLarge
 from text_api.payload import content_length
 from text_gateway.metrics import GatewayMetrics
@@ -50,7 +51,8 @@ class Gateway:
         self.settings = settings
         self.metrics = GatewayMetrics()
         self.backends = {}  # type: Dict[str, ModelBackend]
-        self.api = TextApi([], settings.max_instances)
+        self.auth = load_auth(settings.auth_token_file)  # a bad token file stops the start with one line
+        self.api = TextApi([], settings.max_instances, auth=self.auth)
         self._executor = None  # type: Optional[ThreadPoolExecutor]
         self._watchers = []  # type: list
 
@@ -64,7 +66,7 @@ class Gateway:
             backend = ModelBackend(name, settings, make_transport(settings), self._executor, slots, self.metrics)
             self.backends[name] = backend
             self._watchers.append(asyncio.ensure_future(backend.watch()))
-        self.api = TextApi(list(self.backends.values()), settings.max_instances)
+        self.api = TextApi(list(self.backends.values()), settings.max_instances, auth=self.auth)
         log.info("text gateway: models %s from %s", ", ".join(settings.model_names), settings.upstream_url)
         try:
             yield
@@ -90,7 +92,7 @@ class Gateway:
 
     async def dispatch(self, request: Request) -> Response:
         """Every request: the route table says what it is; errors become {"error": ...} answers."""
-        call = self.api.resolve(request.method, request.url.path)
+        call = self.api.resolve(request.method, request.url.path, request.headers.get("authorization"))
         if call.route == routes.METRICS:
             return Response(self.metrics.exposition(), media_type=self.metrics.content_type)
         if not call.predicts:

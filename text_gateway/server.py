@@ -16,6 +16,8 @@ from typing import List, Optional
 import uvicorn
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
+from text_api.auth import load_auth
+from text_api.errors import ConfigurationError
 from text_gateway.app import create_app
 from text_gateway.settings import GatewaySettings, parse_settings
 
@@ -44,6 +46,11 @@ def app_from_env():
 
 def main(argv: Optional[List[str]] = None) -> int:
     settings = parse_settings(argv)
+    try:
+        auth = load_auth(settings.auth_token_file)
+    except ConfigurationError as e:
+        print("text_gateway: error: %s" % e.message, file=sys.stderr)
+        return 2
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     options = dict(
         host=settings.host,
@@ -53,6 +60,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         access_log=False,
         http=JsonErrorProtocol,
     )
+    if auth.enabled:
+        logging.getLogger("text_gateway").info("bearer token required on the API routes")
     if settings.workers > 1:
         os.environ[SETTINGS_ENV] = json.dumps(settings._asdict())
         uvicorn.run("text_gateway.server:app_from_env", factory=True, workers=settings.workers, **options)

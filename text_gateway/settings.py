@@ -35,6 +35,7 @@ class GatewaySettings(NamedTuple):
     retry_after_seconds: float = 1.0
     graceful_shutdown_seconds: float = 20.0
     log_level: str = "info"
+    auth_token_file: Optional[str] = None  # bearer token required on the API (else $TEXT_API_TOKEN(_FILE))
 
     @property
     def upstream_url(self) -> str:
@@ -93,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.add_argument("--graceful_shutdown_seconds", type=float,
                          default=defaults.graceful_shutdown_seconds,
                          help="on SIGTERM, time for requests in flight to finish (default: %(default)s)")
+    gateway.add_argument("--auth_token_file",
+                         help="require `Authorization: Bearer <the file's token>` on every route but /, /healthz, "
+                              "/readyz and /metrics (default: $TEXT_API_TOKEN_FILE, else $TEXT_API_TOKEN, else no check)")
     gateway.add_argument("--log_level", default=defaults.log_level,
                          choices=("critical", "error", "warning", "info", "debug"))
     return parser
@@ -135,4 +139,5 @@ def parse_settings(argv: Optional[List[str]] = None) -> GatewaySettings:
         refresh_seconds=args.refresh_seconds,
         graceful_shutdown_seconds=args.graceful_shutdown_seconds,
         log_level=args.log_level,
+        auth_token_file=args.auth_token_file,
     )

@@ -20,6 +20,7 @@ class Invocation(NamedTuple):
     method: str
     path: str
     body: bytes
+    authorization: Optional[str] = None  # the Authorization header
 
 
 def is_http(event: Any) -> bool:
@@ -31,11 +32,13 @@ def is_http(event: Any) -> bool:
 
 def parse_http(event: Dict[str, Any]) -> Invocation:
     """An HTTP event's request (`is_http(event)` is true)."""
+    headers = event.get("headers") if isinstance(event.get("headers"), dict) else {}
+    authorization = next((str(v) for k, v in headers.items() if str(k).lower() == "authorization"), None)
     if "httpMethod" in event:
-        return Invocation(str(event["httpMethod"]).upper(), str(event.get("path") or "/"), _body(event))
+        return Invocation(str(event["httpMethod"]).upper(), str(event.get("path") or "/"), _body(event), authorization)
     http = event["requestContext"].get("http") or {}
     return Invocation(str(http.get("method", "")).upper(), str(event.get("rawPath") or http.get("path") or "/"),
-                      _body(event))
+                      _body(event), authorization)
 
 
 def _body(event: Dict[str, Any]) -> bytes:

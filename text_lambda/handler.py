@@ -7,7 +7,9 @@ are the client's, so both backends answer alike.
 
 HTTP events get the text API's routes (text_api.routes, without /metrics);
 direct invocations `{"texts": [...], "text_pairs": [...], "parameters": {...}}`
-get `{"predictions": [...]}`, and any failure `{"error", "status"}`. The
+get `{"predictions": [...]}`, and any failure `{"error", "status"}`. With
+TEXT_API_TOKEN or TEXT_API_TOKEN_FILE set, HTTP events need that bearer token
+(`text_api.auth`; direct invocations are guarded by IAM's invoke permission). The
 backend is built from the environment on the first event; a configuration
 error is one line in the log and in the answer, never a traceback.
 """
@@ -20,6 +22,7 @@ from urllib.parse import urlsplit
 from serving_client import Retry, ServingClient, ServingClientError, Transport
 from text_api import routes
 from text_api.api import TextApi
+from text_api.auth import BearerAuth, load_auth
 from text_api.backend import Backend, LoadedModel, call_model, load_model
 from text_api.errors import ApiError, ConfigurationError, upstream_error
 from text_api.payload import Example, Parameters, parse_direct
@@ -100,16 +103,19 @@ def _float(name: str, default: float) -> float:
         raise ConfigurationError("%s=%s: expected a number of seconds" % (name, os.environ[name]))
 
 
-def handle(backend: Backend, event: Any) -> Dict[str, Any]:
-    """One event -> its answer; every failure is an `{"error": ...}` answer, never an exception."""
+def handle(backend: Backend, event: Any, auth: Optional[BearerAuth] = None) -> Dict[str, Any]:
+    """One event -> its answer; every failure is an `{"error": ...}` answer, never an exception.
+
+    `auth` checks HTTP events' bearer token; a direct invocation is already its caller's IAM permission to invoke.
+    """
     http = is_http(event)
     try:
         if not http:
             examples, parameters = parse_direct(event, MAX_INSTANCES)
             return answer(False, 200, {"predictions": backend.predict(examples, parameters)})
         invocation = parse_http(event)
-        api = TextApi([backend], MAX_INSTANCES, LAMBDA_ROUTES)
-        call = api.resolve(invocation.method, invocation.path)
+        api = TextApi([backend], MAX_INSTANCES, LAMBDA_ROUTES, auth)
+        call = api.resolve(invocation.method, invocation.path, invocation.authorization)
         if not call.predicts:
             return answer(True, *api.info(call))
         examples, parameters = api.parse(call, invocation.body)
@@ -119,17 +125,19 @@ def handle(backend: Backend, event: Any) -> Dict[str, Any]:
 
 
 _BACKEND = None  # type: Optional[Backend]
+_AUTH = None  # type: Optional[BearerAuth]
 
 
 def handler(event: Any, context: Any = None) -> Dict[str, Any]:
     """The function's handler (`text_lambda.handler.handler`); the backend is built on the first event."""
-    global _BACKEND
+    global _BACKEND, _AUTH
     if _BACKEND is None:
         try:
+            _AUTH = load_auth()
             _BACKEND = backend_from_environment()
         except ConfigurationError as e:
             log.error("configuration error: %s", e.message)  # one line; the environment must change
             return answer(is_http(event), e.status, {"error": "configuration error: %s" % e.message})
         except ApiError as e:  # upstream not there yet: answer, and try again on the next event
             return answer(is_http(event), e.status, {"error": "cannot load the model: %s" % e.message}, e.headers)
-    return handle(_BACKEND, event)
+    return handle(_BACKEND, event, _AUTH)

@@ -8,6 +8,7 @@ import urllib.request
 
 import pytest
 
+from loopback import wait_for  # tests/helpers
 from serving_client import ServingClient
 
 # The gateway runs on a current Python (`make test-gateway`); the TF 1.15 suite skips it.
@@ -266,3 +267,37 @@ def test_an_upstream_that_dies_mid_request_gives_502_with_retry_after(model_serv
         assert upstream.held.acquire(timeout=1)
         metrics = gateway.get("/metrics").text
         assert 'text_gateway_upstream_errors_total{kind="connection_lost",model="tiny"} 1.0' in metrics
+
+
+def test_a_bearer_token_guards_the_api_but_not_the_probes(model_server, start_gateway, tmp_path):
+    token_file = tmp_path / "token"
+    token_file.write_text("gateway-token\n")
+    gateway = start_gateway(gateway_args(model_server, "--auth_token_file=%s" % token_file))
+    for path in ("/healthz", "/readyz", "/metrics"):
+        wait_ok = gateway.get(path)
+        assert wait_ok.status_code in (200, 503), path  # /readyz is 503 until the model is loaded
+    denied = gateway.post("/v1/models/%s:predict" % MODEL, json={"instances": TEXTS[:1]})
+    assert denied.status_code == 401 and denied.headers["WWW-Authenticate"] == 'Bearer realm="text-api"'
+    wrong = gateway.get("/v1/models", headers={"Authorization": "Bearer guess"})
+    assert wrong.status_code == 401 and 'error="invalid_token"' in wrong.headers["WWW-Authenticate"]
+    good = {"Authorization": "Bearer gateway-token"}
+    wait_for(lambda: gateway.get("/v1/models/%s" % MODEL, headers=good).json()["ready"], 60, "model ready",
+             gateway.process, gateway.log_path)
+    answer = gateway.post("/v1/models/%s:predict" % MODEL, json={"instances": TEXTS[:1]}, headers=good)
+    assert answer.status_code == 200 and len(answer.json()["predictions"]) == 1
+    assert gateway.get("/readyz").status_code == 200
+
+
+def test_an_unreadable_token_file_stops_the_gateway_with_one_line(model_server, tmp_path):
+    import subprocess
+    import sys
+
+    from loopback import REPO, child_environment  # tests/helpers
+
+    result = subprocess.run([sys.executable, "-m", "text_gateway"] + gateway_args(model_server, "--auth_token_file=%s"
+                                                                                  % (tmp_path / "missing")),
+                            cwd=REPO, env=child_environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            universal_newlines=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "text_gateway: error: the API token file %s cannot be read: No such file or directory" % (tmp_path / "missing")]
