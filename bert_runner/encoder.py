@@ -10,24 +10,19 @@ Two fields beyond Google's config, both optional (absent = Google's BERT as befo
   (`embedding_lookup`, `embedding_postprocessor`, `transformer_model`) under the
   same `bert/...` variable names, so nothing of modeling.py is copied.
 * `"hidden_act": "gelu_exact"` — the exact erf GELU, which Hugging Face calls
-  `"gelu"`. Google's `"gelu"` stays modeling.py's tanh approximation, so Google
+  `"gelu"` (`gelu.py`: float32-accurate without TF 1.15's slow scalar `erf`).
+  Google's `"gelu"` stays modeling.py's tanh approximation, so Google
   checkpoints keep their activation; Google's own code refuses `gelu_exact` loudly
   instead of silently running the other function.
 """
 
 import copy
-import math
 
 import tensorflow.compat.v1 as tf
 from bert import modeling
 
 from bert_contract.model_config import ARCHITECTURE_FIELD, ARCHITECTURES, BERT, DISTILBERT, GELU_EXACT, PRE_CLASSIFIER_SCOPE
-
-
-
-def gelu_exact(x):
-    """x * Phi(x) with the normal CDF through erf (Hugging Face's "gelu")."""
-    return 0.5 * x * (1.0 + tf.math.erf(x / math.sqrt(2.0)))
+from bert_runner.gelu import gelu_exact
 
 
 def architecture(bert_config) -> str:

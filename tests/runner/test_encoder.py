@@ -59,6 +59,21 @@ def test_hidden_act_in_the_config_picks_the_function(tiny_model_files):
     assert np.abs(tanh_output - exact_output).max() > 1e-6
 
 
+def test_gelu_exact_builds_no_erf_op(tiny_model_files):
+    """Training, evaluation and the export build the encoder here: none of them runs TF 1.15's scalar Erf."""
+    import tensorflow.compat.v1 as tf
+
+    from bert_runner.encoder import build_encoder
+
+    for architecture in ("bert", "distilbert"):
+        with tf.Graph().as_default() as graph:
+            config = _config(tiny_model_files, hidden_act="gelu_exact", architecture=architecture)
+            output = build_encoder(config, True, tf.zeros([2, 6], tf.int32)).get_sequence_output()
+            tf.gradients(output, tf.trainable_variables())
+            types = {op.type for op in graph.get_operations()}
+        assert "Erf" not in types and "Exp" in types, architecture
+
+
 def test_distilbert_has_no_token_types_and_no_pooler(tiny_model_files):
     bert_names, _ = _variables_and_output(_config(tiny_model_files), [0] * 6)
     config = _config(tiny_model_files, architecture="distilbert", hidden_act="gelu_exact")
