@@ -132,6 +132,10 @@ def model_server(py37, tiny_export, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_tagger_export(py37, tmp_path_factory) -> dict:
-    """The tiny token classifier (NER) exported with --export_onnx, like `tiny_export`."""
-    return build_tiny_export(py37, str(tmp_path_factory.mktemp("tiny_tagger_export")), "--ner", "--onnx")
+    """The tiny token classifier (NER) exported with --export_onnx, like `tiny_export`.
+
+    Its encoder has the exact GELU (`gelu_exact`, as imported Hugging Face models do),
+    `tiny_export`'s Google's tanh form, so the ONNX tests see both activations.
+    """
+    return build_tiny_export(py37, str(tmp_path_factory.mktemp("tiny_tagger_export")), "--ner", "--onnx", "--gelu_exact")
 

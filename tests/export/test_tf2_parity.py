@@ -1,8 +1,9 @@
 """Exports of TF 1.15 give the same probabilities under TensorFlow 2.x (what production's TF Serving 2.x runs).
 
 Every kind of export the project writes — fixed and dynamic length, the
-generic task and each reference task (2 or 3 labels, single texts and pairs)
-— is loaded with TF 2.x's tf.compat.v1 loader, as TF Serving 2.x loads a
+generic task and each reference task (2 or 3 labels, single texts and pairs),
+and an encoder with the exact GELU (`gelu_exact`, what imported Hugging Face
+models use) — is loaded with TF 2.x's tf.compat.v1 loader, as TF Serving 2.x loads a
 SavedModel, in the TF 2.x environment (.venv-tf2, `make setup-tf2`; the
 Makefile passes its Python as TF2_PYTHON). The same inputs run under TF 1.15
 here; the largest difference must stay under 1e-5.
@@ -31,10 +32,12 @@ def _random_classifier_checkpoint(output_dir, bert_config_file, num_labels, seed
     import tensorflow.compat.v1 as tf
     from bert import modeling
 
+    from bert_runner.encoder import build_encoder
+
     config = modeling.BertConfig.from_json_file(bert_config_file)
     with tf.Graph().as_default():
         tf.set_random_seed(seed)
-        modeling.BertModel(config=config, is_training=False, input_ids=tf.zeros([1, 4], tf.int32))
+        build_encoder(config, False, tf.zeros([1, 4], tf.int32))
         tf.get_variable("output_weights", [num_labels, config.hidden_size],
                         initializer=tf.truncated_normal_initializer(stddev=2.0))
         tf.get_variable("output_bias", [num_labels], initializer=tf.zeros_initializer())
@@ -65,7 +68,26 @@ def exports(trained_tiny_model, tmp_path_factory):
                                             export_dynamic_seq_length=dynamic_length)
             name = "%s-%s" % (task, "dynamic" if dynamic_length else "fixed")
             kinds.append((name, run(options)["export"]["path"], pairs))
+    kinds.append(("cola-gelu_exact-dynamic", _gelu_exact_export(trained_tiny_model, tmp_path_factory), False))
     return kinds
+
+
+def _gelu_exact_export(model, tmp_path_factory):
+    """CoLA on an encoder whose bert_config.json says `gelu_exact` (random weights)."""
+    from bert_runner.run import run
+    from bert_runner.tasks import make_task
+
+    output_dir = str(tmp_path_factory.mktemp("gelu_exact"))
+    with open(model["bert_config_file"]) as f:
+        config = dict(json.load(f), hidden_act="gelu_exact")
+    config_file = os.path.join(output_dir, "bert_config.json")
+    with open(config_file, "w") as f:
+        json.dump(config, f)
+    _random_classifier_checkpoint(output_dir, config_file, len(make_task("cola", output_dir).get_labels()), seed=11)
+    options = tiny_bert.run_options(dict(model, bert_config_file=config_file), output_dir, task_name="cola",
+                                    data_dir=None, do_export=True, export_dir=os.path.join(output_dir, "export"),
+                                    export_dynamic_seq_length=True)
+    return run(options)["export"]["path"]
 
 
 def _inputs(model, pairs, dynamic):

@@ -1,9 +1,10 @@
 """Builds a tiny BERT export for tests that run outside the TF 1.15 venv.
 
-    .venv/bin/python tests/helpers/build_tiny_export.py OUT_DIR [--ner] [--onnx]
+    .venv/bin/python tests/helpers/build_tiny_export.py OUT_DIR [--ner] [--onnx] [--gelu_exact]
 
 Fine-tunes the tiny random BERT for a few steps and exports it (`--ner`: a
-token classifier on the tiny NER data; `--onnx`: with `--export_onnx`); prints
+token classifier on the tiny NER data; `--onnx`: with `--export_onnx`;
+`--gelu_exact`: the encoder's `hidden_act` is the exact GELU instead of Google's tanh form); prints
 one JSON line: {"export_base": ..., "export_path": ..., "vocab_file": ...,
 "max_seq_length": ..., "onnx_dir": ... or null, "reference": ... or null}. With `--onnx`,
 `reference` is a JSON file of featurized texts (`inputs`) and the SavedModel's
@@ -22,14 +23,15 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 import tiny_bert  # noqa: E402
 
 
-def main(root, ner=False, onnx=False):
+def main(root, ner=False, onnx=False, gelu_exact=False):
     import featurizer
     from bert_runner.run import run
     from bert_runner.token_classification import TokenClassification
 
     os.makedirs(root, exist_ok=True)
     vocab_file = tiny_bert.write_vocab(os.path.join(root, "vocab.txt"))
-    config = tiny_bert.write_config(os.path.join(root, "bert_config.json"), len(featurizer.load_vocab(vocab_file)))
+    config = tiny_bert.write_config(os.path.join(root, "bert_config.json"), len(featurizer.load_vocab(vocab_file)),
+                                    **({"hidden_act": "gelu_exact"} if gelu_exact else {}))
     if ner:
         data_dir = tiny_bert.write_ner_dataset(os.path.join(root, "data"), train=64, dev=8, test=8)
     else:
@@ -71,5 +73,6 @@ if __name__ == "__main__":
     parser.add_argument("root")
     parser.add_argument("--ner", action="store_true", help="a token classifier instead of the sentiment classifier")
     parser.add_argument("--onnx", action="store_true", help="also --export_onnx")
+    parser.add_argument("--gelu_exact", action="store_true", help='"hidden_act": "gelu_exact" in bert_config.json')
     args = parser.parse_args()
-    main(args.root, ner=args.ner, onnx=args.onnx)
+    main(args.root, ner=args.ner, onnx=args.onnx, gelu_exact=args.gelu_exact)

@@ -42,10 +42,10 @@ def write_vocab(path):
     return path
 
 
-def bert_config(vocab_size, hidden_size=32, num_layers=2, max_position_embeddings=64):
+def bert_config(vocab_size, hidden_size=32, num_layers=2, max_position_embeddings=64, hidden_act="gelu"):
     return {
         "attention_probs_dropout_prob": 0.1,
-        "hidden_act": "gelu",
+        "hidden_act": hidden_act,
         "hidden_dropout_prob": 0.1,
         "hidden_size": hidden_size,
         "initializer_range": 0.02,
