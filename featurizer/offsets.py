@@ -103,8 +103,12 @@ def _normalized_token(text: str, indices: List[int], do_lower_case: bool) -> _No
         if produced:
             starts.extend([i] * len(produced))
             ends.extend([i + 1] * len(produced))
-        elif ends:  # a stripped accent belongs to the character before it
-            ends[-1] = i + 1
+        elif ends:  # a stripped accent belongs to the character before it: to all it produced
+            owner = starts[-1]
+            k = len(ends) - 1
+            while k >= 0 and starts[k] == owner:
+                ends[k] = i + 1
+                k -= 1
     if len(starts) != len(whole):  # never seen; keep the token whole rather than guess
         starts = [indices[0]] * len(whole)
         ends = [indices[-1] + 1] * len(whole)

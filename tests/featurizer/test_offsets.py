@@ -49,6 +49,61 @@ def test_one_character_split_into_several_pieces_never_overlaps(tmp_path):
     assert pieces.words == [(0, 1), (2, 3)]
 
 
+def test_marks_after_a_split_syllable_stay_with_it(tmp_path):
+    """'어' + three combining marks: the marks belong to the syllable, so its first jamo's piece
+    spans all of it and the second gets the empty span at its end, as for '국'."""
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "\u110b", "##\u1165", "\u1100", "##\u116e",
+                                "##\u11a8"]) + "\n")
+    featurizer = Featurizer(str(vocab), do_lower_case=True)
+    text = "\uc5b4\u0327\u0327\u0308"
+    pieces = featurizer.text_pieces(text)
+    assert featurizer.tokenize(text) == ["\u110b", "##\u1165"]
+    assert list(zip(pieces.starts, pieces.ends)) == [(0, 4), (4, 4)]
+    assert list(zip(featurizer.text_pieces("\uad6d").starts, featurizer.text_pieces("\uad6d").ends)) == [
+        (0, 1), (1, 1), (1, 1)]
+
+
+# Hangul syllables (three or two jamo under NFD), combining marks, letters with and without accents,
+# punctuation and spaces, with a vocab of every single normalized character: WordPiece splits
+# between every two characters, so every span rule is exercised.
+_JAMO_VOCAB = ([chr(c) for c in range(0x1100, 0x1113)] + ["##" + chr(c) for c in range(0x1161, 0x1176)]
+               + ["##" + chr(c) for c in range(0x11A8, 0x11C3)] + list("abce!") + ["##" + c for c in "abce"])
+_SOURCE_CHARS = st.one_of(st.sampled_from("\uc5b4\uad6d\ud55c\uac00\ub098\uae00abcE\u00c9\u00e9! "),
+                          st.sampled_from("\u0300\u0301\u0308\u0327\u0323"))
+
+
+@pytest.fixture(scope="module")
+def jamo_featurizer(tmp_path_factory):
+    vocab = tmp_path_factory.mktemp("jamo") / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]"] + _JAMO_VOCAB) + "\n")
+    return Featurizer(str(vocab), do_lower_case=True)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_SOURCE_CHARS, max_size=12).map("".join))
+def test_each_piece_span_covers_its_source(jamo_featurizer, text):
+    """text[start:end] normalizes to text holding the piece; an empty span sits at the end of the
+    previous piece of its word, whose span holds it (one character split into several pieces)."""
+    from featurizer.offsets import _normalize
+
+    pieces = jamo_featurizer.text_pieces(text)
+    check_spans(text, pieces, True)
+    tokens = jamo_featurizer.tokenize(text)
+    source = None  # the span of the last piece with characters, in this word
+    for k, (token, start, end) in enumerate(zip(tokens, pieces.starts, pieces.ends)):
+        piece = token[2:] if token.startswith("##") else token
+        if k == 0 or pieces.word_index[k] != pieces.word_index[k - 1]:
+            source = None
+        if token == "[UNK]":
+            continue
+        if start < end:
+            source = (start, end)
+        else:
+            assert source is not None and source[1] == start, (text, tokens, pieces)
+        assert piece in _normalize(text[source[0]:source[1]], True), (text, token, source)
+
+
 def check_spans(text, pieces, do_lower_case):
     spans = list(zip(pieces.starts, pieces.ends))
     previous_end = 0
