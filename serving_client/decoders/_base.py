@@ -150,6 +150,18 @@ def truncation_flags(featurizer: Featurizer, examples: Sequence[Example], trunca
     return flags
 
 
+def text_fields(result: Any) -> Dict[str, Any]:
+    """A classifier result's `text` (and `text_b` when it has one), for its JSON record."""
+    return {"text": result.text, "text_b": result.text_b} if result.text_b is not None else {"text": result.text}
+
+
+def classifier_checks(decoder: Decoder, featurizer: Featurizer, info: Optional[ModelInfo], examples: Sequence[Example],
+                      truncation: bool) -> List[bool]:
+    """A text classifier's request checks: a second text only where the model takes one, then the length."""
+    check_pairs(decoder, info, examples)
+    return truncation_flags(featurizer, examples, truncation)
+
+
 def check_pairs(decoder: Decoder, info: Optional[ModelInfo], examples: Sequence[Example]) -> None:
     """InputError for a second text when the model takes none."""
     if not decoder.takes_pairs(info):

@@ -13,8 +13,8 @@ from featurizer import Featurizer
 from serving_client._output import Writer, table_text
 from serving_client._results import FailedPrediction
 from serving_client.decoders._base import (
-    Decoder, Example, check_pairs, chunks, classifier_body, label_names, probability_rows, ranked, register,
-    truncation_flags,
+    Decoder, Example, chunks, classifier_body, classifier_checks, label_names, probability_rows, ranked, register,
+    text_fields,
 )
 
 
@@ -65,18 +65,14 @@ class MultiLabelClassification(Decoder):
         return results
 
     def record(self, result: LabelSet) -> Dict[str, Any]:
-        record = {"labels": list(result.labels), "scores": result.scores, "text": result.text}  # type: Dict[str, Any]
-        if result.text_b is not None:
-            record["text_b"] = result.text_b
-        return record
+        return dict({"labels": list(result.labels), "scores": result.scores}, **text_fields(result))
 
     def table(self, stream: IO[str], single: bool) -> Writer:
         return LabelSetTableWriter(stream)
 
     def check_request(self, featurizer: Featurizer, info: Optional[ModelInfo], examples: Sequence[Example],
                       truncation: bool) -> List[bool]:
-        check_pairs(self, info, examples)
-        return truncation_flags(featurizer, examples, truncation)
+        return classifier_checks(self, featurizer, info, examples, truncation)
 
     def answer(self, result: LabelSet, truncated: bool, parameters: Any) -> Dict[str, Any]:
         """`labels` (best first), `scores` (every label's, best first; `top_k` applied) and `truncated`.

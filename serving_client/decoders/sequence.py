@@ -7,8 +7,8 @@ from featurizer import Featurizer
 from serving_client._output import Writer, table_text
 from serving_client._results import FailedPrediction
 from serving_client.decoders._base import (
-    Decoder, Example, check_pairs, chunks, classifier_body, label_names, probability_rows, ranked, register,
-    truncation_flags,
+    Decoder, Example, chunks, classifier_body, classifier_checks, label_names, probability_rows, ranked, register,
+    text_fields,
 )
 
 
@@ -46,19 +46,15 @@ class SequenceClassification(Decoder):
         return results
 
     def record(self, result: Prediction) -> Dict[str, Any]:
-        record = {"label": result.label, "score": result.score, "probabilities": result.probabilities,
-                  "text": result.text}  # type: Dict[str, Any]
-        if result.text_b is not None:
-            record["text_b"] = result.text_b
-        return record
+        return dict({"label": result.label, "score": result.score, "probabilities": result.probabilities},
+                    **text_fields(result))
 
     def table(self, stream: IO[str], single: bool) -> Writer:
         return TableWriter(stream)
 
     def check_request(self, featurizer: Featurizer, info: Optional[ModelInfo], examples: Sequence[Example],
                       truncation: bool) -> List[bool]:
-        check_pairs(self, info, examples)
-        return truncation_flags(featurizer, examples, truncation)
+        return classifier_checks(self, featurizer, info, examples, truncation)
 
     def answer(self, result: Prediction, truncated: bool, parameters: Any) -> Dict[str, Any]:
         """`label`, `score`, `scores` (best first; `top_k`/`threshold` applied) and `truncated`.

@@ -40,6 +40,22 @@ def make_client(fake, tiny_vocab_file):
 
 
 @pytest.fixture
+def connect(tiny_vocab_file):
+    """connect(fake, **options): a ServingClient on that fake, no retries; every one is closed after the test."""
+    clients = []
+
+    def connect(fake, **options):
+        client = ServingClient(
+            URL, fake.model, tiny_vocab_file, transport=MockTransport(fake.handler), retry=Retry(max_retries=0), **options)
+        clients.append(client)
+        return client
+
+    yield connect
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
 def sleeps(monkeypatch):
     """Backoff waits of every RetryTransport, recorded instead of slept."""
     waited = []

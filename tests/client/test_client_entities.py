@@ -3,7 +3,7 @@
 import pytest
 
 from featurizer import Featurizer
-from serving_client import FailedPrediction, MockTransport, ModelMismatchError, Response, Retry, ServingClient
+from serving_client import FailedPrediction, ModelMismatchError, Response
 from serving_client._entities import EntitySpan, TaggedText
 from tagging_fakes import FakeTagger
 
@@ -22,22 +22,6 @@ def tagger(tiny_vocab_file, vocab):
         vocab["good"]: "B-per", vocab["movie"]: "I-per", vocab["day"]: "B-loc",
         vocab["un"]: "B-per", vocab["##want"]: "B-loc", vocab["##ed"]: "B-loc",
     })
-
-
-@pytest.fixture
-def connect(tiny_vocab_file):
-    clients = []
-
-    def connect(fake, **options):
-        client = ServingClient(
-            "http://serving", fake.model, tiny_vocab_file, transport=MockTransport(fake.handler),
-            retry=Retry(max_retries=0), **options)
-        clients.append(client)
-        return client
-
-    yield connect
-    for client in clients:
-        client.close()
 
 
 def test_entities_have_exact_offsets_in_the_original_text(tagger, connect):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from serving_client import LabelSet, MockTransport, ModelMismatchError, Retry, ServingClient, cli
+from serving_client import LabelSet, MockTransport, ModelMismatchError, cli
 from serving_client import _client as client_module
 from multi_label_fakes import LABELS, FakeMultiLabel
 from tagging_fakes import FakeTagger
@@ -13,21 +13,6 @@ from tagging_fakes import FakeTagger
 @pytest.fixture
 def fake(tiny_vocab_file):
     return FakeMultiLabel(tiny_vocab_file, with_vocab=True)
-
-
-@pytest.fixture
-def connect():
-    clients = []
-
-    def connect(fake, **options):
-        client = ServingClient("http://serving", fake.model, transport=MockTransport(fake.handler),
-                               retry=Retry(max_retries=0), **options)
-        clients.append(client)
-        return client
-
-    yield connect
-    for client in clients:
-        client.close()
 
 
 def test_a_text_gets_every_label_that_reaches_its_threshold_best_first(fake, connect):

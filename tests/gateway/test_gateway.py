@@ -2,13 +2,12 @@
 
 import http.server
 import json
-import socket
 import threading
 import urllib.request
 
 import pytest
 
-from loopback import wait_for  # tests/helpers
+from loopback import raw_exchange, wait_for  # tests/helpers
 from serving_client import ServingClient
 
 # The gateway runs on a current Python (`make test-gateway`); the TF 1.15 suite skips it.
@@ -169,15 +168,7 @@ def test_readiness_follows_the_upstream(model_server, start_gateway):
 
 def raw_request(port, data):
     """(status, lower-cased headers, body) of bytes sent as they are, for requests `requests` will not send."""
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        sock.sendall(data)
-        answer = b""
-        while True:
-            part = sock.recv(65536)
-            if not part:
-                break
-            answer += part
-    head, _, body = answer.partition(b"\r\n\r\n")
+    head, _, body = raw_exchange(port, data).partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     headers = dict((k.strip().lower(), v.strip()) for k, v in (line.split(":", 1) for line in lines[1:]))
     return int(lines[0].split()[1]), headers, body

@@ -27,6 +27,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def raw_exchange(port: int, data: bytes) -> bytes:
+    """Sends `data` as it is (a request asking to close) on a new loopback connection; everything answered."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(data)
+        answer = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    return answer
+
+
 def wait_for(check: Callable, timeout: float, what: str, process: Optional[subprocess.Popen] = None, log_path: str = ""):
     """Polls `check()` until it returns a truthy value (an observable fact), or fails naming `what`."""
     deadline = time.monotonic() + timeout

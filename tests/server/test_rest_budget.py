@@ -17,6 +17,7 @@ import pytest
 
 import toy_savedmodel as toy_models
 from conftest import Rest
+from loopback import raw_exchange
 from model_servers import running_server
 
 pytestmark = pytest.mark.needs_tf
@@ -48,15 +49,7 @@ def until(condition, what, seconds=30):
 
 def raw_request(port, data):
     """Send `data` (a request asking to close) on a new connection; (status line, headers, body) of the answer."""
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        sock.sendall(data)
-        answer = b""
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            answer += chunk
-    head, _, body = answer.partition(b"\r\n\r\n")
+    head, _, body = raw_exchange(port, data).partition(b"\r\n\r\n")
     return head.split(b"\r\n")[0], head.decode("latin-1").lower(), body
 
 

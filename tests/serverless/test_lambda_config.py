@@ -1,4 +1,4 @@
-"""The Lambda handler's configuration errors (one line, never a traceback), lost upstreams, and the emulator's log."""
+"""The Lambda handler's configuration errors (one line, never a traceback), and the emulator's log."""
 
 import json
 import logging
@@ -9,14 +9,9 @@ import tempfile
 
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "client"))
+from text_lambda import handler as handler_module
 
-from client_fakes import FakeServing  # noqa: E402  (tests/client)
-from serving_client import ConnectionLost, MockTransport  # noqa: E402
-from text_lambda import handler as handler_module  # noqa: E402
-from text_lambda.handler import ClientBackend, handle  # noqa: E402
-
-from lambda_events import v2_event  # noqa: E402  (tests/serverless)
+from lambda_events import v2_event  # tests/serverless
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -66,20 +61,6 @@ def test_model_dir_at_the_version_directory_names_its_onnx_directory(environment
                                               "set MODEL_DIR=%s/onnx" % (version, version)}
     environment(MODEL_DIR=str(tmp_path / "nowhere"))
     assert "MODEL_DIR=%s: no such directory" % (tmp_path / "nowhere") in handler_module.handler({"texts": ["a"]})["error"]
-
-
-def test_an_upstream_that_drops_the_connection_mid_request_is_502_with_retry_after(tiny_vocab_file):
-    fake = FakeServing(tiny_vocab_file, with_vocab=True)
-    backend = ClientBackend("http://serving", fake.model, transport=MockTransport(fake.handler))
-
-    def drop(request):
-        if request.method == "POST" and request.json.get("signature_name", "serving_default") == "serving_default":
-            raise ConnectionLost("the connection to %s broke after the request was sent: reset" % request.url, request)
-
-    fake.before = drop
-    answer = handle(backend, v2_event("POST", "/v1/models/sms:predict", {"instances": ["a"]}))
-    assert answer["statusCode"] == 502 and answer["headers"]["Retry-After"] == "1"
-    assert "upstream closed the connection before answering" in json.loads(answer["body"])["error"]
 
 
 def test_the_emulator_logs_outside_the_working_directory(tmp_path):

@@ -9,7 +9,7 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "client"))
 
 from client_fakes import FakeServing  # noqa: E402  (tests/client)
-from serving_client import ConnectError, MockTransport  # noqa: E402
+from serving_client import ConnectError, ConnectionLost, MockTransport  # noqa: E402
 from text_lambda.handler import ClientBackend, handle  # noqa: E402
 
 from lambda_events import v1_event, v2_event  # noqa: E402  (tests/serverless)
@@ -80,14 +80,20 @@ def test_bad_direct_events_get_errors_with_their_status(backend):
     assert handle(backend, "text")["status"] == 400 and handle(backend, None)["status"] == 400
 
 
-def test_upstream_down_is_503_with_retry_after(backend, fake):
-    def refuse(request):
-        raise ConnectError("cannot connect to %s: refused" % request.url, request)
+@pytest.mark.parametrize("error, status, message", [
+    (ConnectError, 503, "upstream is unreachable"),
+    # Dropped after the request was sent: not resent here, but safe for the caller to resend.
+    (ConnectionLost, 502, "upstream closed the connection before answering"),
+])
+def test_upstream_down_or_lost_mid_request_is_retry_after(backend, fake, error, status, message):
+    def fail(request):
+        if request.method == "POST" and request.json.get("signature_name", "serving_default") == "serving_default":
+            raise error("the connection to %s failed" % request.url, request)
 
-    fake.before = refuse
+    fake.before = fail
     answer = handle(backend, v2_event("POST", "/v1/models/sms:predict", {"instances": ["a"]}))
-    assert answer["statusCode"] == 503 and answer["headers"]["Retry-After"] == "1"
-    assert "upstream is unreachable" in json.loads(answer["body"])["error"]
+    assert answer["statusCode"] == status and answer["headers"]["Retry-After"] == "1"
+    assert message in json.loads(answer["body"])["error"]
 
 
 def test_a_token_classifier_answers_entity_spans(tiny_vocab_file):
