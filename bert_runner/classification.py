@@ -20,8 +20,9 @@ from bert_runner.errors import RunnerError
 from bert_runner.family import Head, TaskFamily
 from bert_runner.labels import read_labels_file, saved_labels
 from bert_runner.metrics import format_confusion, scores
-from bert_runner.records import IS_REAL_EXAMPLE, RecordSchema
-from bert_runner.tasks import GenericTask, InputExample, Task, make_task
+from bert_runner.label_spec import PER_EXAMPLE
+from bert_runner.records import IS_REAL_EXAMPLE
+from bert_runner.tasks import TASK_NAMES, GenericTask, InputExample, Task, make_task
 
 log = logging.getLogger("bert_runner")
 
@@ -70,8 +71,9 @@ def output_layer(num_labels: int, hidden_size: int):
 
 class SequenceClassification(TaskFamily):
     kind = SEQUENCE_CLASSIFICATION
-    record_schema = RecordSchema(sequences=(INPUT_IDS, SEGMENT_IDS), scalars=(LABEL_IDS,))
-    label_ids_per_token = False
+    task_names = TASK_NAMES
+    command = "run_classifier.py"
+    label = PER_EXAMPLE
     splits_into_micro_batches = True
 
     # reading

@@ -19,12 +19,20 @@ reading
     in the list (run before any work). `warmup_texts(examples)` picks texts
     for the export's warm-up requests. `cache_options(options)` names the
     family's settings that change its records (part of the cache key).
+labels
+    `label` (a `label_spec.LabelSpec`) declares what `label_ids` holds per
+    example: `PER_EXAMPLE` (a class id), `PER_TOKEN` (a tag id per WordPiece)
+    or `MULTI_HOT` (0/1 per label), and its dtype. The record schema, the
+    export's `label_ids` placeholder, its warm-up requests and the smallest
+    label list follow from it; nothing else tests the task kind.
 features
-    `record_schema` lists the int features of a record (`records.RecordSchema`:
-    per-token sequences, padded per batch, and one-per-example scalars; the
-    shared code adds `input_mask` and `is_real_example`). `encode(featurizer,
-    examples, labels)` returns one `{feature: [int, ...]}` dict per record
-    (a family may write several records per example, e.g. windows).
+    `record_schema` (derived: `records.RecordSchema.for_label(label,
+    extra_sequences)`) lists a record's features: the featurizer's ids,
+    `label_ids`, and `extra_sequences`, the family's own per-token features
+    (e.g. a tagger's label weights); the shared code adds `input_mask` and
+    `is_real_example`. `encode(featurizer, examples, labels)` returns one
+    `{feature: [value, ...]}` dict per record (a family may write several
+    records per example, e.g. windows).
 model
     `head(encoder, features, num_labels, is_training)` builds the layers on
     top of the `bert.modeling.BertModel` and the loss; it returns a `Head`:
@@ -33,8 +41,6 @@ model
     A family that also returns `loss_weight` (what the loss is a mean over)
     and sets `splits_into_micro_batches` trains on length-sorted micro-batches
     with the unsplit batch's loss (`micro_batches.py`).
-    `label_ids_per_token` says whether `label_ids` is `[-1]` or `[-1, L]`
-    (the serving input and warm-up requests follow it).
 metrics
     `eval_metrics(num_labels, **head.metric_inputs)` returns tf.metrics-style
     `(value, update_op)` pairs, the reference's `eval_accuracy`/`eval_loss`
@@ -48,6 +54,9 @@ outputs
     `collapse_reason(report)` says, from that report, whether the model
     collapsed (one class for everything) and how; `collapse.py` warns and
     guards the export for every family.
+selection
+    `task_names` are the `--task_name` values of `run_classifier.py` that
+    select the family and `command` the command that trains it (`families.py`).
 contract
     `kind` is one of `bert_contract.TASK_KINDS`; it goes into the export's
     metadata so a client knows how to decode `output`. `metadata(options)`
@@ -56,6 +65,7 @@ contract
 
 from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence
 
+from bert_runner.label_spec import PER_EXAMPLE, LabelSpec
 from bert_runner.records import RecordSchema
 
 
@@ -75,14 +85,20 @@ class TaskFamily:
     """The task-specific steps of a run; see the module docstring."""
 
     kind = ""
-    record_schema = RecordSchema((), ())
-    label_ids_per_token = False
+    task_names = ()  # type: Sequence[str]
+    command = ""
+    label = PER_EXAMPLE  # type: LabelSpec
+    extra_sequences = ()  # type: Sequence[str]
     eval_uses_predictions = False
     # True when `head` sets `Head.loss_weight`: training may then run each batch as
     # length-sorted micro-batches (`micro_batches.py`, `--train_micro_batches`).
     splits_into_micro_batches = False
     # `--adam_bias_correction` when the flag is not given: off is the reference's optimizer.
     adam_bias_correction = False
+
+    @property
+    def record_schema(self) -> RecordSchema:
+        return RecordSchema.for_label(self.label, self.extra_sequences)
 
     # reading
     def make_task(self, options):

@@ -49,4 +49,5 @@ def input_fn(plan, record_file: records.RecordFile, is_training: bool, batch_siz
         # Each worker of a cluster trains on its own share of every epoch.
         num_shards=plan.cluster.num_workers if is_training else 1,
         shard_index=plan.cluster.worker_index if is_training else 0,
+        num_labels=len(plan.labels),
     )

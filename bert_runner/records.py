@@ -21,8 +21,9 @@ from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
 import tensorflow.compat.v1 as tf
 from tqdm import tqdm
 
-from bert_contract import INPUT_IDS, INPUT_MASK
+from bert_contract import INPUT_IDS, INPUT_MASK, LABEL_IDS, SEGMENT_IDS
 from bert_runner import storage
+from bert_runner.label_spec import SCALARS, SEQUENCES, VECTORS, LabelSpec
 from bert_runner.options import RunOptions
 from featurizer import FEATURIZER_VERSION, Featurizer
 
@@ -38,32 +39,66 @@ IS_REAL_EXAMPLE = "is_real_example"
 
 
 class RecordSchema(NamedTuple):
-    """The int features of a task family's records.
+    """The features of a task family's records.
 
     `sequences` hold one value per token (unpadded in the file, padded per
-    batch, the first is `input_ids`); `scalars` one value per example. Every
-    record also gets `input_mask` (1 per token) and `is_real_example` when read.
+    batch, the first is `input_ids`); `scalars` one value per example; `vectors`
+    one fixed-length vector per example (a multi-hot label: `num_labels`
+    values, never cut to a batch's length). Features are ints (int32 in the
+    model) unless named in `floats` (float32). Every record also gets
+    `input_mask` (1 per token) and `is_real_example` when read.
+    A family does not write this by hand: `for_label` derives it from its
+    `label_spec.LabelSpec` (`TaskFamily.record_schema`).
     """
 
     sequences: Sequence[str]
     scalars: Sequence[str]
+    vectors: Sequence[str] = ()
+    floats: Sequence[str] = ()
+
+    @classmethod
+    def for_label(cls, label: LabelSpec, extra_sequences: Sequence[str] = ()) -> "RecordSchema":
+        """The featurizer's ids, `label_ids` where its shape puts it, then a family's own per-token features."""
+        groups = {SEQUENCES: [INPUT_IDS, SEGMENT_IDS], SCALARS: [], VECTORS: []}
+        groups[label.record_group].append(LABEL_IDS)
+        groups[SEQUENCES].extend(extra_sequences)
+        floats = (LABEL_IDS,) if label.dtype.startswith("float") else ()
+        return cls(tuple(groups[SEQUENCES]), tuple(groups[SCALARS]), tuple(groups[VECTORS]), floats)
+
+    def _dtype(self, name: str):
+        return tf.float32 if name in self.floats else tf.int64
 
     def feature_spec(self) -> Dict:
-        spec = {name: tf.io.VarLenFeature(tf.int64) for name in self.sequences}
-        spec.update({name: tf.io.FixedLenFeature([], tf.int64) for name in self.scalars})
+        spec = {name: tf.io.VarLenFeature(self._dtype(name)) for name in tuple(self.sequences) + tuple(self.vectors)}
+        spec.update({name: tf.io.FixedLenFeature([], self._dtype(name)) for name in self.scalars})
         spec[IS_REAL_EXAMPLE] = tf.io.FixedLenFeature([], tf.int64)
         return spec
 
-    def padded_shapes(self, length: Optional[int]) -> Dict:
+    def model_dtype(self, name: str):
+        """What the model gets: float32 for `floats`, int32 for every other feature."""
+        return tf.float32 if name in self.floats else tf.int32
+
+    def padded_shapes(self, length: Optional[int], num_labels: Optional[int] = None) -> Dict:
+        """Sequences padded to `length` (None: the batch's longest), vectors to `num_labels`."""
         shapes = {name: [length] for name in tuple(self.sequences) + (INPUT_MASK,)}
+        shapes.update({name: [num_labels] for name in self.vectors})
         shapes.update({name: [] for name in tuple(self.scalars) + (IS_REAL_EXAMPLE,)})
         return shapes
 
     def padding_record(self) -> Dict[str, List[int]]:
-        """A fake row filling the last fixed-size batch; weight 0 in metrics."""
-        record = {name: [0] for name in self.sequences}
-        record.update({name: [0] for name in self.scalars})
+        """A fake row filling the last fixed-size batch; weight 0 in metrics (vectors are padded to size)."""
+        record = {name: [0] for name in tuple(self.sequences) + tuple(self.scalars)}
+        record.update({name: [] for name in self.vectors})
         return record
+
+    def serialize(self, record: Dict[str, List], is_real: bool) -> bytes:
+        """One `tf.train.Example`: int64 features, float features for `floats`."""
+        features = {
+            name: _float_feature(values) if name in self.floats else _int_feature(values)
+            for name, values in record.items()
+        }
+        features[IS_REAL_EXAMPLE] = _int_feature([int(is_real)])
+        return tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString()
 
 
 # One record per example in, one dict of int lists per record out.
@@ -96,6 +131,10 @@ def _int_feature(values):
     return tf.train.Feature(int64_list=tf.train.Int64List(value=list(values)))
 
 
+def _float_feature(values):
+    return tf.train.Feature(float_list=tf.train.FloatList(value=list(values)))
+
+
 def write_records(
     examples: Sequence,
     featurizer: Featurizer,
@@ -115,21 +154,15 @@ def write_records(
         for begin in range(0, len(examples), _ENCODE_CHUNK):
             chunk = examples[begin : begin + _ENCODE_CHUNK]
             for record in encode(featurizer, chunk, label_list):
-                writer.write(_serialize(record, True))
+                writer.write(schema.serialize(record, True))
                 count += 1
             progress.update(len(chunk))
         for _ in range(num_padding):
-            writer.write(_serialize(schema.padding_record(), False))
+            writer.write(schema.serialize(schema.padding_record(), False))
     storage.publish(staged, path)
     elapsed = max(time.time() - start, 1e-9)
     log.info("featurized %d examples into %s (%.0f examples/sec)", len(examples), path, len(examples) / elapsed)
     return RecordFile(path, count, num_padding)
-
-
-def _serialize(record: Dict[str, List[int]], is_real: bool) -> bytes:
-    features = {name: _int_feature(values) for name, values in record.items()}
-    features[IS_REAL_EXAMPLE] = _int_feature([int(is_real)])
-    return tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString()
 
 
 def cached_records(
@@ -234,6 +267,7 @@ def input_fn_builder(
     chunk_batches: int = DEFAULT_CHUNK_BATCHES,
     num_shards: int = 1,
     shard_index: int = 0,
+    num_labels: Optional[int] = None,
 ):
     """An estimator `input_fn` over a record file.
 
@@ -249,7 +283,8 @@ def input_fn_builder(
     def decode(serialized):
         parsed = tf.io.parse_single_example(serialized, schema.feature_spec())
         features = {
-            name: tf.cast(tf.sparse.to_dense(value) if isinstance(value, tf.SparseTensor) else value, tf.int32)
+            name: tf.cast(tf.sparse.to_dense(value) if isinstance(value, tf.SparseTensor) else value,
+                          schema.model_dtype(name))
             for name, value in parsed.items()
         }
         features[INPUT_MASK] = tf.ones_like(features[INPUT_IDS])
@@ -258,7 +293,7 @@ def input_fn_builder(
     def input_fn(params):
         size = batch_size or params["batch_size"]
         length = None if dynamic_padding else max_seq_length
-        padded_shapes = schema.padded_shapes(length)
+        padded_shapes = schema.padded_shapes(length, num_labels)
         dataset = tf.data.TFRecordDataset(record_file.path)
         if not is_training:
             dataset = dataset.map(decode, num_parallel_calls=tf.data.experimental.AUTOTUNE)

@@ -127,7 +127,8 @@ def export(plan, estimator, evaluated=None) -> Dict:
         dynamic_seq_length=o.export_dynamic_seq_length,
         checkpoint_path=plan.export_checkpoint or None,
         warmup_texts=plan.family.warmup_texts(plan.examples.get("train", [])),
-        label_ids_per_token=plan.family.label_ids_per_token,
+        label_spec=plan.family.label,
+        num_labels=len(plan.labels),
     )
     summary = {"path": path, "model_info": plan.model_info()._asdict()}
     if o.export_onnx:

@@ -23,7 +23,8 @@ from bert_runner.classification import output_layer
 from bert_runner.errors import RunnerError
 from bert_runner.family import Head, TaskFamily
 from bert_runner.labels import read_labels_file, saved_labels
-from bert_runner.records import IS_REAL_EXAMPLE, RecordSchema
+from bert_runner.label_spec import PER_TOKEN
+from bert_runner.records import IS_REAL_EXAMPLE
 from bert_runner.tasks import Task
 from featurizer import FeaturizerError
 from featurizer.offsets import normalized_words
@@ -105,8 +106,9 @@ class ConllTask(Task):
 
 class TokenClassification(TaskFamily):
     kind = TOKEN_CLASSIFICATION
-    record_schema = RecordSchema(sequences=(INPUT_IDS, SEGMENT_IDS, LABEL_IDS, LABEL_WEIGHTS), scalars=())
-    label_ids_per_token = True
+    command = "run_ner.py"  # its own flags (--tag_scheme, --doc_stride): no run_classifier.py task name
+    label = PER_TOKEN
+    extra_sequences = (LABEL_WEIGHTS,)
     eval_uses_predictions = True
     splits_into_micro_batches = True
     # Chosen by measurement (bench/README.md, "Collapsed NER seeds"): without Adam's bias

@@ -30,6 +30,7 @@ from typing import List, Optional, Sequence
 
 from bert_contract import WARMUP_FILE
 from bert_runner import storage
+from bert_runner.label_spec import PER_EXAMPLE, LabelSpec
 from export.serving_input import serving_input_fn_builder
 from export.warmup import warmup_requests, write_warmup_file
 from featurizer import Featurizer
@@ -108,13 +109,17 @@ def export_saved_model(
     dynamic_seq_length: bool = False,
     checkpoint_path: Optional[str] = None,
     warmup_texts: Sequence[str] = (),
-    label_ids_per_token: bool = False,
+    label_spec: LabelSpec = PER_EXAMPLE,
+    num_labels: int = 0,
 ) -> str:
-    """Exports the latest (or given) checkpoint; returns the new version directory."""
+    """Exports the latest (or given) checkpoint; returns the new version directory.
+
+    `label_spec` and `num_labels` shape the `label_ids` input and the warm-up requests' zeros.
+    """
     storage.makedirs(export_dir)
     remove_stale_temp_dirs(export_dir)
     serving_input_fn = serving_input_fn_builder(
-        featurizer.max_seq_length, dynamic_seq_length, featurizer.vocab["[SEP]"], label_ids_per_token
+        featurizer.max_seq_length, dynamic_seq_length, featurizer.vocab["[SEP]"], label_spec, num_labels
     )
     remote = storage.is_remote(export_dir)
     scratch = tempfile.mkdtemp(prefix="export-")
@@ -126,7 +131,8 @@ def export_saved_model(
                 featurizer,
                 list(warmup_texts),
                 dynamic_seq_length=dynamic_seq_length,
-                label_ids_per_token=label_ids_per_token,
+                label_spec=label_spec,
+                num_labels=num_labels,
             ),
         )
         path = estimator.export_saved_model(

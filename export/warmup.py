@@ -10,6 +10,7 @@ import tensorflow.compat.v1 as tf
 from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
 
 from bert_contract import DEFAULT_SIGNATURE, INPUT_IDS, LABEL_IDS, MAX_WARMUP_RECORDS
+from bert_runner.label_spec import PER_EXAMPLE, LabelSpec
 from featurizer import Featurizer, pad_batch
 
 
@@ -19,9 +20,10 @@ def warmup_requests(
     batch_sizes: Sequence[int] = (1, 8),
     dynamic_seq_length: bool = False,
     signature_name: str = DEFAULT_SIGNATURE,
-    label_ids_per_token: bool = False,
+    label_spec: LabelSpec = PER_EXAMPLE,
+    num_labels: int = 0,
 ):
-    """One PredictRequest per batch size, featurized from `texts` (cycled as needed)."""
+    """One PredictRequest per batch size, featurized from `texts` (cycled as needed), `label_ids` zeros."""
     if not texts:
         texts = ["warm up"]
     requests = []
@@ -32,8 +34,8 @@ def warmup_requests(
         request = predict_pb2.PredictRequest()
         request.model_spec.signature_name = signature_name
         length = len(padded[INPUT_IDS][0])
-        label_ids = [[0] * length] * batch_size if label_ids_per_token else [0] * batch_size
-        request.inputs[LABEL_IDS].CopyFrom(tf.make_tensor_proto(label_ids, dtype=tf.int32))
+        label_ids = label_spec.zeros(batch_size, length, num_labels)
+        request.inputs[LABEL_IDS].CopyFrom(tf.make_tensor_proto(label_ids, dtype=tf.as_dtype(label_spec.dtype)))
         for name, values in padded.items():
             request.inputs[name].CopyFrom(tf.make_tensor_proto(values, dtype=tf.int32))
         requests.append(request)

@@ -9,6 +9,8 @@ from bert_contract import INPUT_IDS, INPUT_MASK, LABEL_IDS, SEGMENT_IDS
 from bert_runner import micro_batches, model
 from bert_runner.classification import SequenceClassification
 from bert_runner.encoder import build_encoder
+from bert_runner.label_spec import MULTI_HOT, PER_TOKEN
+from bert_runner.multi_label import MultiLabelClassification
 from bert_runner.records import IS_REAL_EXAMPLE
 from bert_runner.token_classification import LABEL_WEIGHTS, TokenClassification
 from tests.helpers import tiny_bert
@@ -16,7 +18,7 @@ from tests.helpers import tiny_bert
 MAX_LENGTH = 12
 
 
-def batch_arrays(lengths, per_token_labels, seed=0):
+def batch_arrays(lengths, per_token_labels=False, seed=0, multi_hot=False):
     """A batch padded to MAX_LENGTH: random ids, segments and labels; label weights 0 on [CLS] and padding."""
     rng = np.random.RandomState(seed)
     rows = len(lengths)
@@ -33,6 +35,8 @@ def batch_arrays(lengths, per_token_labels, seed=0):
         weights[:, 0] = 0
         weights[rng.rand(rows, MAX_LENGTH) < 0.2] = 0  # sub-word pieces carry no tag
         arrays[LABEL_WEIGHTS] = weights
+    elif multi_hot:
+        arrays[LABEL_IDS] = (rng.rand(rows, 3) < 0.4).astype(np.int32)
     else:
         arrays[LABEL_IDS] = rng.randint(0, 3, size=[rows]).astype(np.int32)
     return arrays
@@ -98,11 +102,12 @@ def losses_and_gradients(family, arrays, num_micro_batches, num_labels=3):
 
 
 @pytest.mark.parametrize(
-    "family,rows", [(SequenceClassification(), 3), (TokenClassification(), 6)],
-    ids=["classification-with-empty-groups", "tokens"])
+    "family,rows", [(SequenceClassification(), 3), (TokenClassification(), 6), (MultiLabelClassification(), 7)],
+    ids=["classification-with-empty-groups", "tokens", "multi-label"])
 def test_micro_batches_give_the_unsplit_loss_and_gradients(family, rows):
     lengths = np.random.RandomState(rows).randint(1, MAX_LENGTH + 1, size=rows).tolist()
-    arrays = batch_arrays(lengths, per_token_labels=family.label_ids_per_token, seed=rows)
+    arrays = batch_arrays(lengths, per_token_labels=family.label == PER_TOKEN, seed=rows,
+                          multi_hot=family.label == MULTI_HOT)
     names, [(loss, gradients), (split_loss, split_gradients)] = losses_and_gradients(family, arrays, 4)
     np.testing.assert_allclose(split_loss, loss, rtol=1e-5)
     for name, split, whole in zip(names, split_gradients, gradients):

@@ -26,7 +26,8 @@ def keyword_family():
     from bert_contract import INPUT_IDS, INPUT_MASK, LABEL_IDS, SEGMENT_IDS, TOKEN_CLASSIFICATION
     from bert_runner import results
     from bert_runner.family import Head, TaskFamily
-    from bert_runner.records import IS_REAL_EXAMPLE, RecordSchema
+    from bert_runner.label_spec import PER_TOKEN
+    from bert_runner.records import IS_REAL_EXAMPLE
     from bert_runner.tasks import GenericTask
 
     class KeywordTask(GenericTask):
@@ -35,8 +36,8 @@ def keyword_family():
 
     class KeywordTagging(TaskFamily):
         kind = TOKEN_CLASSIFICATION
-        record_schema = RecordSchema(sequences=(INPUT_IDS, SEGMENT_IDS, LABEL_IDS, LABEL_WEIGHTS), scalars=())
-        label_ids_per_token = True
+        label = PER_TOKEN  # the record schema, serving input and warm-up follow
+        extra_sequences = (LABEL_WEIGHTS,)
 
         def make_task(self, options):
             return KeywordTask(options.data_dir)
