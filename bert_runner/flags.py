@@ -26,7 +26,7 @@ def _reference_flags():
     f = flags
     f.DEFINE_string("data_dir", None, "The input data dir. Should contain the .tsv files (or other data files) for the task.")
     f.DEFINE_string("bert_config_file", None, "The config json file corresponding to the pre-trained BERT model. This specifies the model architecture.")
-    f.DEFINE_string("task_name", None, "The name of the task to train: cola, mnli, mrpc, xnli, or generic (your own TSV/CSV).")
+    f.DEFINE_string("task_name", None, "The name of the task to train: cola, mnli, mrpc, xnli, or generic (your own TSV/CSV); multilabel (your own TSV/CSV, comma-separated label names) or goemotions (GoEmotions' files) for multi-label classification.")
     f.DEFINE_string("vocab_file", None, "The vocabulary file that the BERT model was trained on.")
     f.DEFINE_string("output_dir", None, "The output directory where the model checkpoints will be written.")
     f.DEFINE_string("init_checkpoint", None, "Initial checkpoint (usually from a pre-trained BERT model).")
@@ -82,6 +82,8 @@ def _project_flags():
     f.DEFINE_string("train_file", None, "generic task: training file (default: train.tsv or train.csv in --data_dir).")
     f.DEFINE_string("dev_file", None, "generic task: evaluation file (default: dev.tsv or dev.csv in --data_dir).")
     f.DEFINE_string("test_file", None, "generic task: prediction file (default: test.tsv or test.csv in --data_dir).")
+    # Multi-label classification.
+    f.DEFINE_bool("tune_thresholds", False, "multilabel/goemotions: with --do_eval, choose one decision threshold per label on dev (best F1 over 0.05..0.95), save it as thresholds.json and export it in the metadata; default: 0.5 for every label.")
     # Speed and bookkeeping.
     f.DEFINE_bool("dynamic_padding", True, "Pad each batch only to its longest example (off on TPU, which needs fixed shapes); see --length_chunk_batches.")
     f.DEFINE_integer("length_chunk_batches", 1, "With --dynamic_padding: cut training batches from chunks of this many batches sorted by length. 1 (default): shuffled batches, each with the label mix of uniform shuffling. More: less padding, and every this many steps still see a uniform random sample, but single batches hold similar lengths, so their labels are skewed when label follows length.")

@@ -5,26 +5,30 @@ with, so a later `--do_predict` or `--do_export` run names the same classes.
 """
 
 import os
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 import tensorflow.compat.v1 as tf
 
-from bert_contract import SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION
 from bert_runner import storage
 from bert_runner.errors import RunnerError
-
-ENTRY_POINTS = {SEQUENCE_CLASSIFICATION: "run_classifier.py", TOKEN_CLASSIFICATION: "run_ner.py"}
+from bert_runner.label_spec import PER_EXAMPLE, LabelSpec
 
 LABELS_FILE = "label_list.txt"
 # What the model in --output_dir predicts (a bert_contract task kind); absent in older runs: a classifier.
 KIND_FILE = "task_kind.txt"
 
 
-def resolve_labels(task, output_dir: str) -> List[str]:
-    """The task's label list, checked against the one a checkpoint in output_dir was trained with."""
+def resolve_labels(task, output_dir: str, label_spec: LabelSpec = PER_EXAMPLE) -> List[str]:
+    """The task's label list, checked against the one a checkpoint in output_dir was trained with.
+
+    It needs `label_spec.min_labels` labels: 2 to choose between, 1 for yes/no per label.
+    """
     labels = task.get_labels()
-    if len(labels) < 2:
-        raise RunnerError("the label list has %d label(s) %s; a classifier needs at least 2" % (len(labels), labels))
+    if len(labels) < label_spec.min_labels:
+        raise RunnerError(
+            "the label list has %d label(s) %s; %s needs at least %d"
+            % (len(labels), labels, label_spec.describes, label_spec.min_labels)
+        )
     if len(set(labels)) != len(labels):
         raise RunnerError("the label list %s has duplicates" % labels)
     saved = saved_labels(output_dir)
@@ -36,13 +40,16 @@ def resolve_labels(task, output_dir: str) -> List[str]:
     return labels
 
 
-def check_run_kind(output_dir: str, kind: str, default_kind: str) -> None:
-    """Refuses to continue, evaluate or export a checkpoint of another task kind (e.g. NER with run_classifier.py)."""
+def check_run_kind(output_dir: str, kind: str, default_kind: str, command_for: Callable[[str], str]) -> None:
+    """Refuses to continue, evaluate or export a checkpoint of another task kind (e.g. NER with run_classifier.py).
+
+    `command_for(kind)` names the command that trains the kind found (`families.command_for`).
+    """
     saved = saved_run_kind(output_dir, default_kind)
     if saved != kind and tf.train.latest_checkpoint(output_dir or "."):
         raise RunnerError(
             "--output_dir=%s holds a %s model; this command trains a %s model (use %s, or another --output_dir)"
-            % (output_dir, saved.replace("_", " "), kind.replace("_", " "), ENTRY_POINTS.get(saved, "its own command"))
+            % (output_dir, saved.replace("_", " "), kind.replace("_", " "), command_for(saved))
         )
 
 

@@ -117,7 +117,10 @@ def model_fn_builder(
             return spec(mode=mode, loss=head.loss, eval_metric_ops=metric_fn(**head.metric_inputs), **extra)
 
         export_outputs = {DEFAULT_SIGNATURE: tf.estimator.export.PredictOutput({SERVING_OUTPUT: head.output})}
-        export_outputs.update(contract_outputs(batch, metadata_json, vocab_bytes))
+        # A callable is asked at each graph build: the export's metadata may depend on evaluation
+        # (a multi-label family's thresholds tuned on dev).
+        info = metadata_json() if callable(metadata_json) else metadata_json
+        export_outputs.update(contract_outputs(batch, info, vocab_bytes))
         return spec(mode=mode, predictions=head.predictions, export_outputs=export_outputs, **extra)
 
     return model_fn

@@ -74,6 +74,8 @@ class RunOptions:
     virtual_cpu_devices: int = 0
     mixed_precision: bool = False
     xla: bool = False
+    # Multi-label classification (`--task_name=multilabel|goemotions`): one threshold per label tuned on dev.
+    tune_thresholds: bool = False
     # Token classification (`run_ner.py`).
     tag_scheme: str = "IOB2"
     doc_stride: Optional[int] = None

@@ -11,7 +11,7 @@ from typing import Dict, List, Optional
 from bert import tokenization
 
 from bert_contract import SEQUENCE_CLASSIFICATION, ModelInfo
-from bert_runner import checks, distribute, labels, storage
+from bert_runner import checks, distribute, families, labels, storage
 from bert_runner.errors import RunnerError
 from bert_runner.family import TaskFamily
 from bert_runner.options import RunOptions
@@ -61,8 +61,8 @@ class Plan:
         self.init_checkpoint = None
         if o.init_checkpoint and o.do_train:
             self.init_checkpoint = checks.check_init_checkpoint(o.init_checkpoint, self.bert_config, o.bert_config_file)
-        labels.check_run_kind(o.output_dir, family.kind, SEQUENCE_CLASSIFICATION)
-        self.labels = labels.resolve_labels(self.task, o.output_dir)  # type: List[str]
+        labels.check_run_kind(o.output_dir, family.kind, SEQUENCE_CLASSIFICATION, families.command_for)
+        self.labels = labels.resolve_labels(self.task, o.output_dir, family.label)  # type: List[str]
         # Read and check every split this run will use, before any work.
         self.examples = {}  # type: Dict[str, List]
         for split, wanted in (("train", o.do_train), ("dev", o.do_eval), ("test", o.do_predict)):

@@ -2,16 +2,17 @@
 
 check everything (`plan.py`) -> estimator (`estimator.py` + `model.py` with
 the family's head) -> train / evaluate / predict / export (`steps.py`). The
-task family (`family.py`; `classification.py` by default) decides what is
-read, predicted and written; everything else is shared.
+task family (`family.py`; chosen by `--task_name` in `families.py`, the
+classifier `classification.py` by default) decides what is read, predicted and
+written; everything else is shared.
 """
 
 import logging
 from typing import Dict, Optional
 
 from bert_runner import collapse, steps
-from bert_runner.classification import SequenceClassification
 from bert_runner.estimator import build_estimator
+from bert_runner.families import family_for_task
 from bert_runner.family import TaskFamily
 from bert_runner.model import model_fn_builder
 from bert_runner.options import RunOptions
@@ -22,7 +23,7 @@ log = logging.getLogger("bert_runner")
 
 def run(options: RunOptions, family: Optional[TaskFamily] = None) -> Dict:
     """Runs the requested actions; returns a summary (paths, metrics, speed)."""
-    plan = Plan(options, family or SequenceClassification())
+    plan = Plan(options, family or family_for_task(options.task_name))
     estimator = build_estimator(options, _model_fn(plan), plan.strategy)
     summary = {}  # type: Dict
     if options.do_train:
@@ -54,7 +55,7 @@ def _model_fn(plan: Plan):
         num_warmup_steps=plan.num_warmup_steps,
         use_tpu=o.use_tpu,
         use_one_hot_embeddings=o.use_tpu,
-        metadata_json=plan.model_info().to_json(),
+        metadata_json=lambda: plan.model_info().to_json(),
         mixed_precision=o.mixed_precision,
         vocab_bytes=plan.vocab_bytes,
         train_micro_batches=plan.train_micro_batches,

@@ -269,8 +269,11 @@ class GenericTask(Task):
         columns = {name.strip(): i for i, name in enumerate(header)}
 
         def column(name, flag, required=True):
-            if name in columns:
-                return columns[name]
+            # A tuple: the first of these names the header has.
+            for candidate in name if isinstance(name, tuple) else (name,):
+                if candidate in columns:
+                    return columns[candidate]
+            name = name[0] if isinstance(name, tuple) else name
             if not required:
                 return None
             raise RunnerError(

@@ -183,3 +183,39 @@ def write_ner_dataset(data_dir, train=160, dev=24, test=24):
     write_conll(os.path.join(data_dir, "dev.conll"), ner_sentences(dev, seed=12))
     write_conll(os.path.join(data_dir, "test.conll"), ner_sentences(test, seed=13))
     return data_dir
+
+
+# Tiny multi-label data: a text is `happy` when it holds a positive keyword, `sad` for a
+# negative one and `food` when it says food; any set of the three, the empty one included.
+MULTI_LABELS = ["food", "happy", "sad"]
+
+
+def multi_label_rows(count, seed):
+    """(comma-separated labels, text) rows a tiny model learns within a few hundred steps."""
+    rng = random.Random(seed)
+    filler = [word for word in FILLER if word != "food"]
+    rows = []
+    for _ in range(count):
+        words = [rng.choice(filler) for _ in range(rng.randint(2, 6))]
+        labels = []
+        for label, p, keywords in (("food", 0.35, ["food"]), ("happy", 0.5, ["happy", "love"]), ("sad", 0.4, ["sad", "hate"])):
+            if rng.random() < p:
+                words.insert(rng.randint(0, len(words)), rng.choice(keywords))
+                labels.append(label)
+        rows.append((",".join(labels), " ".join(words)))
+    return rows
+
+
+def write_multi_label_dataset(data_dir, train=256, dev=32, test=16):
+    """train/dev/test.tsv with a `labels<TAB>text` header."""
+    os.makedirs(data_dir, exist_ok=True)
+    for split, count, seed in (("train", train, 21), ("dev", dev, 22), ("test", test, 23)):
+        write_tsv(os.path.join(data_dir, split + ".tsv"), multi_label_rows(count, seed), header=("labels", "text"))
+    return data_dir
+
+
+def run_options_like(options, **overrides):
+    """A copy of RunOptions with some settings changed."""
+    import dataclasses
+
+    return dataclasses.replace(options, **overrides)

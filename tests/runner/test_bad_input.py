@@ -154,7 +154,7 @@ def test_command_line_prints_one_line_and_exits_2(files):
 
 
 def test_unknown_task_lists_the_choices(files):
-    assert run_error(files, task_name="sst2") == "--task_name=sst2 is not a known task (choose from cola, generic, mnli, mrpc, xnli)"
+    assert run_error(files, task_name="sst2") == "--task_name=sst2 is not a known task (choose from cola, generic, goemotions, mnli, mrpc, multilabel, xnli)"
 
 
 def test_too_few_steps(files):
