@@ -362,15 +362,22 @@ def bert_part(args, splits, pretrained, work: str, timer: Timer) -> Dict:
 FIXED_BASELINE = {"fixed": {"train_micro_batches": 1}}
 
 
-def training_part(args, pretrained, work: str, timer: Timer) -> Dict:
-    """Short fine-tunes with each padding, alternated; steady examples/sec of each (the runner's progress hook)."""
+def training_part(args, pretrained, work: str, timer: Timer, run_one=None) -> Dict:
+    """Short fine-tunes with each padding, alternated; steady examples/sec of each (the runner's progress hook).
+
+    `run_one(output_dir, **settings)` runs one (default: this bench's NER fine-tune; bench/goemotions.py
+    passes its multi-label one).
+    """
+    if run_one is None:
+        def run_one(output_dir, **settings):
+            return _run(run_options(args, output_dir, pretrained, **settings))
     runs = []
     for index, padding in enumerate(padding_order(args.speed_rounds)):
         output_dir = os.path.join(work, "speed-%d-%s" % (index, padding))
         load = os.getloadavg()
-        summary = timer("training speed, run %d: %s padding" % (index + 1, padding), _run, run_options(
-            args, output_dir, pretrained, do_train=True, num_train_epochs=args.speed_epochs,
-            dynamic_padding=padding == "length", log_every_steps=5, **FIXED_BASELINE.get(padding, {})))
+        summary = timer("training speed, run %d: %s padding" % (index + 1, padding), run_one, output_dir,
+                        do_train=True, num_train_epochs=args.speed_epochs, dynamic_padding=padding == "length",
+                        log_every_steps=5, **FIXED_BASELINE.get(padding, {}))
         train = summary["train"]
         runs.append({"padding": padding, "examples_per_sec": train["steady_examples_per_sec"],
                      "steady_from_step": train["steady_from_step"],
