@@ -87,6 +87,7 @@ class GoEmotionsTask(Task):
 
     name = GOEMOTIONS_TASK
     columns = ("text", "label ids", "comment id")
+    text_pairs = False
 
     def __init__(self, data_dir: str, labels: Optional[List[str]] = None, files: Optional[Dict[str, str]] = None):
         super().__init__(data_dir)
@@ -334,6 +335,11 @@ class MultiLabelClassification(TaskFamily):
             at_default_threshold={key: at_default[key] for key in ("micro", "macro", "macro_f1", "micro_f1",
                                                                    "subset_accuracy")},
         )
+        predicted_sets = {tuple(row) for row in decide(probabilities, thresholds).tolist()}
+        report.update(distinct_gold_sets=len({tuple(row) for row in gold.tolist()}),
+                      distinct_predicted_sets=len(predicted_sets),
+                      only_predicted_set=[l for l, yes in zip(plan.labels, next(iter(predicted_sets))) if yes]
+                      if len(predicted_sets) == 1 else None)
         scalars = dict(result, macro_f1=report["macro_f1"], micro_f1=report["micro_f1"],
                        subset_accuracy=report["subset_accuracy"])
         table = format_report(report, thresholds)
@@ -345,6 +351,13 @@ class MultiLabelClassification(TaskFamily):
                  report["macro_f1"], report["micro_f1"], report["subset_accuracy"], report["loss"],
                  report["num_examples"], report["threshold_choice"], table)
         return report
+
+    def collapse_reason(self, report):
+        """Every dev text given one and the same label set (often none) while the dev set has several."""
+        if report["distinct_predicted_sets"] != 1 or report["distinct_gold_sets"] < 2:
+            return None
+        return "every one of the %d dev texts gets the label set {%s} (the dev set has %d different sets)" % (
+            report["num_examples"], ", ".join(report["only_predicted_set"]), report["distinct_gold_sets"])
 
     def write_predictions(self, plan, predictions, record_file):
         probabilities = _collect(predictions, record_file.num_examples)

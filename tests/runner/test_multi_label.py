@@ -250,3 +250,13 @@ def test_goemotions_reads_whole(tmp_path):
     train, dev = task.get_examples("train"), task.get_examples("dev")
     assert (len(train), len(dev)) == (43410, 5426)
     assert sum(len(e.labels) > 1 for e in train) == 7102
+
+
+def test_one_label_set_for_every_dev_text_is_a_collapse():
+    from bert_runner.multi_label import MultiLabelClassification
+
+    family = MultiLabelClassification()
+    assert family.collapse_reason({"distinct_predicted_sets": 3, "distinct_gold_sets": 5, "num_examples": 9}) is None
+    reason = family.collapse_reason({"distinct_predicted_sets": 1, "distinct_gold_sets": 5, "num_examples": 9,
+                                     "only_predicted_set": []})
+    assert reason == "every one of the 9 dev texts gets the label set {} (the dev set has 5 different sets)"
