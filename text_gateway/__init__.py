@@ -10,7 +10,8 @@ gRPC. TensorFlow-free: Starlette on uvicorn, `prometheus_client` for /metrics.
 
     python -m text_gateway --model_name=sms --predictor_host=localhost:8501
 
-`text_gateway.app.create_app(settings)` builds the ASGI app; the request
-parsing (`payload`) and the answers (`serving_client.decoders`) import no web
-framework, so other front ends (e.g. a serverless handler) reuse them.
+`text_gateway.app.create_app(settings)` builds the ASGI app, an adapter of
+the text API (`text_api`: payload, errors, routes, backend protocol) that the
+Lambda handler (`text_lambda`) adapts too; the answers of each task kind are
+its decoder's (`serving_client.decoders`).
 """
