@@ -77,7 +77,8 @@ def backend_from_environment(transport: Optional[Transport] = None) -> ClientBac
         from text_lambda.onnx_transport import OnnxModelError, OnnxTransport  # onnxruntime and numpy: this backend's
 
         try:
-            local = OnnxTransport(local_model_dir(os.environ["MODEL_DIR"]), name, _int("ONNX_THREADS", 0))
+            source = os.environ["MODEL_DIR"]
+            local = OnnxTransport(local_model_dir(source), name, _int("ONNX_THREADS", 0), source)
         except OnnxModelError as e:
             raise ConfigurationError("MODEL_DIR=%s: %s" % (os.environ["MODEL_DIR"], e))
         return ClientBackend("http://in-process", name, transport=local)

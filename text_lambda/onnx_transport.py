@@ -45,7 +45,8 @@ class OnnxModelError(RuntimeError):
 class OnnxTransport(Transport):
     """Serves one ONNX export to a `ServingClient` under `name` (any URL host; the path decides)."""
 
-    def __init__(self, model_dir: str, name: str, threads: int = 0):
+    def __init__(self, model_dir: str, name: str, threads: int = 0, source: Optional[str] = None):
+        """`source`: where `model_dir` was copied from (an `s3://` URL), which names the export version."""
         self.name = name
         info_path = os.path.join(model_dir, ONNX_INFO_FILE)
         try:
@@ -72,7 +73,7 @@ class OnnxTransport(Transport):
         self.inputs = {arg.name: _tensor_spec(arg) for arg in self.session.get_inputs()}
         self.outputs = {arg.name: _tensor_spec(arg) for arg in self.session.get_outputs()}
         self.output_name = self.session.get_outputs()[0].name
-        self.version = _version_of(model_dir)
+        self.version = _version_of(source or model_dir)
         self._metadata = self._metadata_body()
 
     def send(self, request: Request) -> Response:
@@ -145,8 +146,10 @@ def _signature(inputs: Dict[str, Any], outputs: Dict[str, Any]) -> Dict[str, Any
 
 
 def _version_of(model_dir: str) -> Optional[int]:
-    """The export version `<version>/onnx/` came from; None once copied elsewhere."""
-    parent = os.path.basename(os.path.dirname(os.path.abspath(model_dir)))
+    """The export version `<version>/onnx/` came from (a path or a URL); None once copied elsewhere."""
+    parent = model_dir.rstrip("/").split("/")[-2] if "/" in model_dir.rstrip("/") else ""
+    if not model_dir.startswith("s3://"):
+        parent = os.path.basename(os.path.dirname(os.path.abspath(model_dir)))
     return int(parent) if parent.isdigit() else None
 
 

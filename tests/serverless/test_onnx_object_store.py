@@ -71,6 +71,9 @@ def test_an_s3_model_dir_is_downloaded_once_checked_and_answers_as_the_local_one
     # Once per container: a second cold start of the handler reuses the checked copy without reading the bucket.
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")  # nothing listens there
     assert cold_start(s3["version"] + "/onnx")["predictions"] == from_s3["predictions"]
+    status = handler_module.handler({"version": "2.0", "rawPath": "/v1/models/tiny",
+                                     "requestContext": {"http": {"method": "GET", "path": "/v1/models/tiny"}}})
+    assert json.loads(status["body"])["version"] == int(s3["version"].rsplit("/", 1)[1])  # named by the URL
 
 
 def test_a_version_prefix_names_its_onnx_prefix(cold_start, s3):
