@@ -537,6 +537,45 @@ def test_predict_on_tflite(impl, golden_dir):
         assert body["metadata"]["signature_def"]["signature_def"]["serving_default"]["inputs"]["x"]["name"] == "x"
 
 
+def tf2_python_or_skip():
+    """A Python with TensorFlow 2.x (its TF Lite schema writes the metadata): this one, TF2_PYTHON or .venv-tf2."""
+    import tensorflow as tf
+
+    if not tf.__version__.startswith("1."):
+        return sys.executable
+    candidate = os.environ.get("TF2_PYTHON") or os.path.join(REPO, ".venv-tf2", "bin", "python")
+    if not os.path.exists(candidate):
+        pytest.skip("writing TF Lite metadata needs TF 2.x's TF Lite schema: set TF2_PYTHON")
+    return candidate
+
+
+def test_predict_with_signature_def_on_tflite(impl, golden_dir, tmp_path):
+    """tfs_server_test testPredictWithSignatureDefOnTfLite: the SignatureDefs stored in the model's
+    metadata are its signatures (tensor names matched as written or without `:N`), not a generated one."""
+    from model_servers import running_server
+
+    base = tmp_path / "tflite_with_sigdef"
+    (base / str(VERSION)).mkdir(parents=True)
+    result = subprocess.run(
+        [tf2_python_or_skip(), os.path.join(REPO, "tests", "helpers", "tflite_sigdef.py"),
+         os.path.join(golden_dir, golden_models.TFLITE, str(VERSION), "model.tflite"),
+         str(base / str(VERSION) / "model.tflite")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert result.returncode == 0, result.stdout.decode(errors="replace")[-3000:]
+    with running_server(["--model_name=default", "--model_base_path=" + str(base), "--prefer_tflite_model=true"],
+                        binary=impl) as server:
+        with grpc.insecure_channel(server.grpc_target) as channel:
+            stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+            result = stub.Predict(x_request(output_filter=()), timeout=30)
+            assert list(result.outputs["y"].float_val) == [3.0] and result.model_spec.version.value == VERSION
+        rest = Rest(server.rest_url)
+        assert rest.post("/v1/models/default:predict", {"signature_name": "half", "instances": [[4.0]]}) == (
+            200, {"predictions": [[4.0]]})
+        status, body = rest.get("/v1/models/default/metadata")
+        signatures = body["metadata"]["signature_def"]["signature_def"]
+        assert sorted(signatures) == ["half", "serving_default"], signatures
+        assert signatures["serving_default"]["inputs"]["x"]["name"] == "tflite_input"
+
+
 def test_tflite_version_is_not_loaded_without_the_flag(impl, golden_dir):
     """Without --prefer_tflite_model a version with only model.tflite has no SavedModel: it never loads."""
     from model_servers import start_server
@@ -604,6 +643,9 @@ def tf2_server(impl, tmp_path_factory):
 
     root = str(tmp_path_factory.mktemp("tf2_models"))
     _write_tf2_models(root)
+    result = subprocess.run([sys.executable, os.path.join(REPO, "tests", "helpers", "keras_models.py"), root],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert result.returncode == 0, result.stdout.decode(errors="replace")[-3000:]
     configs = "".join('config { name: "%s" base_path: "%s" model_platform: "tensorflow" }\n'
                       % (name, os.path.join(root, name)) for name in sorted(os.listdir(root)))
     config = write(os.path.join(root, "models.config"), "model_config_list {\n%s}\n" % configs)
@@ -653,3 +695,25 @@ def test_tf_saved_model_save_and_multiple_signatures(tf2_server):
         custom = stub.Predict(x_request(model="multiple_signatures", signature="custom_signature_key"), timeout=30)
         assert list(custom.outputs["y"].float_val) == [2.0]
         assert list(stub.Predict(x_request(model="multiple_signatures"), timeout=30).outputs["y"].float_val) == [1.0]
+
+
+@pytest.mark.parametrize("model", ["keras_sequential", "keras_distrat_sequential"])
+def test_keras_saved_model_save(tf2_server, model):
+    """tfs_server_test test_sequential_keras_saved_model_save, test_distrat_sequential_keras_saved_model_save:
+    the SignatureDef of the MetaGraphDef (x -> y) is what is served, on every runtime."""
+    with grpc.insecure_channel(tf2_server.grpc_target) as channel:
+        stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+        result = stub.Predict(x_request(model=model, dims=(1, 1), output_filter=()), timeout=30)
+        assert list(result.outputs["y"].float_val) == [2.0] and result.model_spec.version.value == VERSION
+
+
+def test_keras3_model_is_served_under_its_signature_def_names(tf2_server):
+    """Keras 3 names the same model's signature inputs -> output_0 when it writes it; served as written."""
+    rest = Rest(tf2_server.rest_url)
+    status, body = rest.get("/v1/models/keras3_sequential/metadata")
+    signature = body["metadata"]["signature_def"]["signature_def"]["serving_default"]
+    assert (sorted(signature["inputs"]), sorted(signature["outputs"])) == (["inputs"], ["output_0"])
+    assert rest.post("/v1/models/keras3_sequential:predict", {"instances": [[2.0]]}) == (
+        200, {"predictions": [[2.0]]})
+    status, body = rest.post("/v1/models/keras3_sequential:predict", {"inputs": {"x": [[2.0]]}})
+    assert (status, body) == (400, {"error": "Missing named input: inputs in 'inputs' object."})
