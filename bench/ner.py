@@ -520,6 +520,17 @@ def _bool(text: str) -> bool:
     return text.lower() in ("true", "1")
 
 
+def add_fine_tune_arguments(parser: argparse.ArgumentParser, epochs_help: str) -> None:
+    """The fine-tune settings `quality.run_options` reads (bench/goemotions.py shares them)."""
+    parser.add_argument("--num_train_epochs", dest="epochs", type=float, help=epochs_help)
+    parser.add_argument("--learning_rate", type=float, default=1e-4, help="(default: %(default)g)")
+    parser.add_argument("--train_batch_size", dest="batch_size", type=int, default=32, help="(default: %(default)s)")
+    parser.add_argument("--eval_batch_size", type=int, default=64, help="(default: %(default)s)")
+    parser.add_argument("--max_seq_length", type=int, default=128, help="(default: %(default)s)")
+    parser.add_argument("--warmup_proportion", dest="warmup", type=float, default=0.1, help="(default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=1, help="(default: %(default)s)")
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data_dir", default=DEFAULT_DATA_DIR,
@@ -529,13 +540,7 @@ def parse_args(argv):
     parser.add_argument("--parts", default=",".join(PARTS), help="comma list of %s (default: all)" % ", ".join(PARTS))
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 0.2 epoch, one speed round of 0.05 epoch, 3 s per serving point")
-    parser.add_argument("--num_train_epochs", dest="epochs", type=float, help="default 3 (--quick: 0.2)")
-    parser.add_argument("--learning_rate", type=float, default=1e-4, help="(default: %(default)g)")
-    parser.add_argument("--train_batch_size", dest="batch_size", type=int, default=32, help="(default: %(default)s)")
-    parser.add_argument("--eval_batch_size", type=int, default=64, help="(default: %(default)s)")
-    parser.add_argument("--max_seq_length", type=int, default=128, help="(default: %(default)s)")
-    parser.add_argument("--warmup_proportion", dest="warmup", type=float, default=0.1, help="(default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=1, help="(default: %(default)s)")
+    add_fine_tune_arguments(parser, "default 3 (--quick: 0.2)")
     parser.add_argument("--seeds", help="comma list: fine-tune BERT once per seed (default: --seed)")
     parser.add_argument("--adam_bias_correction", type=_bool,
                         help="true/false: the runner's --adam_bias_correction (default: the runner's default)")

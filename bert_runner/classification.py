@@ -69,6 +69,18 @@ def output_layer(num_labels: int, hidden_size: int):
     return weights, tf.get_variable(OUTPUT_BIAS, [num_labels], initializer=tf.zeros_initializer())
 
 
+def classifier_logits(encoder, num_labels: int, is_training: bool):
+    """The reference classifier's pooled [CLS] -> dropout -> linear layer (its variables at the top scope).
+
+    Called inside a head's name scope; a variable scope would rename the variables.
+    """
+    pooled = encoder.get_pooled_output()
+    output_weights, output_bias = output_layer(num_labels, pooled.shape[-1].value)
+    if is_training:
+        pooled = tf.nn.dropout(pooled, rate=0.1)
+    return tf.nn.bias_add(tf.matmul(pooled, output_weights, transpose_b=True), output_bias)
+
+
 class SequenceClassification(TaskFamily):
     kind = SEQUENCE_CLASSIFICATION
     task_names = TASK_NAMES
@@ -116,15 +128,11 @@ class SequenceClassification(TaskFamily):
 
     # model: BERT's pooled [CLS] output -> dropout -> linear -> softmax, as in the reference
     def head(self, encoder, features, num_labels, is_training):
-        pooled = encoder.get_pooled_output()
-        output_weights, output_bias = output_layer(num_labels, pooled.shape[-1].value)
         label_ids = features[LABEL_IDS]
         # Named "classifier" (not the reference's "loss", which holds no variables)
         # so the estimator's `loss` summary keeps its name in TensorBoard.
-        with tf.variable_scope("classifier"):
-            if is_training:
-                pooled = tf.nn.dropout(pooled, rate=0.1)
-            logits = tf.nn.bias_add(tf.matmul(pooled, output_weights, transpose_b=True), output_bias)
+        with tf.name_scope("classifier"):
+            logits = classifier_logits(encoder, num_labels, is_training)
             probabilities = tf.nn.softmax(logits, axis=-1)
             log_probs = tf.nn.log_softmax(logits, axis=-1)
             one_hot_labels = tf.one_hot(label_ids, depth=num_labels, dtype=tf.float32)

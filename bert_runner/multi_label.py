@@ -32,7 +32,7 @@ import tensorflow.compat.v1 as tf
 
 from bert_contract import DEFAULT_THRESHOLD, INPUT_IDS, LABEL_IDS, MULTI_LABEL_CLASSIFICATION, SEGMENT_IDS
 from bert_runner import results, storage
-from bert_runner.classification import output_layer
+from bert_runner.classification import classifier_logits
 from bert_runner.errors import RunnerError
 from bert_runner.family import Head, TaskFamily
 from bert_runner.label_spec import MULTI_HOT
@@ -285,13 +285,9 @@ class MultiLabelClassification(TaskFamily):
 
     # model: pooled [CLS] -> dropout -> linear -> one sigmoid per label
     def head(self, encoder, features, num_labels, is_training):
-        pooled = encoder.get_pooled_output()
-        output_weights, output_bias = output_layer(num_labels, pooled.shape[-1].value)
         label_ids = features[LABEL_IDS]
-        with tf.variable_scope("classifier"):
-            if is_training:
-                pooled = tf.nn.dropout(pooled, rate=0.1)
-            logits = tf.nn.bias_add(tf.matmul(pooled, output_weights, transpose_b=True), output_bias)
+        with tf.name_scope("classifier"):
+            logits = classifier_logits(encoder, num_labels, is_training)
             probabilities = tf.sigmoid(logits)
             per_label = tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.cast(label_ids, tf.float32), logits=logits)
             per_example_loss = tf.reduce_mean(per_label, axis=-1)

@@ -4,7 +4,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 
 import numpy as np
 import pytest
@@ -25,28 +24,10 @@ def run_command(args):
     return result.stdout
 
 
-def concurrent_posts(url, bodies):
-    """Every body POSTed at once (so the server's batcher joins them); answers in order."""
-    answers = [None] * len(bodies)
-    barrier = threading.Barrier(len(bodies))
-
-    def send(index):
-        barrier.wait()
-        response = requests.post(url, json=bodies[index], timeout=120)
-        answers[index] = (response.status_code, response.json())
-
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(bodies))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return answers
-
-
 def test_fine_tune_export_and_serve_a_multi_label_model(tiny_model_files, tmp_path):
     from bert_contract import MULTI_LABEL_CLASSIFICATION
     from featurizer import Featurizer, pad_batch
-    from model_servers import running_server
+    from model_servers import concurrent_predict, running_server
 
     data = tiny_bert.write_multi_label_dataset(str(tmp_path / "data"))
     output_dir, export_dir = str(tmp_path / "run"), str(tmp_path / "exports" / "emotions")
@@ -82,7 +63,7 @@ def test_fine_tune_export_and_serve_a_multi_label_model(tiny_model_files, tmp_pa
                          "--batching_parameters_file=" + str(batching)], timeout=180) as server:
         base = server.rest_url + "/v1/models/emotions"
         # One text a request, all in flight together: the server batches them.
-        answers = concurrent_posts(base + ":predict", [{"instances": [row]} for row in instances])
+        answers = concurrent_predict(base + ":predict", [{"instances": [row]} for row in instances])
         metadata = requests.post(base + ":predict", json={"signature_name": "metadata", "instances": instances[:1]},
                                  timeout=60).json()
     assert [status for status, _ in answers] == [200] * len(texts), answers

@@ -36,3 +36,25 @@ def wait_for_log(server, text, timeout=60.0):
         assert server.process.poll() is None, "server exited before logging %r:\n%s" % (text, server.log()[-4000:])
         assert time.monotonic() < deadline, "no %r in the server log after %.0f s:\n%s" % (text, timeout, server.log()[-4000:])
         time.sleep(0.05)
+
+
+def concurrent_predict(url, bodies):
+    """Every body POSTed at once (so a batching server can join them); (status, JSON) in order."""
+    import threading
+
+    import requests
+
+    results = [None] * len(bodies)
+    barrier = threading.Barrier(len(bodies))
+
+    def send(index):
+        barrier.wait()
+        response = requests.post(url, json=bodies[index], timeout=120)
+        results[index] = (response.status_code, response.json())
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(bodies))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

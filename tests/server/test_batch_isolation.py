@@ -12,8 +12,7 @@ import pytest
 
 import toy_savedmodel as toy_models
 from conftest import write
-from model_servers import running_server
-from test_batching import concurrent_predict
+from model_servers import concurrent_predict, running_server
 
 pytestmark = pytest.mark.needs_tf
 

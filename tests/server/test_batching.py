@@ -1,14 +1,12 @@
 """Dynamic batching and warm-up, observed through REST answers and the Prometheus metrics."""
 
-import threading
 
 import numpy as np
 import pytest
-import requests
 
 import toy_savedmodel as toy_models
 from conftest import Rest, metric_value, write
-from model_servers import running_server
+from model_servers import concurrent_predict, running_server
 
 pytestmark = pytest.mark.needs_tf
 
@@ -27,23 +25,6 @@ def metrics(rest):
     response = rest.request("GET", "/monitoring/prometheus/metrics")
     assert response.status_code == 200
     return response.text
-
-
-def concurrent_predict(url, bodies):
-    results = [None] * len(bodies)
-    barrier = threading.Barrier(len(bodies))
-
-    def send(index):
-        barrier.wait()
-        response = requests.post(url, json=bodies[index], timeout=60)
-        results[index] = (response.status_code, response.json())
-
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(bodies))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def test_concurrent_requests_share_batches_and_warmup_runs_first(impl, toy_export, monitoring_file, tmp_path):
