@@ -26,12 +26,13 @@ class HFHead(NamedTuple):
     suffix: str  # the class is CLASS_PREFIXES[architecture] + suffix
     problem_type: Optional[str]  # config.json's problem_type (None: transformers has none for the class)
     pooler: bool  # whether the BERT class has a pooler (BertForTokenClassification has none)
+    pooled: bool  # the output layer reads the pooled first token (DistilBERT's through pre_classifier)
 
 
 # task kind -> Hugging Face head. The first row of a class is what it computes without a problem_type.
 HEAD_CLASSES = collections.OrderedDict([
-    (SEQUENCE_CLASSIFICATION, HFHead("ForSequenceClassification", "single_label_classification", True)),
-    (TOKEN_CLASSIFICATION, HFHead("ForTokenClassification", None, False)),
+    (SEQUENCE_CLASSIFICATION, HFHead("ForSequenceClassification", "single_label_classification", True, True)),
+    (TOKEN_CLASSIFICATION, HFHead("ForTokenClassification", None, False, False)),
 ])
 CLASS_PREFIXES = collections.OrderedDict([(BERT, "Bert"), (DISTILBERT, "DistilBert")])
 HEADS = {prefix + head.suffix: head.suffix for prefix in CLASS_PREFIXES.values() for head in HEAD_CLASSES.values()}

@@ -7,9 +7,9 @@ Kept apart from the conversion so a test can hold the layout against a real `Ber
 import collections
 from typing import Dict, Optional, Tuple
 
-from bert_contract import SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION
 from bert_contract.model_config import ARCHITECTURE_FIELD, DISTILBERT, OUTPUT_BIAS, OUTPUT_WEIGHTS
 from bert_contract.model_config import PRE_CLASSIFIER_SCOPE as PRE_CLASSIFIER
+from pretrained.hf_heads import HEAD_CLASSES
 
 Shape = Tuple[int, ...]
 
@@ -52,9 +52,11 @@ def is_distilbert(config: Dict[str, object]) -> bool:
 def expected_variables(
     config: Dict[str, object], head: Optional[str] = None, num_labels: int = 0
 ) -> "collections.OrderedDict[str, Shape]":
-    """Every variable bert_runner's encoder (and `head`'s layers) makes for this bert_config, in graph order.
+    """Every variable bert_runner's encoder (and the layers of task kind `head`) makes for this bert_config,
+    in graph order.
 
-    DistilBERT has no token-type embeddings and no pooler; its sequence head adds `pre_classifier`.
+    DistilBERT has no token-type embeddings and no pooler; a head that reads the pooled first token
+    (`hf_heads.HEAD_CLASSES`) adds its `pre_classifier`.
     """
     hidden = config["hidden_size"]
     inner = config["intermediate_size"]
@@ -77,11 +79,12 @@ def expected_variables(
         _layer_norm(shapes, layer + "output/LayerNorm", hidden)
     if not distilbert:
         _dense(shapes, "bert/pooler/dense", hidden, hidden)
-    if head == SEQUENCE_CLASSIFICATION and distilbert:
+    if head is None:
+        return shapes
+    if HEAD_CLASSES[head].pooled and distilbert:
         _dense(shapes, PRE_CLASSIFIER, hidden, hidden)
-    if head in (SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION):
-        shapes[OUTPUT_WEIGHTS] = (num_labels, hidden)
-        shapes[OUTPUT_BIAS] = (num_labels,)
+    shapes[OUTPUT_WEIGHTS] = (num_labels, hidden)
+    shapes[OUTPUT_BIAS] = (num_labels,)
     return shapes
 
 
