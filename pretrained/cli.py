@@ -13,9 +13,9 @@ import os
 import sys
 from typing import List, Optional
 
-from bert_contract import SEQUENCE_CLASSIFICATION
 from pretrained.errors import PretrainedError
 from pretrained.fetch import ALL_MINILM_L6_V2, CACHE_ENV
+from pretrained.hf_heads import HEAD_CLASSES
 from pretrained.hf_tokenizer import DEFAULT_MAX_SEQ_LENGTH
 
 
@@ -131,8 +131,9 @@ def run_classifier_flags(manifest, imported: bool = False) -> List[str]:
         lines.append("--do_lower_case=%s" % str(manifest["do_lower_case"]).lower())
     if imported:  # the tokenizer's length limit
         lines.append("--max_seq_length=%d" % manifest["max_seq_length"])
-    if manifest.get("head") == SEQUENCE_CLASSIFICATION:
-        lines.append("--task_name=generic")  # the labels come from label_list.txt in the run directory
+    task_name = manifest.get("head") and HEAD_CLASSES[manifest["head"]].task_name
+    if task_name:
+        lines.append("--task_name=%s" % task_name)  # the labels come from label_list.txt in the run directory
     return lines
 
 

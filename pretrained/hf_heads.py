@@ -26,13 +26,15 @@ class HFHead(NamedTuple):
     suffix: str  # the class is CLASS_PREFIXES[architecture] + suffix
     problem_type: Optional[str]  # config.json's problem_type (None: transformers has none for the class)
     pooler: bool  # whether the BERT class has a pooler (BertForTokenClassification has none)
-    pooled: bool  # the output layer reads the pooled first token (DistilBERT's through pre_classifier)
+    pooled: bool  # the output layer reads the pooled first token (else every token's: IOB2 tags)
+    task_name: Optional[str]  # the --task_name that exports an imported run (None: the command's default)
 
 
 # task kind -> Hugging Face head. The first row of a class is what it computes without a problem_type.
 HEAD_CLASSES = collections.OrderedDict([
-    (SEQUENCE_CLASSIFICATION, HFHead("ForSequenceClassification", "single_label_classification", True, True)),
-    (TOKEN_CLASSIFICATION, HFHead("ForTokenClassification", None, False, False)),
+    (SEQUENCE_CLASSIFICATION, HFHead("ForSequenceClassification", "single_label_classification", True, True,
+                                                "generic")),
+    (TOKEN_CLASSIFICATION, HFHead("ForTokenClassification", None, False, False, None)),
 ])
 CLASS_PREFIXES = collections.OrderedDict([(BERT, "Bert"), (DISTILBERT, "DistilBert")])
 HEADS = {prefix + head.suffix: head.suffix for prefix in CLASS_PREFIXES.values() for head in HEAD_CLASSES.values()}
@@ -89,8 +91,8 @@ def head_from_config(hf: Dict, source: str, encoder_only: bool = False) -> Head:
     if HEADS[tf_name] == HEAD_CLASSES[SEQUENCE_CLASSIFICATION].suffix and problem_type is None and len(labels) == 1:
         problem_type = "regression"  # what transformers does with num_labels 1
     kind = _kind_of(HEADS[tf_name], problem_type, source)
-    if kind == TOKEN_CLASSIFICATION:
-        return _token_head(labels, source)
+    if not HEAD_CLASSES[kind].pooled:
+        return _token_head(kind, labels, source)
     if len(labels) < 2:
         raise ConversionError("%s: a classifier needs at least 2 labels in id2label, got %s" % (source, labels))
     return Head(kind, labels, None)
@@ -114,7 +116,7 @@ def _id2label(hf: Dict, source: str) -> List[str]:
     return labels
 
 
-def _token_head(labels: List[str], source: str) -> Head:
+def _token_head(kind: str, labels: List[str], source: str) -> Head:
     from tagging import IOB2, TaggingError, given_tags
 
     try:
@@ -125,4 +127,4 @@ def _token_head(labels: List[str], source: str) -> Head:
     if missing:
         raise ConversionError("%s: id2label lacks the tag(s) %s (the NER family predicts O and both B- and I- of "
                               "every type)" % (source, ", ".join(missing)))
-    return Head(TOKEN_CLASSIFICATION, tags, [labels.index(tag) for tag in tags])
+    return Head(kind, tags, [labels.index(tag) for tag in tags])
