@@ -88,6 +88,8 @@ def pipeline_answers(config, tokenizer, model, texts, stride=None):
         return [[[e["entity_group"], int(e["start"]), int(e["end"]), float(e["score"])] for e in entities]
                 for entities in pipe(texts)]
     pipe = transformers.pipeline("text-classification", model=model, tokenizer=tokenizer, framework="tf")
+    if config.problem_type == MULTI_LABEL:  # every label's sigmoid
+        return [{row["label"]: float(row["score"]) for row in rows} for rows in pipe(texts, top_k=None, truncation=True)]
     return [[row["label"], float(row["score"])] for row in pipe(texts, truncation=True)]
 
 

@@ -134,6 +134,8 @@ def run_classifier_flags(manifest, imported: bool = False) -> List[str]:
     task_name = manifest.get("head") and HEAD_CLASSES[manifest["head"]].task_name
     if task_name:
         lines.append("--task_name=%s" % task_name)  # the labels come from label_list.txt in the run directory
+    if manifest.get("thresholds"):
+        lines.append("--tune_thresholds=true")  # with --do_export alone: the thresholds.json the import wrote
     return lines
 
 

@@ -125,6 +125,7 @@ def convert(
         "architecture": config.get(ARCHITECTURE_FIELD, BERT),
         "head": head.kind,
         "labels": head.labels,
+        "thresholds": head.thresholds,
         "output_dir": os.path.abspath(output_dir) if head.kind else None,
         "weights_layout": weights_layout,
         "origin": origin,
@@ -142,11 +143,16 @@ def convert(
 
 
 def _write_run_files(output_dir, head) -> None:
-    """label_list.txt and task_kind.txt, as a run of run_classifier.py / run_ner.py leaves them."""
-    from bert_runner import labels
+    """label_list.txt and task_kind.txt, as a run of run_classifier.py / run_ner.py leaves them; thresholds.json
+    as the multi-label family saves tuned thresholds (for the checkpoint of step 0: `--tune_thresholds` exports them)."""
+    from bert_runner import labels, results
+    from bert_runner.multi_label import THRESHOLDS_FILE
 
     labels.save_labels(output_dir, head.labels)
     labels.save_run_kind(output_dir, head.kind)
+    if head.thresholds:
+        results.write_json(os.path.join(output_dir, THRESHOLDS_FILE),
+                           {"labels": head.labels, "thresholds": head.thresholds, "global_step": 0})
 
 
 def read_manifest(output_dir: str) -> Optional[Dict[str, object]]:

@@ -4,7 +4,8 @@ Writes, into a private directory renamed to `hf_dir` when complete:
 
 * `config.json`: `model_type`, `architectures` (the class `hf_heads.HEAD_CLASSES` names for the
   task kind), the sizes and activation (`hf_config.hf_config_from_bert`), `id2label`/`label2id`
-  in the model's label order and `problem_type` where the class has one;
+  in the model's label order, `problem_type` where the class has one, and a multi-label
+  model's tuned `thresholds` ({label: probability}; the import restores them);
 * `model.safetensors` in PyTorch layout (`format: pt`, Linear weights [out, in]; names from
   `layout.hf_name_for`), which `from_pretrained` loads without `from_tf` and the TF classes
   load without PyTorch. BERT token classifiers have no pooler in `transformers`, so theirs
@@ -24,6 +25,7 @@ from typing import Dict
 
 import numpy as np
 
+from bert_contract import DEFAULT_THRESHOLD
 from bert_contract.model_config import ARCHITECTURE_FIELD, BERT
 from pretrained import hf_heads, hf_tokenizer, layout
 from pretrained.errors import ExportError
@@ -71,6 +73,8 @@ def export_hf(model: TrainedModel, hf_dir: str, force: bool = False) -> Dict[str
         )
         if head.problem_type:
             hf_config["problem_type"] = head.problem_type
+        if any(t != DEFAULT_THRESHOLD for t in info.thresholds):  # tuned (multi-label); transformers keeps the field
+            hf_config["thresholds"] = dict(zip(info.labels, info.thresholds))
         with open(os.path.join(private, HF_CONFIG), "w", encoding="utf-8") as f:
             json.dump(hf_config, f, indent=2, sort_keys=True, ensure_ascii=False)
             f.write("\n")

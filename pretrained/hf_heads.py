@@ -4,7 +4,9 @@ Supported: no head (`BertModel`, `DistilBertModel` and the pre-training / masked
 classes, whose LM heads are dropped), `*ForSequenceClassification` with
 `problem_type` single-label classification (softmax), and `*ForTokenClassification`
 with IOB2 tags in `id2label` (the NER family's tag order is O, then B-/I- per type, so
-the output rows are permuted into it). `HEAD_CLASSES` is the one table between task
+the output rows are permuted into it), and `*ForSequenceClassification` with `problem_type`
+multi-label classification (one sigmoid per label; the run_classifier.py family
+`--task_name=multilabel`, with the per-label decision thresholds the export writes). `HEAD_CLASSES` is the one table between task
 kinds and Hugging Face classes: the import reads it class -> kind, the export
 (`hf_export.py`) kind -> class.
 """
@@ -12,7 +14,7 @@ kinds and Hugging Face classes: the import reads it class -> kind, the export
 import collections
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
-from bert_contract import SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION
+from bert_contract import MULTI_LABEL_CLASSIFICATION, SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION
 from bert_contract.model_config import BERT, DISTILBERT
 from pretrained.errors import ConversionError, ExportError
 
@@ -28,13 +30,16 @@ class HFHead(NamedTuple):
     pooler: bool  # whether the BERT class has a pooler (BertForTokenClassification has none)
     pooled: bool  # the output layer reads the pooled first token (else every token's: IOB2 tags)
     task_name: Optional[str]  # the --task_name that exports an imported run (None: the command's default)
+    min_labels: int  # a softmax needs two labels to choose between; a sigmoid per label needs one
 
 
 # task kind -> Hugging Face head. The first row of a class is what it computes without a problem_type.
 HEAD_CLASSES = collections.OrderedDict([
     (SEQUENCE_CLASSIFICATION, HFHead("ForSequenceClassification", "single_label_classification", True, True,
-                                                "generic")),
-    (TOKEN_CLASSIFICATION, HFHead("ForTokenClassification", None, False, False, None)),
+                                                "generic", 2)),
+    (TOKEN_CLASSIFICATION, HFHead("ForTokenClassification", None, False, False, None, 2)),
+    (MULTI_LABEL_CLASSIFICATION, HFHead("ForSequenceClassification", "multi_label_classification", True, True,
+                                        "multilabel", 1)),
 ])
 CLASS_PREFIXES = collections.OrderedDict([(BERT, "Bert"), (DISTILBERT, "DistilBert")])
 HEADS = {prefix + head.suffix: head.suffix for prefix in CLASS_PREFIXES.values() for head in HEAD_CLASSES.values()}
@@ -69,6 +74,7 @@ class Head(NamedTuple):
     kind: Optional[str]  # None: encoder only
     labels: List[str]  # in the order the project's model predicts them
     row_order: Optional[List[int]]  # Hugging Face output ids in that order (None: unchanged)
+    thresholds: List[float] = []  # per label, from config.json's `thresholds` (written by export-hf)
 
 
 def head_from_config(hf: Dict, source: str, encoder_only: bool = False) -> Head:
@@ -93,9 +99,23 @@ def head_from_config(hf: Dict, source: str, encoder_only: bool = False) -> Head:
     kind = _kind_of(HEADS[tf_name], problem_type, source)
     if not HEAD_CLASSES[kind].pooled:
         return _token_head(kind, labels, source)
-    if len(labels) < 2:
-        raise ConversionError("%s: a classifier needs at least 2 labels in id2label, got %s" % (source, labels))
-    return Head(kind, labels, None)
+    if len(labels) < HEAD_CLASSES[kind].min_labels:
+        raise ConversionError("%s: a %s classifier needs at least %d labels in id2label, got %s"
+                              % (source, problem_type or HEAD_CLASSES[kind].problem_type,
+                                 HEAD_CLASSES[kind].min_labels, labels))
+    return Head(kind, labels, None, _thresholds(hf, labels, source))
+
+
+def _thresholds(hf: Dict, labels: List[str], source: str) -> List[float]:
+    """config.json's `thresholds` ({label: probability}, as export-hf writes them) in label order; [] without."""
+    given = hf.get("thresholds")
+    if given is None:
+        return []
+    if (not isinstance(given, dict) or sorted(given) != sorted(labels)
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 for v in given.values())):
+        raise ConversionError("%s: thresholds must give every label of id2label a probability in [0, 1], got %r"
+                              % (source, given))
+    return [float(given[label]) for label in labels]
 
 
 def _id2label(hf: Dict, source: str) -> List[str]:

@@ -10,7 +10,7 @@ Neither holds `bert_config.json` (heads, activation, architecture), so both need
 """
 
 import os
-from typing import Dict, NamedTuple, Optional, Tuple
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -70,8 +70,25 @@ def from_run(output_dir: str, bert_config_file: str, vocab_file: Optional[str], 
         raise ExportError("--vocab_file=%s: cannot read: %s" % (vocab_file, e.strerror or e)) from None
     kind = labels.saved_run_kind(output_dir, SEQUENCE_CLASSIFICATION)
     info = ModelInfo(labels=saved, vocab_sha256=bytes_sha256(vocab_bytes), do_lower_case=do_lower_case,
-                     max_seq_length=max_seq_length, task_kind=kind)
+                     max_seq_length=max_seq_length, task_kind=kind,
+                     thresholds=_saved_thresholds(output_dir, saved, prefix))
     return TrainedModel(prefix, read_json(bert_config_file), bert_config_file, info, vocab_bytes)
+
+
+def _saved_thresholds(output_dir: str, labels: List[str], checkpoint: str) -> List[float]:
+    """The thresholds a multi-label run tuned (thresholds.json) for this checkpoint; [] when it has none."""
+    from bert_runner.multi_label import THRESHOLDS_FILE
+
+    path = os.path.join(output_dir, THRESHOLDS_FILE)
+    if not os.path.isfile(path):
+        return []
+    saved = read_json(path)
+    step = checkpoint.rsplit("-", 1)[-1]
+    if saved.get("labels") != labels or str(saved.get("global_step")) != step:
+        raise ExportError("%s was tuned for labels %s at step %s, not for %s (labels %s): export the run's export "
+                          "directory, or tune again with --do_eval --tune_thresholds"
+                          % (path, saved.get("labels"), saved.get("global_step"), checkpoint, labels))
+    return [float(t) for t in saved["thresholds"]]
 
 
 def check_flags(model: TrainedModel, vocab_file: Optional[str], do_lower_case: Optional[bool],

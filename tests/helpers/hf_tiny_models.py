@@ -3,14 +3,15 @@
     python hf_tiny_models.py SPEC.json OUT_DIR
 
 SPEC: {"vocab_file", "texts", "pairs", "minilm_dir" (optional), "minilm_texts"}. For BERT and
-DistilBERT, each with no head, a sequence-classification and a token-classification head,
-builds the model with transformers' TF classes, gives every weight random values (so that
+DistilBERT, each with no head, a sequence-classification, a token-classification and a
+multi-label (problem_type multi_label_classification) head, builds the model with transformers' TF classes, gives every weight random values (so that
 the mapping of each tensor matters and the probabilities spread out), saves it with
 `save_pretrained` as TF-layout `model.safetensors` and as `tf_model.h5` with the tokenizer,
 and runs it on the texts (one at a time, and as one padded batch; pairs for BERT) tokenized
 by transformers' BertTokenizer. For all-MiniLM-L6-v2 (PyTorch-layout safetensors, loaded by
 the TF class without torch) it writes the encoder's last hidden states. OUT_DIR/expected.json
-lists the directories, the input ids and the outputs (softmax(logits) or hidden states).
+lists the directories, the input ids and the outputs (softmax(logits), sigmoid(logits) for
+multi-label, or hidden states).
 """
 
 import json
@@ -26,6 +27,7 @@ import transformers  # noqa: E402
 
 HIDDEN, LAYERS, HEADS, INNER, POSITIONS = 32, 2, 2, 64, 64
 SEQUENCE_LABELS = {0: "spam", 1: "ham", 2: "unsure"}
+MULTI_LABELS = {0: "joy", 1: "anger", 2: "fear"}  # problem_type multi_label_classification: a sigmoid each
 # Not in the NER family's order (O, then B-/I- per type): the importer must permute the rows.
 TOKEN_LABELS = {0: "B-per", 1: "O", 2: "I-loc", 3: "I-per", 4: "B-loc"}
 KINDS = [
@@ -33,12 +35,16 @@ KINDS = [
     ("bert", "tok", "TFBertForTokenClassification"), ("distilbert", None, "TFDistilBertModel"),
     ("distilbert", "seq", "TFDistilBertForSequenceClassification"),
     ("distilbert", "tok", "TFDistilBertForTokenClassification"),
+    ("bert", "multi", "TFBertForSequenceClassification"),
+    ("distilbert", "multi", "TFDistilBertForSequenceClassification"),
 ]
 
 
 def config(architecture, head, vocab_size):
-    labels = {"seq": SEQUENCE_LABELS, "tok": TOKEN_LABELS}.get(head, {0: "LABEL_0", 1: "LABEL_1"})
+    labels = {"seq": SEQUENCE_LABELS, "tok": TOKEN_LABELS, "multi": MULTI_LABELS}.get(head, {0: "LABEL_0", 1: "LABEL_1"})
     label_args = dict(id2label=labels, label2id={v: k for k, v in labels.items()})
+    if head == "multi":
+        label_args["problem_type"] = "multi_label_classification"
     if architecture == "bert":
         return transformers.BertConfig(vocab_size=vocab_size, hidden_size=HIDDEN, num_hidden_layers=LAYERS,
                                        num_attention_heads=HEADS, intermediate_size=INNER,
@@ -78,7 +84,9 @@ def run(model, tokenizer, texts, pairs, head):
         inputs["token_type_ids"] = encoded["token_type_ids"]
     output = model(inputs, training=False)
     values = output.logits if head else output.last_hidden_state
-    if head:
+    if head == "multi":
+        values = tf.math.sigmoid(values)
+    elif head:
         values = tf.nn.softmax(values, axis=-1)
     return {"input_ids": encoded["input_ids"].numpy().tolist(),
             "attention_mask": encoded["attention_mask"].numpy().tolist(),

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
-from bert_contract import SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION
+from bert_contract import MULTI_LABEL_CLASSIFICATION, SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION
 
 pytestmark = pytest.mark.needs_tf
 
@@ -31,15 +31,23 @@ TOLERANCE = 1e-5
 MAX_SEQ_LENGTH = 24
 SEQUENCE_LABELS = ["spam", "ham", "unsure"]  # not sorted: id2label must keep the model's order
 TAGS = ["O", "B-per", "I-per", "B-loc", "I-loc"]
+MULTI_LABELS = ["joy", "anger", "fear"]
+TUNED = [0.3, 0.65, 0.5]  # bert-multi's thresholds.json: exported in the metadata, written to config.json
 TEXTS = ["good movie", "The food is awful and the movie is bad too, FREE cash now!!", "great", "zed lee went to jolo"]
 PAIRS = ["bad", "ok fine", "the movie is great", "vik"]
+DISTILBERT = {"architecture": "distilbert", "type_vocab_size": 0, "hidden_act": "gelu_exact"}
+KINDS = {  # task kind -> (labels, --task_name)
+    SEQUENCE_CLASSIFICATION: (SEQUENCE_LABELS, "generic"),
+    TOKEN_CLASSIFICATION: (TAGS, "ner"),
+    MULTI_LABEL_CLASSIFICATION: (MULTI_LABELS, "multilabel"),
+}
 MODELS = {  # name -> (bert_config changes, task kind)
     "bert-seq": ({}, SEQUENCE_CLASSIFICATION),
     "bert-tok": ({}, TOKEN_CLASSIFICATION),
-    "distilbert-seq": ({"architecture": "distilbert", "type_vocab_size": 0, "hidden_act": "gelu_exact"},
-                       SEQUENCE_CLASSIFICATION),
-    "distilbert-tok": ({"architecture": "distilbert", "type_vocab_size": 0, "hidden_act": "gelu_exact"},
-                       TOKEN_CLASSIFICATION),
+    "bert-multi": ({}, MULTI_LABEL_CLASSIFICATION),
+    "distilbert-seq": (DISTILBERT, SEQUENCE_CLASSIFICATION),
+    "distilbert-tok": (DISTILBERT, TOKEN_CLASSIFICATION),
+    "distilbert-multi": (DISTILBERT, MULTI_LABEL_CLASSIFICATION),
 }
 
 
@@ -104,11 +112,15 @@ def tiny_runs(tiny_vocab_file, tmp_path_factory):
         with open(config_file, "w") as f:
             json.dump(config, f)
         run_dir = str(root / name / "run")
-        labels = TAGS if kind == TOKEN_CLASSIFICATION else SEQUENCE_LABELS
+        labels, task_name = KINDS[kind]
         weights = write_run(run_dir, config, kind, labels, seed)
-        family = TokenClassification() if kind == TOKEN_CLASSIFICATION else None
+        if name == "bert-multi":  # as --do_eval --tune_thresholds leaves them for the checkpoint of step 7
+            with open(os.path.join(run_dir, "thresholds.json"), "w") as f:
+                json.dump({"labels": labels, "thresholds": TUNED, "global_step": 7}, f)
+        family = TokenClassification() if kind == TOKEN_CLASSIFICATION else None  # run_ner.py's
         run(RunOptions(do_export=True, output_dir=run_dir, bert_config_file=config_file, vocab_file=tiny_vocab_file,
-                       max_seq_length=MAX_SEQ_LENGTH, task_name="ner" if family else "generic"), family)
+                       max_seq_length=MAX_SEQ_LENGTH, task_name=task_name, tune_thresholds=name == "bert-multi"),
+            family)
         hf_dir = str(root / name / "hf")
         status, out, err = cli("export-hf", "--export_dir", os.path.join(run_dir, "export"), "--hf_dir", hf_dir,
                                "--bert_config_file", config_file)
@@ -137,8 +149,9 @@ def transformers_answers(tf2_python, tiny_runs, tmp_path_factory):
     root = tmp_path_factory.mktemp("hf_export_check")
     models = []
     for name, run in sorted(tiny_runs.items()):
-        models.append(dict(name=name, dir=run["hf_dir"], texts=TEXTS, pairs=None, pipeline=run["kind"] != TOKEN_CLASSIFICATION))
-        if name == "bert-seq":
+        models.append(dict(name=name, dir=run["hf_dir"], texts=TEXTS, pairs=None,
+                           pipeline=run["kind"] != TOKEN_CLASSIFICATION))
+        if name in ("bert-seq", "bert-multi"):
             models.append(dict(name=name + "-pairs", dir=run["hf_dir"], texts=TEXTS, pairs=PAIRS))
     spec, out = str(root / "spec.json"), str(root / "out.json")
     with open(spec, "w") as f:
@@ -170,12 +183,14 @@ def test_transformers_loads_every_weight_and_the_configured_head(transformers_an
     config = answer["config"]
     assert [config["id2label"][str(i)] for i in range(len(run["labels"]))] == run["labels"]
     assert config["label2id"] == {label: i for i, label in enumerate(run["labels"])}
-    assert config["problem_type"] == ("single_label_classification" if run["kind"] == SEQUENCE_CLASSIFICATION else None)
+    assert config["problem_type"] == {SEQUENCE_CLASSIFICATION: "single_label_classification", TOKEN_CLASSIFICATION: None,
+                                      MULTI_LABEL_CLASSIFICATION: "multi_label_classification"}[run["kind"]]
+    assert config.get("thresholds") == (dict(zip(MULTI_LABELS, TUNED)) if name == "bert-multi" else None)
     activation = config["hidden_act" if run["architecture"] == "bert" else "activation"]
     assert activation == ("gelu_new" if run["architecture"] == "bert" else "gelu")  # tanh GELU / exact GELU
 
 
-@pytest.mark.parametrize("name", sorted(MODELS) + ["bert-seq-pairs"])
+@pytest.mark.parametrize("name", sorted(MODELS) + ["bert-seq-pairs", "bert-multi-pairs"])
 def test_tokenizer_ids_equal_the_featurizers(transformers_answers, served, name):
     answer = transformers_answers[name]
     client = _client(served, name.replace("-pairs", ""))
@@ -199,6 +214,27 @@ def test_sequence_probabilities_equal_the_served_ones(transformers_answers, serv
         assert [label for label, _ in answer["pipeline"]] == [p.label for p in predictions]
         np.testing.assert_allclose([score for _, score in answer["pipeline"]], [p.score for p in predictions],
                                    atol=TOLERANCE)
+
+
+@pytest.mark.parametrize("name", ["bert-multi", "bert-multi-pairs", "distilbert-multi"])
+def test_multi_label_sigmoids_equal_the_served_ones(transformers_answers, served, name):
+    """problem_type multi_label_classification: transformers' sigmoid(logits) are the served scores, and the labels
+    reaching config.json's thresholds (0.5 without) are the client's answer."""
+    answer = transformers_answers[name]
+    client = _client(served, name.replace("-pairs", ""))
+    predictions = client.predict_batch(TEXTS, PAIRS if name.endswith("pairs") else None)
+    served_scores = np.array([[p.scores[label] for label in MULTI_LABELS] for p in predictions])
+    hf = np.array(answer["probabilities"])
+    assert hf.std() > 0.05, hf
+    worst = float(np.abs(served_scores - hf).max())
+    print("%s: max |transformers - served| = %.2e" % (name, worst))
+    assert worst < TOLERANCE
+    thresholds = answer["config"].get("thresholds") or dict.fromkeys(MULTI_LABELS, 0.5)
+    for row, prediction in zip(hf, predictions):
+        assert {label for label, p in zip(MULTI_LABELS, row) if p >= thresholds[label]} == set(prediction.labels)
+    if "pipeline" in answer:  # pipeline("text-classification", top_k=None) applies the sigmoid itself
+        np.testing.assert_allclose([[scores[label] for label in MULTI_LABELS] for scores in answer["pipeline"]],
+                                   served_scores, atol=TOLERANCE)
 
 
 @pytest.mark.parametrize("name", ["bert-tok", "distilbert-tok"])
@@ -259,9 +295,14 @@ def test_import_of_the_export_gives_bit_identical_weights(tiny_runs, tmp_path, n
         np.testing.assert_array_equal(imported[variable], run["weights"][variable], err_msg=variable)
     with open(os.path.join(flags["output_dir"], "label_list.txt")) as f:
         assert f.read().split() == run["labels"]
+    if name == "bert-multi":  # the tuned thresholds come back, for the run_classifier.py export the flags name
+        assert flags["task_name"] == "multilabel" and flags["tune_thresholds"] == "true"
+        with open(os.path.join(flags["output_dir"], "thresholds.json")) as f:
+            assert json.load(f)["thresholds"] == TUNED
 
 
-@pytest.mark.parametrize("name", ["bert-seq", "bert-tok", "distilbert-seq", "distilbert-tok"])
+@pytest.mark.parametrize("name", ["bert-seq", "bert-tok", "bert-multi", "distilbert-seq", "distilbert-tok",
+                                  "distilbert-multi"])
 def test_export_of_an_imported_model_gives_back_its_tensors(hf_models, tmp_path, name):
     """export(import(hf)) == hf in PyTorch layout; a tagger's classifier rows follow the labels (the import put
     them in the NER family's order, and id2label says so)."""

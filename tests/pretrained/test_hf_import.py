@@ -2,11 +2,13 @@
 
 tests/helpers/hf_tiny_models.py runs once per session under TF2_PYTHON (.venv-tf2 with
 transformers' TF classes, no PyTorch): tiny random BERT and DistilBERT models, each with no
-head, a sequence-classification and a token-classification head, saved by `save_pretrained`
+head, a sequence-classification, a token-classification and a multi-label sequence-classification
+head (problem_type multi_label_classification), saved by `save_pretrained`
 as TF-layout model.safetensors and as tf_model.h5, plus transformers' outputs for fixed
 inputs. Here each is imported (`python -m pretrained import`), the headed ones exported
 without training (`run_classifier.py` / `run_ner.py --do_export`) and served by one local
-server; served probabilities must equal transformers' softmax(logits) within 1e-5. The
+server; served probabilities must equal transformers' softmax(logits) (multi-label:
+sigmoid(logits), served by the multi-label family) within 1e-5. The
 encoders (no head, and the real all-MiniLM-L6-v2 in PyTorch layout) are compared on their
 final hidden states.
 """
@@ -30,7 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 TOLERANCE = 1e-5
 MINILM_TEXTS = hf_reference.MINILM_TEXTS
-HEADED = ["bert-seq", "bert-tok", "distilbert-seq", "distilbert-tok"]
+HEADED = ["bert-seq", "bert-tok", "distilbert-seq", "distilbert-tok", "bert-multi", "distilbert-multi"]
 
 
 def import_model(hf_dir, output_dir):
@@ -48,7 +50,7 @@ def import_model(hf_dir, output_dir):
 
 @pytest.fixture(scope="session")
 def served_imports(hf_models, tmp_path_factory):
-    """The four headed models imported from TF-layout safetensors, exported without training, served by one server."""
+    """The headed models imported from TF-layout safetensors, exported without training, served by one server."""
     from model_servers import running_server
 
     from bert_runner.options import RunOptions
@@ -90,12 +92,15 @@ def _client(served, name):
     return ServingClient(served["server"].rest_url, name)
 
 
-@pytest.mark.parametrize("name", ["bert-seq", "distilbert-seq"])
+@pytest.mark.parametrize("name", ["bert-seq", "distilbert-seq", "bert-multi", "distilbert-multi"])
 def test_served_sequence_probabilities_equal_transformers(served_imports, hf_models, name):
+    """softmax(logits); for problem_type multi_label_classification, the multi-label family's sigmoid(logits)."""
     model = hf_models["models"][name]
     client = _client(served_imports, name)
     id2label = model["id2label"]
     assert client.labels == [id2label[str(i)] for i in range(len(id2label))]  # the metadata names id2label
+    multi = model["head"] == "multi"
+    assert client.task_kind == ("multi_label_classification" if multi else "sequence_classification")
     cases = [_case(model, "batch"), _case(model, "single-0"), _case(model, "single-1")]
     if model["architecture"] == "bert":
         cases.append(_case(model, "pairs"))
@@ -103,7 +108,8 @@ def test_served_sequence_probabilities_equal_transformers(served_imports, hf_mod
     for case in cases:
         _check_same_ids(client.featurizer, case)
         predictions = client.predict_batch(case["texts"], case["pairs"])
-        served = np.array([[p.probabilities[label] for label in client.labels] for p in predictions])
+        served = np.array([[(p.scores if multi else p.probabilities)[label] for label in client.labels]
+                           for p in predictions])
         want = np.array(case["outputs"])
         assert want.std() > 0.05, want  # spread out: the comparison means something
         worst = max(worst, float(np.abs(served - want).max()))

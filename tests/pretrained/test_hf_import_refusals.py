@@ -43,14 +43,16 @@ def test_cli_prints_one_error_line(tiny_hf, tmp_path, capsys):
 @pytest.mark.parametrize("changes,message", [
     ({"architectures": ["BertForQuestionAnswering"]},
      "architecture BertForQuestionAnswering is not supported (heads: BertForSequenceClassification, "),
-    (dict(SEQUENCE, problem_type="multi_label_classification"),
-     "problem_type 'multi_label_classification' is not supported (supported: single_label_classification"),
+    (dict(SEQUENCE, problem_type="regression"),
+     "problem_type 'regression' is not supported (supported: single_label_classification, multi_label_classification"),
     (dict(SEQUENCE, id2label={"0": "score"}), "problem_type 'regression' is not supported"),
     ({"architectures": ["BertForTokenClassification"], "id2label": {"0": "O", "1": "B-per"}},
      "id2label lacks the tag(s) I-per"),
     ({"architectures": ["BertForTokenClassification"], "id2label": {"0": "O", "1": "PER"}},
      "token classification needs IOB2 tags"),
     (dict(SEQUENCE, id2label={"0": "a", "1": "a"}), "id2label names a more than once"),
+    (dict(SEQUENCE, problem_type="multi_label_classification", thresholds={"ham": 0.3}),
+     "thresholds must give every label of id2label a probability in [0, 1], got {'ham': 0.3}"),
 ])
 def test_unsupported_heads_are_refused_naming_what_is_supported(tiny_hf, tmp_path, changes, message):
     hf_dir, _, _ = tiny_hf(**changes)
