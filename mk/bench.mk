@@ -37,14 +37,20 @@ bench-ner: setup
 #                        train rows, 1 epoch, ~2-5 min on 2 cores); BENCH_FINETUNE_ARGS=--full for the
 #                        issue's setting (all 4460 rows, ~6 min quiet, 20+ min loaded). Skips when
 #                        ../shared is absent.
+#   make bench-gelu      the exact GELU's forms on TF 1.15 (~30 s): bert_runner/gelu.py against
+#                        tf.math.erf, the tanh form and two other erf approximations, time and accuracy
 #   make bench           every benchmark in BENCH_TARGETS, one after another (also under make -j:
 #                        benchmarks running side by side would skew each other's figures)
-.PHONY: bench-finetune bench
+.PHONY: bench-finetune bench-gelu bench
 BENCH_FINETUNE_ARGS ?=
-BENCH_TARGETS += bench-featurizer bench-quality bench-finetune bench-server
+BENCH_GELU_ARGS ?=
+BENCH_TARGETS += bench-featurizer bench-quality bench-finetune bench-server bench-gelu
 
 bench-finetune: setup
 	$(PY) -m bench.finetune $(BENCH_FINETUNE_ARGS)
+
+bench-gelu: setup
+	$(PY) -m bench.gelu $(BENCH_GELU_ARGS)
 
 bench:
 	@set -e; for target in $(BENCH_TARGETS); do \
