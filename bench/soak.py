@@ -13,14 +13,26 @@ requests got (no 5xx allowed), how long the missing-path reload took and the
 server's RSS at start, peak and end. Exits 1 when a legit request failed or
 a hostile one got a 5xx. Stops by itself; every process binds 127.0.0.1.
 
+Resources (threads, open file descriptors, RSS of the server process):
+`--phase_seconds=N` first runs each abuse alone for N s after an idle
+baseline (a reload storm of 64 parallel reloads naming a missing path,
+hostile 40 MB bodies, gzip bombs, slow clients), then waits up to
+`--settle_seconds` for the three to come back within 10 % of the baseline,
+and reports baseline, peak and after per phase. The mixed run is reported per
+`--window_seconds` window (requests, failures, p99, and resources at the
+window's end and peak). Runs of 5 minutes or more swap a version in every
+`--swap_every` s and send a reload storm every `--storm_every` s.
+
     .venv/bin/python bench/soak.py                      # 60 s at concurrency 64 (make soak)
     .venv/bin/python bench/soak.py --seconds=15         # the CI version (tests/bench/test_soak.py)
+    .venv/bin/python bench/soak.py --seconds=1800 --phase_seconds=20 --window_seconds=300   # the long soak
 """
 
 import argparse
 import collections
 import contextlib
 import gzip
+import itertools
 import json
 import os
 import shutil
@@ -48,6 +60,11 @@ SCHEDULE = [(0.15, ("swap", 2)), (0.30, ("reload_missing", None)), (0.40, ("swap
 MiB = 1024 * 1024
 
 
+STORM_RELOADS = 64
+HOSTILE_BODY_BYTES = 40 * MiB
+WITHIN = 0.10  # resources back within 10 % of the idle baseline
+
+
 def rss_kib(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -56,16 +73,45 @@ def rss_kib(pid):
     return 0
 
 
+def resources(pid):
+    """{threads, fds, rss_mib} of a live process (Linux /proc)."""
+    return {"threads": len(os.listdir("/proc/%d/task" % pid)), "fds": len(os.listdir("/proc/%d/fd" % pid)),
+            "rss_mib": round(rss_kib(pid) / 1024.0, 1)}
+
+
+def within(sample, baseline, share=WITHIN):
+    """Whether every resource is at most `share` above its baseline (one thread/fd of slack)."""
+    return all(sample[key] <= baseline[key] * (1 + share) + (1 if key != "rss_mib" else 0) for key in baseline)
+
+
+def peak(samples):
+    return {key: max(sample[key] for sample in samples) for key in samples[0]} if samples else {}
+
+
+def hostile_bodies():
+    """40 MB bodies a hostile client sends: a huge int tensor, a huge string tensor, broken JSON."""
+    count = HOSTILE_BODY_BYTES // 8
+    ints = b'{"instances": [[' + b",".join([b"1234567"] * count) + b"]]}"
+    strings = b'{"instances": [' + b",".join([b'"abcdefghij"'] * (HOSTILE_BODY_BYTES // 13)) + b"]}"
+    broken = b'{"instances": [[' + b"1," * (HOSTILE_BODY_BYTES // 2)
+    return [ints, strings, broken]
+
+
 class Soak(object):
-    def __init__(self, root, seconds, concurrency):
+    def __init__(self, root, seconds, concurrency, window_seconds=None, swap_every=60.0, storm_every=120.0):
         self.root = root
         self.seconds = seconds
         self.concurrency = concurrency
+        self.window_seconds = window_seconds or seconds
+        self.swap_every = swap_every
+        self.storm_every = storm_every
         self.stop = threading.Event()
         self.hostile = collections.Counter()  # "kind status" -> count
         self.events = []
         self.rss = []
+        self.samples = []  # (monotonic time, resources) every 0.25 s of the mixed run
         self._lock = threading.Lock()
+        self._next_version = 6
 
     # ------------------------------------------------------------ models
 
@@ -89,9 +135,9 @@ class Soak(object):
         return ["--model_config_file=" + config, "--enable_batching", "--batching_parameters_file=" + batching,
                 "--file_system_poll_wait_seconds=1"]
 
-    def add_version(self, version):
+    def add_version(self, version, source=None):
         temp = os.path.join(self.base, "temp-%d" % version)
-        shutil.copytree(os.path.join(self.source, str(version)), temp)
+        shutil.copytree(os.path.join(self.source, str(source or version)), temp)
         os.rename(temp, os.path.join(self.base, str(version)))
 
     def add_corrupt(self, version):
@@ -119,6 +165,8 @@ class Soak(object):
         return thread
 
     def schedule(self, server):
+        if self.seconds >= 300:
+            return self.periodic_schedule(server)
         started = time.monotonic()
         for fraction, (event, arg) in SCHEDULE:
             if self.stop.wait(max(0.0, started + fraction * self.seconds - time.monotonic())):
@@ -137,6 +185,45 @@ class Soak(object):
                                     "answer": code, "details": details[:200],
                                     "seconds": round(time.monotonic() - began, 2)})
 
+    def periodic_schedule(self, server):
+        """A long run: a swap every swap_every s, a reload storm every storm_every s, one corrupt version."""
+        started = time.monotonic()
+        next_swap, next_storm, corrupt_at = self.swap_every, self.storm_every, 0.55 * self.seconds
+        while True:
+            due = min(next_swap, next_storm, corrupt_at if corrupt_at is not None else float("inf"))
+            if self.stop.wait(max(0.0, started + due - time.monotonic())):
+                return
+            at = round(time.monotonic() - started, 1)
+            version, self._next_version = self._next_version, self._next_version + 1
+            if due == corrupt_at:
+                self.add_corrupt(version)
+                self.events.append({"at_s": at, "event": "corrupt version %d" % version})
+                corrupt_at = None
+            elif due == next_swap:
+                self.add_version(version, source=(2, 3, 5)[version % 3])
+                self.events.append({"at_s": at, "event": "swap to version %d" % version})
+                next_swap += self.swap_every
+            else:
+                self._next_version -= 1
+                self.events.append(dict(self.reload_storm(server), at_s=at))
+                next_storm += self.storm_every
+
+    def reload_storm(self, server, reloads=STORM_RELOADS):
+        """`reloads` parallel reloads naming a missing base path; their answers and time."""
+        answers = collections.Counter()
+        began = time.monotonic()
+
+        def one():
+            answers[self.reload_missing(server)[0]] += 1
+
+        threads = [threading.Thread(target=one, daemon=True) for _ in range(reloads)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        return {"event": "reload storm (%d parallel, missing base path)" % reloads, "answers": dict(answers),
+                "seconds": round(time.monotonic() - began, 2)}
+
     def reload_missing(self, server):
         import grpc
         from google.protobuf import text_format
@@ -153,7 +240,80 @@ class Soak(object):
 
     def sample_rss(self, pid):
         while not self.stop.wait(0.25):
-            self.rss.append(rss_kib(pid))
+            sample = resources(pid)
+            self.rss.append(int(sample["rss_mib"] * 1024))
+            self.samples.append((time.monotonic(), sample))
+
+    # ------------------------------------------------------------ abuse phases
+
+    def abuse_phases(self, server, seconds, settle_seconds):
+        """Each abuse alone for `seconds` after an idle baseline; resources before, at peak and after."""
+        pid = server.process.pid
+        session = requests.Session()
+        bodies = itertools.cycle(hostile_bodies())
+        bomb = gzip.compress(b" " * (65 * MiB))
+        url = server.rest_url + "/v1/models/m:predict"
+
+        def storm():
+            return self.reload_storm(server)
+
+        def post(body, headers=None):
+            try:
+                return session.post(url, data=body, headers=headers, timeout=60).status_code
+            except requests.RequestException as exc:
+                return type(exc).__name__
+
+        phases = [("reload storm (64 parallel bad reloads)", storm, 1),
+                  ("hostile bodies (40 MB JSON)", lambda: post(next(bodies)), 6),
+                  ("gzip bombs (65 MB of spaces)", lambda: post(bomb, {"Content-Encoding": "gzip"}), 4),
+                  ("slow clients", self.slow_body_fn(server.rest_port, threading.Event()), 32)]
+        baseline = self.idle_baseline(server)
+        report = []
+        for name, fn, clients in phases:
+            outcomes = collections.Counter()
+            samples = [resources(pid)]
+            stop_at = time.monotonic() + seconds
+
+            def client():
+                while time.monotonic() < stop_at:
+                    outcome = fn()
+                    outcomes[str(outcome if not isinstance(outcome, dict) else outcome["answers"])] += 1
+
+            threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+            for thread in threads:
+                thread.start()
+            while any(thread.is_alive() for thread in threads):
+                samples.append(resources(pid))
+                time.sleep(0.25)
+            ended = time.monotonic()
+            after = resources(pid)
+            while not within(after, baseline) and time.monotonic() < ended + settle_seconds:
+                time.sleep(0.5)
+                after = resources(pid)
+            legit = requests.post(url, json={"instances": toy_savedmodel.bert_rows(1)}, timeout=30).status_code
+            report.append({"phase": name, "seconds": seconds, "outcomes": dict(outcomes), "baseline": baseline,
+                           "peak": peak(samples), "after": after, "settled_s": round(time.monotonic() - ended, 1),
+                           "back_within_10pct": within(after, baseline), "legit_after": legit})
+        return report
+
+    def idle_baseline(self, server):
+        """Resources after a few seconds of legit traffic and a pause (what idle looks like once warm)."""
+        for name, body in (("m", {"instances": toy_savedmodel.bert_rows(2)}),
+                           ("embed", {"instances": [{"input_ids": [1, 2, 3, 4]}]})):
+            drive(server.rest_port, "/v1/models/%s:predict" % name, [json.dumps(body).encode()], 16, 2.0)
+        time.sleep(2.0)
+        return resources(server.process.pid)
+
+    def slow_body_fn(self, port, stop):
+        def slow_body():
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+                sock.sendall(b"POST /v1/models/m:predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n[")
+                for _ in range(6):  # a byte every 0.5 s, then give up
+                    if stop.wait(0.5) or self.stop.is_set():
+                        break
+                    sock.sendall(b" ")
+            return "abandoned"
+        return slow_body
 
     # ------------------------------------------------------------ hostile clients
 
@@ -170,14 +330,7 @@ class Soak(object):
             return session.post(server.rest_url + "/v1/models/m:predict", data=bomb, timeout=30,
                                 headers={"Content-Encoding": "gzip"}).status_code
 
-        def slow_body():
-            with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-                sock.sendall(b"POST /v1/models/m:predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n[")
-                for _ in range(6):  # a byte every 0.5 s, then give up
-                    if self.stop.wait(0.5):
-                        break
-                    sock.sendall(b" ")
-            return "abandoned"
+        slow_body = self.slow_body_fn(port, self.stop)
 
         stub = self.grpc_stub(server)
         huge = self.huge_shape_request()
@@ -221,12 +374,14 @@ class Soak(object):
 
     # ------------------------------------------------------------ run
 
-    def run(self, server_args):
+    def run(self, server_args, phase_seconds=0.0, settle_seconds=30.0):
         legit_m = [json.dumps({"instances": toy_savedmodel.bert_rows(n, start=n)}).encode() for n in (1, 2, 3)]
         legit_embed = [json.dumps({"instances": [{"input_ids": [i % 30, 1, 2, 3]}]}).encode() for i in range(8)]
         with running_server(server_args, timeout=300) as server:
             pid = server.process.pid
+            phases = self.abuse_phases(server, phase_seconds, settle_seconds) if phase_seconds else []
             rss_start = rss_kib(pid)
+            mixed_started = time.monotonic()
             threads = [threading.Thread(target=self.sample_rss, args=(pid,), daemon=True),
                        threading.Thread(target=self.schedule, args=(server,), daemon=True)]
             for thread in threads:
@@ -235,8 +390,15 @@ class Soak(object):
             embed_clients = max(1, self.concurrency // 4)
             results = {}
 
+            windows = collections.defaultdict(dict)  # window index -> {model: drive() result}
+
             def legit(name, bodies, clients):
-                results[name] = drive(server.rest_port, "/v1/models/%s:predict" % name, bodies, clients, self.seconds)
+                index, left = 0, self.seconds
+                while left > 0.5:
+                    windows[index][name] = drive(server.rest_port, "/v1/models/%s:predict" % name, bodies, clients,
+                                                 min(self.window_seconds, left))
+                    index, left = index + 1, self.seconds - (time.monotonic() - mixed_started)
+                results[name] = _merged([w[name] for w in windows.values() if name in w])
 
             drivers = [threading.Thread(target=legit, args=("m", legit_m, self.concurrency - embed_clients)),
                        threading.Thread(target=legit, args=("embed", legit_embed, embed_clients))]
@@ -265,9 +427,36 @@ class Soak(object):
             "final_versions": {s["version"]: s["state"] for s in states.get("model_version_status", [])},
             "server_alive": alive,
             "rss_kib": {"start": rss_start, "peak": max(self.rss + [rss_start, rss_end]), "end": rss_end},
+            "phases": phases,
+            "windows": self.window_report(windows, mixed_started),
         }
         summary.update({k: round(v, 1) for k, v in percentiles(latencies).items()})
         return summary
+
+
+    def window_report(self, windows, started):
+        """Per window: legit requests, failures, p99 and the server's resources at its end and peak."""
+        report = []
+        for index in sorted(windows):
+            results = list(windows[index].values())
+            begin, end = started + index * self.window_seconds, started + (index + 1) * self.window_seconds
+            samples = [sample for at, sample in self.samples if begin <= at < end]
+            latencies = [ms / 1000.0 for result in results for ms in result["latencies_ms"]]
+            report.append({"window": index, "from_s": round(index * self.window_seconds),
+                           "requests": sum(r["requests"] for r in results),
+                           "failed": sum(r["errors"] for r in results),
+                           "p99_ms": round(percentiles(latencies)["p99_ms"], 1) if latencies else None,
+                           "end": samples[-1] if samples else None, "peak": peak(samples)})
+        return report
+
+
+def _merged(results):
+    """One drive() result of consecutive windows' results."""
+    requests_ = sum(r["requests"] for r in results)
+    return {"requests": requests_, "errors": sum(r["errors"] for r in results),
+            "first_error": next((r["first_error"] for r in results if r["first_error"]), None),
+            "rps": sum(r["rps"] for r in results) / max(1, len(results)),
+            "latencies_ms": [ms for r in results for ms in r["latencies_ms"]]}
 
 
 def _is_5xx(outcome):
@@ -279,23 +468,42 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--output", default=None, help="also write the summary JSON here")
+    parser.add_argument("--phase_seconds", type=float, default=0.0,
+                        help="first run each abuse alone this long and report resources per phase (0: skip)")
+    parser.add_argument("--settle_seconds", type=float, default=30.0,
+                        help="how long after a phase resources may take to come back within 10%%")
+    parser.add_argument("--window_seconds", type=float, default=None, help="report the mixed run per window")
+    parser.add_argument("--swap_every", type=float, default=60.0, help="runs >= 300 s: seconds between swaps")
+    parser.add_argument("--storm_every", type=float, default=120.0, help="runs >= 300 s: seconds between storms")
     args = parser.parse_args(argv)
     root = tempfile.mkdtemp(prefix="soak-")
     try:
-        soak = Soak(root, args.seconds, args.concurrency)
-        summary = soak.run(soak.build())
+        soak = Soak(root, args.seconds, args.concurrency, args.window_seconds, args.swap_every, args.storm_every)
+        summary = soak.run(soak.build(), args.phase_seconds, args.settle_seconds)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print(json.dumps(summary, indent=1))
     if args.output:
         with open(args.output, "w") as f:
             json.dump(summary, f, indent=1)
+    for phase in summary["phases"]:
+        print("phase %-42s baseline %s peak %s after %s (%.1f s) %s" % (
+            phase["phase"], _res(phase["baseline"]), _res(phase["peak"]), _res(phase["after"]), phase["settled_s"],
+            "back within 10%" if phase["back_within_10pct"] else "NOT back within 10%"))
+    for window in summary["windows"]:
+        print("window %d (from %d s): %d requests, %d failed, p99 %s ms; end %s peak %s" % (
+            window["window"], window["from_s"], window["requests"], window["failed"], window["p99_ms"],
+            _res(window["end"]), _res(window["peak"])))
     ok = summary["legit_failed"] == 0 and summary["hostile_5xx"] == 0 and summary["server_alive"]
     print("soak %s: %d legit requests, %d failed, p50 %s ms, p99 %s ms; hostile 5xx %d; RSS start %d KiB, peak %d, "
           "end %d" % ("passed" if ok else "FAILED", summary["legit_requests"], summary["legit_failed"],
                       summary["p50_ms"], summary["p99_ms"], summary["hostile_5xx"], summary["rss_kib"]["start"],
                       summary["rss_kib"]["peak"], summary["rss_kib"]["end"]))
     return 0 if ok else 1
+
+
+def _res(sample):
+    return "%(threads)d thr/%(fds)d fd/%(rss_mib).0f MiB" % sample if sample else "-"
 
 
 if __name__ == "__main__":

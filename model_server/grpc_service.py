@@ -16,6 +16,7 @@ from tensorflow_serving.apis import (
     prediction_service_pb2_grpc, regression_pb2)
 
 from model_server import examples
+from model_server.elastic_pool import ElasticThreadPool
 from model_server.errors import ServingError, from_exception
 from model_server.flags import AUTO_PORT
 from model_server.runner import start_predict
@@ -90,6 +91,8 @@ def _wait(future, context):
     except futures.TimeoutError:
         future.cancel()
         raise ServingError("DEADLINE_EXCEEDED", "Deadline Exceeded") from None
+    finally:
+        del future  # a run's error holds this frame in its traceback, and the future holds the error
 
 
 class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
@@ -118,7 +121,10 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
             inputs = request_arrays(request.inputs, self._tensor_budget)
             signature_name, future = start_predict(handle.runner, request.model_spec.signature_name, inputs,
                                                    tuple(request.output_filter), _deadline(context))
-            outputs = _wait(future, context)
+            try:
+                outputs = _wait(future, context)
+            finally:
+                future = None  # it holds a run's error, whose traceback holds this frame
             response = predict_pb2.PredictResponse()
             fill_model_spec(response.model_spec, request.model_spec.name, handle.version.number, signature_name)
             for alias, array in outputs.items():
@@ -149,9 +155,13 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
         def run(handle):
             signature_name, future, finish = start(handle.runner, request.model_spec.signature_name,
                                                    request.input, _deadline(context))
+            try:
+                result = finish(_wait(future, context))
+            finally:
+                future = None  # it holds a run's error, whose traceback holds this frame
             response = response_type()
             fill_model_spec(response.model_spec, request.model_spec.name, handle.version.number, signature_name)
-            response.result.CopyFrom(finish(_wait(future, context)))
+            response.result.CopyFrom(result)
             return response
 
         return self._call(context, request, api, run)
@@ -172,12 +182,15 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
                 started.append((task, start(handle.runner, task.model_spec.signature_name, request.input,
                                             _deadline(context))))
             response = inference_pb2.MultiInferenceResponse()
-            for task, (signature_name, future, finish) in started:
-                result = response.results.add()
-                fill_model_spec(result.model_spec, task.model_spec.name, handle.version.number, signature_name)
-                target = (result.classification_result if task.method_name == examples.CLASSIFY
-                          else result.regression_result)
-                target.CopyFrom(finish(_wait(future, context)))
+            try:
+                for task, (signature_name, future, finish) in started:
+                    result = response.results.add()
+                    fill_model_spec(result.model_spec, task.model_spec.name, handle.version.number, signature_name)
+                    target = (result.classification_result if task.method_name == examples.CLASSIFY
+                              else result.regression_result)
+                    target.CopyFrom(finish(_wait(future, context)))
+            finally:
+                started = future = None  # they hold a run's error, whose traceback holds this frame
             return response
 
         try:
@@ -278,7 +291,7 @@ def start_grpc_server(service, host, port, socket_path, max_workers, max_receive
     """
     max_receive_bytes = min(max_receive_bytes, MAX_MESSAGE_BYTES)
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
+        ElasticThreadPool(max_workers, thread_name_prefix="grpc"),
         options=[("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
                  ("grpc.max_receive_message_length", max_receive_bytes),
                  ("grpc.so_reuseport", 0)])

@@ -12,9 +12,9 @@ import logging
 import threading
 import time
 from collections import namedtuple
-from concurrent.futures import ThreadPoolExecutor
 
 from model_server import versions as version_dirs
+from model_server.elastic_pool import ElasticThreadPool
 from model_server.config import ConfigError, validate_model_server_config
 from model_server.errors import ServingError, load_error, not_found
 from model_server.memory import release_freed_memory
@@ -87,7 +87,7 @@ class Manager(object):
         self._on_state = on_state or (lambda model, version, state: None)
         self._cond = threading.Condition(threading.RLock())
         self._models = {}
-        self._loads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="load")
+        self._loads = ElasticThreadPool(2, thread_name_prefix="load")
         self._stopping = threading.Event()
         self._poller = None
         self._unloads = []  # unload threads, joined by stop()

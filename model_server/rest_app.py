@@ -13,10 +13,10 @@ import re
 import threading
 import time
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 
 from bert_contract import DEFAULT_SIGNATURE
-from model_server import examples, rest_routes, tensor_json
+from model_server import examples, memory, rest_routes, tensor_json
+from model_server.elastic_pool import ElasticThreadPool
 from model_server.errors import ServingError, from_exception
 from model_server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from model_server.runner import start_predict
@@ -227,7 +227,8 @@ class RestApi(object):
         self._budget = BodyBudget(max(options.rest_api_max_inflight_body_bytes, self._max_body))
         # Inflating gzip bodies is CPU work: off the event loop, on threads of its own, so
         # gzip bombs queue behind each other and not behind other requests' JSON work.
-        self._inflater = ThreadPoolExecutor(max_workers=2, thread_name_prefix="gunzip")
+        self._inflater = ElasticThreadPool(2, thread_name_prefix="gunzip")  # also runs the trims
+        self._trimmer = memory.Trimmer()
         self._read_timeout = options.rest_api_read_timeout_seconds
         self._cors = options.rest_api_enable_cors_support
         self._monitoring_path = monitoring_path
@@ -324,6 +325,8 @@ class RestApi(object):
         try:
             return await self._handle(request, held)
         finally:
+            if held.size >= memory.TRIM_AFTER_BODY_BYTES:
+                self._trimmer.after_large_request(self._inflater)
             held.release()
 
     def _busy(self, why):
@@ -390,7 +393,9 @@ class RestApi(object):
         """The result of a concurrent Future, or DEADLINE_EXCEEDED after --rest_api_timeout_in_ms.
 
         One loop future and one timer: asyncio.wait_for(wrap_future()) costs a
-        task and two chained futures a request.
+        task and two chained futures a request. Callers pass the future without
+        keeping it in a local: a run's error would hold their frame, and their
+        frame the future holding the error (a cycle keeping the request's arrays).
         """
         loop = asyncio.get_event_loop()
         waiter = loop.create_future()
@@ -400,6 +405,9 @@ class RestApi(object):
             return await waiter
         finally:
             timer.cancel()
+            # A run's error holds this frame in its traceback and the futures hold the error: drop
+            # them, or the cycle keeps the request's arrays until a full garbage collection.
+            waiter = future = None
 
     async def _inference(self, route, body, compute):
         """Frame of :predict/:classify/:regress: metrics, JSON errors, releasing the held version.
@@ -435,8 +443,7 @@ class RestApi(object):
                                    % (signature_name or DEFAULT_SIGNATURE))
             dtypes = {alias: info.dtype for alias, info in signature.inputs.items()}
             fmt, inputs = await self._offload(len(body), tensor_json.parse_predict_inputs, doc, dtypes)
-            _, future = start_predict(handle.runner, signature_name, inputs, deadline=deadline)
-            outputs = await self._wait(future)
+            outputs = await self._wait(start_predict(handle.runner, signature_name, inputs, deadline=deadline)[1])
             payload = await self._offload(
                 len(body), lambda: tensor_json.encode(tensor_json.predict_response(outputs, fmt)))
             return Reply(200, payload)
@@ -449,8 +456,11 @@ class RestApi(object):
         async def compute(doc, signature_name, hold, deadline):
             input_proto = await self._offload(len(body), examples.input_from_json, doc, route.kind)
             start = examples.start_classify if classify else examples.start_regress
-            _, future, finish = start(hold().runner, signature_name, input_proto, deadline)
-            result = finish(await self._wait(future))
+            started = start(hold().runner, signature_name, input_proto, deadline)
+            try:
+                result = started[2](await self._wait(started[1]))
+            finally:
+                started = None  # the future holds a run's error, whose traceback holds this frame
             return self._json(200, examples.classify_json(result) if classify else examples.regress_json(result))
 
         return await self._inference(route, body, compute)

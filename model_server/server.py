@@ -12,16 +12,17 @@ import os
 import signal
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from model_server import config as config_module
 from model_server import examples
+from model_server.elastic_pool import ElasticThreadPool
 from model_server.errors import ServingError
 from model_server.event_loop import new_event_loop
 from model_server.flags import AUTO_PORT
 from model_server.grpc_service import start_grpc_server
 from model_server.loader import make_loader
 from model_server.manager import Manager, failure_text
+from model_server.memory import pin_mmap_threshold
 from model_server.metrics import Metrics
 from model_server.service import Service
 
@@ -43,9 +44,9 @@ class Server(object):
         self.monitoring_path = settings.monitoring_path
         self.host = "0.0.0.0" if options.bind_all_interfaces else "127.0.0.1"
         self.metrics = Metrics()
+        pin_mmap_threshold()
         examples.method_name_check = options.enable_signature_method_name_check
-        self.pool = ThreadPoolExecutor(max_workers=max(1, options.rest_api_num_threads),
-                                       thread_name_prefix="run")
+        self.pool = ElasticThreadPool(max(1, options.rest_api_num_threads), thread_name_prefix="run")
         self.manager = Manager(make_loader(options, self.batching, self.pool, self.metrics), options,
                                on_state=self.metrics.state)
         self.service = Service(self.manager, self.metrics)

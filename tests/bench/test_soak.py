@@ -1,4 +1,5 @@
-"""The 15 s soak (bench/soak.py) in CI: legit requests all succeed through swaps, faults and hostile traffic."""
+"""The 15 s soak (bench/soak.py) in CI: legit requests all succeed through swaps, faults and hostile traffic,
+and after each abuse phase (3 s each) the server's threads, fds and RSS come back."""
 
 import pytest
 
@@ -13,8 +14,14 @@ def test_fifteen_second_soak_has_no_legit_failures_and_no_5xx(tmp_path):
 
     root = tmp_path / "soak"
     root.mkdir()
-    runner = soak.Soak(str(root), seconds=15, concurrency=64)
-    summary = runner.run(runner.build())
+    runner = soak.Soak(str(root), seconds=15, concurrency=64, window_seconds=5)
+    summary = runner.run(runner.build(), phase_seconds=3, settle_seconds=25)
+    # Each abuse alone, then threads, fds and RSS back within 10 % of the idle baseline.
+    assert [p["phase"].split(" (")[0] for p in summary["phases"]] == [
+        "reload storm", "hostile bodies", "gzip bombs", "slow clients"]
+    for phase in summary["phases"]:
+        assert phase["back_within_10pct"] and phase["legit_after"] == 200, phase
+    assert len(summary["windows"]) == 3 and all(w["failed"] == 0 and w["end"] for w in summary["windows"])
     assert summary["legit_requests"] > 0
     assert summary["legit_failed"] == 0, summary["legit_first_error"]
     assert summary["hostile_5xx"] == 0, summary["hostile"]
