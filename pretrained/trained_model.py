@@ -6,7 +6,8 @@ in its `metadata` and `vocab` signatures (read as `--export_onnx` reads them), a
 weights in `variables/`. A run's `--output_dir` holds the checkpoints, `label_list.txt` and
 `task_kind.txt`; the vocab, casing and length come from the flags `run_classifier.py` took.
 Neither holds `bert_config.json` (heads, activation, architecture), so both need
-`--bert_config_file`; every weight's shape is checked against it.
+`--bert_config_file`; every weight's shape is checked against it, and an export's graph
+tells whether it computes the exact GELU (`gelu_exact`), which the config must say.
 """
 
 import os
@@ -15,10 +16,13 @@ from typing import Dict, List, NamedTuple, Optional, Tuple
 import numpy as np
 
 from bert_contract import SEQUENCE_CLASSIFICATION, MetadataError, ModelInfo, bytes_sha256
+from bert_contract.model_config import GELU_EXACT
 from pretrained.errors import ExportError
 from pretrained.hf_config import read_json
 
 SAVED_MODEL = "saved_model.pb"
+# The first layer's feed-forward, whose ops show the activation the export computes.
+FEED_FORWARD_SCOPE = "bert/encoder/layer_0/intermediate/"
 # A SavedModel's variables are a checkpoint under this prefix.
 SAVED_MODEL_VARIABLES = os.path.join("variables", "variables")
 
@@ -43,8 +47,31 @@ def from_export(export_dir: str, bert_config_file: str) -> TrainedModel:
         raise ExportError(str(e)) from None
     except Exception as e:  # TensorFlow's loader: a broken or foreign SavedModel
         raise ExportError("--export_dir=%s: cannot load the SavedModel: %s" % (version, str(e).splitlines()[0]))
-    return TrainedModel(os.path.join(version, SAVED_MODEL_VARIABLES), read_json(bert_config_file), bert_config_file,
-                        info, vocab_bytes)
+    config = read_json(bert_config_file)
+    _check_activation(version, config, bert_config_file)
+    return TrainedModel(os.path.join(version, SAVED_MODEL_VARIABLES), config, bert_config_file, info, vocab_bytes)
+
+
+def _check_activation(version: str, config: Dict[str, object], bert_config_file: str) -> None:
+    """The export's graph computes the exact GELU (bert_runner.gelu's `gelu_exact` scope, or an Erf op in exports
+    written before it) in the first layer's feed-forward exactly when the config says `gelu_exact`: weights fit
+    both GELUs, and the wrong one would drift by ~1e-3 unnoticed."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    saved = saved_model_pb2.SavedModel()
+    with open(os.path.join(version, SAVED_MODEL), "rb") as f:
+        saved.ParseFromString(f.read())
+    nodes = [node for graph in saved.meta_graphs for node in graph.graph_def.node
+             if node.name.startswith(FEED_FORWARD_SCOPE)]
+    if not nodes:
+        return  # not a graph bert_runner built: nothing to compare
+    exact_in_graph = any(node.op == "Erf" or "/%s/" % GELU_EXACT in node.name for node in nodes)
+    activation = config.get("hidden_act", "gelu")
+    if exact_in_graph != (activation == GELU_EXACT):
+        raise ExportError("--bert_config_file=%s says hidden_act %r, but the export computes %s: pass the config the "
+                          "model was trained with" % (bert_config_file, activation,
+                                                      "the exact (erf) GELU, gelu_exact" if exact_in_graph
+                                                      else "no exact (erf) GELU"))
 
 
 def from_run(output_dir: str, bert_config_file: str, vocab_file: Optional[str], do_lower_case: bool,

@@ -376,6 +376,21 @@ def test_a_config_that_does_not_fit_the_weights_is_refused(tiny_runs, tmp_path):
     assert "bert/encoder/layer_0/intermediate/dense/kernel is [32, 64], not [32, 48]" in line
 
 
+def test_a_config_with_the_other_gelu_is_refused(tiny_runs, tmp_path):
+    """Shapes fit either GELU; the export's graph says which one it computes (Erf: the exact one)."""
+    for name, wrong in (("distilbert-seq", "gelu"), ("bert-tok", "gelu_exact")):
+        run = tiny_runs[name]
+        with open(run["config_file"]) as f:
+            config = dict(json.load(f), hidden_act=wrong)
+        config_file = str(tmp_path / (name + ".json"))
+        with open(config_file, "w") as f:
+            json.dump(config, f)
+        line = _refusal("export-hf", "--export_dir", os.path.join(run["run_dir"], "export"), "--hf_dir",
+                        str(tmp_path / name), "--bert_config_file", config_file)
+        assert "--bert_config_file=%s says hidden_act %r, but the export computes %s" % (
+            config_file, wrong, "the exact (erf) GELU" if wrong == "gelu" else "no exact (erf) GELU") in line
+
+
 def test_a_checkpoint_without_the_head_is_refused(tiny_runs, tiny_vocab_file, tmp_path):
     from bert_runner import labels
     from pretrained import checkpoint
