@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.gelu                 # ~30 s: [384, 1536] float32 (12 x 32 tokens x FFN), 1 thread
     .venv/bin/python -m bench.gelu --threads 2 --rows 1536
-    .venv/bin/python -m bench.gelu --exhaustive    # ~2 min: bert_runner.gelu on every float32 in +-[2^-10, 8]
+    .venv/bin/python -m bench.gelu --exhaustive    # ~20 s: bert_runner.gelu on every float32 in +-[2^-10, 8]
 
 Every form runs in one session setting, interleaved round by round so load drifts hit
 them alike, on the same tensor held in a variable (no feed copy). A run is
