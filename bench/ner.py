@@ -401,7 +401,6 @@ def serving_part(args, export_dir: str, texts: List[str], timer: Timer) -> Dict:
     from bench.loadgen import drive
     from model_server.launch import running_server
     from serving_client import ServingClient
-    from serving_client import _entities
 
     work = tempfile.mkdtemp(prefix="bench-ner-serving-")
     # bench/serving.py's variant (c): dynamic export, length-aware batching, its thread settings.
@@ -414,11 +413,9 @@ def serving_part(args, export_dir: str, texts: List[str], timer: Timer) -> Dict:
             warm = ServingClient(server.rest_url, MODEL_NAME, batch_size=1, max_in_flight=8)
             warm.entities_batch(texts[:64])
             model = warm._loaded()
-            with_labels = "label_ids" in model.layout.input_names
-            bodies = [json.dumps({"signature_name": warm.signature,
-                                  "inputs": _entities.request_inputs(chunk, model.layout.sequence_length, with_labels)},
-                                 separators=(",", ":")).encode("utf-8")
-                      for chunk in _entities.chunk_windows(texts, model.featurizer, model.doc_stride, 1)]
+            # The very bodies the client sends (its decoder's requests), one window a request.
+            bodies = [json.dumps(body, separators=(",", ":")).encode("utf-8")
+                      for _, body, _ in model.decoder.batches(warm, model, texts)]
             warm.close()
             path = "/v1/models/%s:predict" % MODEL_NAME
             for concurrency in args.serving_concurrency:

@@ -97,9 +97,14 @@ def chunks(examples: Iterable[Any], size: int) -> Iterator[List[Example]]:
         yield chunk
 
 
-def classifier_body(client: Any, model: Any, chunk: List[Example], label_row: Any) -> Dict[str, Any]:
-    """The predict body of a chunk of texts; `label_ids` (if the signature takes it) is `label_row` per text."""
+def classifier_body(decoder: Decoder, client: Any, model: Any, chunk: List[Example], label_row: Any) -> Dict[str, Any]:
+    """The predict body of a chunk of texts; `label_ids` (if the signature takes it) is `label_row` per text.
+
+    InputError, before anything is sent, for a second text to a model trained on single texts.
+    """
     texts_b = [b for _, b in chunk]
+    if any(b is not None for b in texts_b) and not decoder.takes_pairs(model.info):
+        raise InputError("the %s model was trained on single texts; it takes no second text" % decoder.title)
     encoded = model.featurizer.encode_batch([a for a, _ in chunk], texts_b if any(b is not None for b in texts_b) else None)
     inputs = pad_batch(encoded, model.layout.sequence_length)  # type: Dict[str, Any]
     if LABEL_IDS in model.layout.input_names:

@@ -53,7 +53,7 @@ class MultiLabelClassification(Decoder):
     def batches(self, client, model, examples):
         multi_hot = [0] * len(model.labels)
         for chunk in chunks(examples, client.batch_size):
-            yield chunk, classifier_body(client, model, chunk, multi_hot), None
+            yield chunk, classifier_body(self, client, model, chunk, multi_hot), None
 
     def decode(self, client, model, chunk, state, outputs, request) -> List[LabelSet]:
         rows = probability_rows(outputs, model, len(chunk), request)

@@ -34,7 +34,7 @@ class SequenceClassification(Decoder):
 
     def batches(self, client, model, examples):
         for chunk in chunks(examples, client.batch_size):
-            yield chunk, classifier_body(client, model, chunk, 0), None
+            yield chunk, classifier_body(self, client, model, chunk, 0), None
 
     def decode(self, client, model, chunk, state, outputs, request) -> List[Prediction]:
         rows = probability_rows(outputs, model, len(chunk), request)

@@ -352,3 +352,15 @@ def test_unsupported_url_scheme(tiny_vocab_file):
     with pytest.raises(ValueError) as info:
         ServingClient("ftp://host", "m", tiny_vocab_file)
     assert "http://, https:// or grpc://" in str(info.value)
+
+
+def test_a_second_text_for_a_model_trained_on_single_texts_is_refused_before_sending(fake, make_client):
+    from serving_client import InputError
+
+    fake.info = fake.info._replace(text_pairs=False)
+    client = make_client()
+    assert client.predict("good movie").label == "spam"
+    with pytest.raises(InputError, match="the sequence classification model was trained on single texts; it takes no "
+                                         "second text"):
+        client.predict("is it good", "yes")
+    assert len(fake.predict_bodies()) == 1
