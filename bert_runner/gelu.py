@@ -32,6 +32,7 @@ TAIL_CLAMP = 8.0
 
 def gelu_exact(x):
     """x * Phi(x), Phi the standard normal CDF (Hugging Face's "gelu"); float32 accuracy."""
+    # pretrained/trained_model.py recognises the exact GELU in an export by this scope name.
     with tf.name_scope("gelu_exact"):
         a = tf.abs(x)
         t = tf.minimum(a, TAIL_CLAMP)
