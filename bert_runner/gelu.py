@@ -23,6 +23,8 @@ tf2onnx's ONNX) has them; results differ between runtimes only by their `exp`'s 
 
 import tensorflow.compat.v1 as tf
 
+from bert_contract.model_config import GELU_EXACT
+
 # R(a) = (P0 + P1 a + P2 a^2) / (Q0 + Q1 a + Q2 a^2 + a^3), float32 values.
 P = (4.70279694, 2.10364676, 0.404258549)
 Q = (9.40559387, 11.7121344, 5.44841099)
@@ -33,7 +35,7 @@ TAIL_CLAMP = 8.0
 def gelu_exact(x):
     """x * Phi(x), Phi the standard normal CDF (Hugging Face's "gelu"); float32 accuracy."""
     # pretrained/trained_model.py recognises the exact GELU in an export by this scope name.
-    with tf.name_scope("gelu_exact"):
+    with tf.name_scope(GELU_EXACT):
         a = tf.abs(x)
         t = tf.minimum(a, TAIL_CLAMP)
         numerator = (P[2] * t + P[1]) * t + P[0]
