@@ -62,6 +62,7 @@ class BodyBudget(object):
         self.limit = limit
         self.used = 0
         self._lock = threading.Lock()
+        self.large = memory.LargeBodies()
 
     def reserve(self, size):
         with self._lock:
@@ -80,15 +81,22 @@ class Held(object):
     def __init__(self, budget):
         self._budget = budget
         self.size = 0
+        self._large = False  # counted in the budget's LargeBodies
 
     def reserve(self, size):
         self._budget.reserve(size)
         self.size += size
+        if not self._large and self.size >= memory.LARGE_BODY_BYTES:
+            self._large = True
+            self._budget.large.started()
 
     def release(self, size=None):
         size = self.size if size is None else size
         self.size -= size
         self._budget.release(size)
+        if self._large and not self.size:  # the request is over: its parsed body is freed
+            self._large = False
+            self._budget.large.ended()
 
 
 class _StallGuard(object):
@@ -227,8 +235,7 @@ class RestApi(object):
         self._budget = BodyBudget(max(options.rest_api_max_inflight_body_bytes, self._max_body))
         # Inflating gzip bodies is CPU work: off the event loop, on threads of its own, so
         # gzip bombs queue behind each other and not behind other requests' JSON work.
-        self._inflater = ElasticThreadPool(2, thread_name_prefix="gunzip")  # also runs the trims
-        self._trimmer = memory.Trimmer()
+        self._inflater = ElasticThreadPool(2, thread_name_prefix="gunzip")
         self._read_timeout = options.rest_api_read_timeout_seconds
         self._cors = options.rest_api_enable_cors_support
         self._monitoring_path = monitoring_path
@@ -325,8 +332,6 @@ class RestApi(object):
         try:
             return await self._handle(request, held)
         finally:
-            if held.size >= memory.TRIM_AFTER_BODY_BYTES:
-                self._trimmer.after_large_request(self._inflater)
             held.release()
 
     def _busy(self, why):

@@ -22,7 +22,7 @@ from model_server.flags import AUTO_PORT
 from model_server.grpc_service import start_grpc_server
 from model_server.loader import make_loader
 from model_server.manager import Manager, failure_text
-from model_server.memory import pin_mmap_threshold
+from model_server.memory import steady_thresholds
 from model_server.metrics import Metrics
 from model_server.service import Service
 
@@ -44,7 +44,7 @@ class Server(object):
         self.monitoring_path = settings.monitoring_path
         self.host = "0.0.0.0" if options.bind_all_interfaces else "127.0.0.1"
         self.metrics = Metrics()
-        pin_mmap_threshold()
+        steady_thresholds()
         examples.method_name_check = options.enable_signature_method_name_check
         self.pool = ElasticThreadPool(max(1, options.rest_api_num_threads), thread_name_prefix="run")
         self.manager = Manager(make_loader(options, self.batching, self.pool, self.metrics), options,

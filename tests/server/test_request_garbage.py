@@ -111,3 +111,43 @@ def test_a_failed_pool_job_leaves_no_cycle():
         gc.enable()
         pool.shutdown()
     assert isinstance(Future, type)
+
+
+def test_trims_after_large_requests_at_most_once_a_second_and_after_the_last(monkeypatch):
+    import threading
+    import time
+
+    from model_server import memory
+
+    calls = []
+    done = threading.Event()
+    monkeypatch.setattr(memory, "_TRIM", lambda pad: calls.append(time.monotonic()) or done.set())
+    trimmer = memory.Trimmer()
+    for _ in range(5):  # a burst: one trim
+        trimmer.after_large_request()
+    assert done.wait(10)
+    done.clear()
+    trimmer.after_large_request()  # within the second after it: trimmed later, not skipped
+    assert done.wait(10)
+    deadline = time.monotonic() + 10
+    while trimmer._running and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(calls) in (2, 3), calls  # 3 when the thread's first trim beat the rest of the burst
+    assert all(later - earlier >= 0.95 for earlier, later in zip(calls, calls[1:])), calls
+
+
+def test_large_bodies_map_big_blocks_on_their_own_only_while_in_flight(monkeypatch):
+    from model_server import memory
+
+    calls = []
+    monkeypatch.setattr(memory, "_mallopt", lambda option, value: calls.append((option, value)))
+    large = memory.LargeBodies()
+    trims = []
+    monkeypatch.setattr(large.trimmer, "after_large_request", lambda: trims.append(1))
+    large.started()
+    large.started()
+    large.ended()
+    assert calls == [(memory._M_MMAP_THRESHOLD, memory.BURST_MMAP_THRESHOLD)]  # one still in flight
+    large.ended()
+    assert calls[-1] == (memory._M_MMAP_THRESHOLD, memory.STEADY_MMAP_THRESHOLD) and len(calls) == 2
+    assert len(trims) == 2
