@@ -436,3 +436,17 @@ def test_bad_sources_and_targets_are_one_line(tiny_runs, tmp_path, case):
         want = "--output_dir=%s has no label_list.txt: not a run directory of run_classifier.py or run_ner.py" % tmp_path
     line = _refusal("export-hf", *source, "--hf_dir", hf_dir, "--bert_config_file", run["config_file"], *extra)
     assert want in line
+
+
+def test_thresholds_tuned_for_another_checkpoint_are_refused(tiny_runs, tiny_vocab_file, tmp_path):
+    import shutil
+
+    run = tiny_runs["bert-multi"]
+    run_dir = str(tmp_path / "run")
+    shutil.copytree(run["run_dir"], run_dir, ignore=shutil.ignore_patterns("export"))
+    with open(os.path.join(run_dir, "thresholds.json"), "w") as f:
+        json.dump({"labels": MULTI_LABELS, "thresholds": TUNED, "global_step": 3}, f)
+    line = _refusal("export-hf", "--output_dir", run_dir, "--hf_dir", str(tmp_path / "hf"),
+                    "--bert_config_file", run["config_file"], "--vocab_file", tiny_vocab_file)
+    assert "thresholds.json was tuned for labels %s at step 3, not for " % MULTI_LABELS in line
+    assert "model.ckpt-7 (labels" in line
