@@ -118,9 +118,10 @@ def tiny_runs(tiny_vocab_file, tmp_path_factory):
             with open(os.path.join(run_dir, "thresholds.json"), "w") as f:
                 json.dump({"labels": labels, "thresholds": TUNED, "global_step": 7}, f)
         family = TokenClassification() if kind == TOKEN_CLASSIFICATION else None  # run_ner.py's
+        pairs = {} if family else {"text_b_column": "text_b"}  # the classifiers take sentence pairs
         run(RunOptions(do_export=True, output_dir=run_dir, bert_config_file=config_file, vocab_file=tiny_vocab_file,
-                       max_seq_length=MAX_SEQ_LENGTH, task_name=task_name, tune_thresholds=name == "bert-multi"),
-            family)
+                       max_seq_length=MAX_SEQ_LENGTH, task_name=task_name, tune_thresholds=name == "bert-multi",
+                       **pairs), family)
         hf_dir = str(root / name / "hf")
         status, out, err = cli("export-hf", "--export_dir", os.path.join(run_dir, "export"), "--hf_dir", hf_dir,
                                "--bert_config_file", config_file)

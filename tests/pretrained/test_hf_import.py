@@ -63,6 +63,8 @@ def served_imports(hf_models, tmp_path_factory):
         model = hf_models["models"][name]
         output_dir = str(root / name)
         flags = import_model(model["dirs"]["safetensors"], output_dir)
+        if model["head"] != "tok":
+            flags["text_b_column"] = "text_b"  # the classifiers take sentence pairs (the import cannot tell)
         if name == "bert-seq":  # the README's commands, as a user types them
             command = [sys.executable, os.path.join(REPO, "run_classifier.py")]
             command += ["--%s=%s" % (k, str(v).lower() if isinstance(v, bool) else v) for k, v in flags.items()]
