@@ -260,3 +260,43 @@ def test_one_label_set_for_every_dev_text_is_a_collapse():
     reason = family.collapse_reason({"distinct_predicted_sets": 1, "distinct_gold_sets": 5, "num_examples": 9,
                                      "only_predicted_set": []})
     assert reason == "every one of the 9 dev texts gets the label set {} (the dev set has 5 different sets)"
+
+
+def test_the_label_declaration_decides_record_groups_placeholder_shapes_and_zeros():
+    from bert_contract import INPUT_IDS, LABEL_IDS, SEGMENT_IDS
+    from bert_runner.label_spec import MULTI_HOT, PER_EXAMPLE, PER_TOKEN, LABELS, LabelSpec
+    from bert_runner.records import RecordSchema
+
+    assert RecordSchema.for_label(PER_EXAMPLE) == RecordSchema((INPUT_IDS, SEGMENT_IDS), (LABEL_IDS,), (), ())
+    assert RecordSchema.for_label(PER_TOKEN, ("w",)) == RecordSchema((INPUT_IDS, SEGMENT_IDS, LABEL_IDS, "w"), (), (), ())
+    assert RecordSchema.for_label(MULTI_HOT) == RecordSchema((INPUT_IDS, SEGMENT_IDS), (), (LABEL_IDS,), ())
+    assert [spec.shape(24, 5) for spec in (PER_EXAMPLE, PER_TOKEN, MULTI_HOT)] == [[None], [None, 24], [None, 5]]
+    assert MULTI_HOT.zeros(2, 24, 3) == [[0, 0, 0], [0, 0, 0]] and PER_TOKEN.zeros(1, 2, 9) == [[0, 0]]
+    assert (PER_EXAMPLE.min_labels, MULTI_HOT.min_labels) == (2, 1)
+    soft = LabelSpec((LABELS,), dtype="float32", min_labels=1)
+    assert RecordSchema.for_label(soft).floats == (LABEL_IDS,) and soft.zeros(1, 4, 2) == [[0.0, 0.0]]
+
+
+def test_float_label_vectors_go_through_records_as_floats(tiny_vocab_file, tmp_path):
+    """Not only int features: a family declaring float32 labels (soft targets) gets them back as float32."""
+    import tensorflow.compat.v1 as tf
+
+    from bert_contract import LABEL_IDS
+    from bert_runner import records
+    from bert_runner.label_spec import LABELS, LabelSpec
+    from featurizer import Featurizer
+
+    schema = records.RecordSchema.for_label(LabelSpec((LABELS,), dtype="float32", min_labels=1))
+    featurizer = Featurizer(tiny_vocab_file, max_seq_length=12)
+
+    def encode(featurizer, examples, labels):
+        return [{"input_ids": e.input_ids, "segment_ids": e.segment_ids, LABEL_IDS: [0.25, 0.75]}
+                for e in featurizer.encode_batch(examples)]
+
+    record = records.write_records(["good day", "bad"], featurizer, ["a", "b"], str(tmp_path / "x.tf_record"),
+                                   encode, schema)
+    input_fn = records.input_fn_builder(record, schema, 12, is_training=False, batch_size=2, num_labels=2)
+    with tf.Graph().as_default(), tf.Session() as session:
+        batch = session.run(tf.data.make_one_shot_iterator(input_fn({})).get_next())
+    assert batch[LABEL_IDS].dtype == np.float32 and batch[LABEL_IDS].tolist() == [[0.25, 0.75], [0.25, 0.75]]
+    assert batch["input_ids"].dtype == np.int32
