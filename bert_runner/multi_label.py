@@ -258,8 +258,11 @@ class MultiLabelClassification(TaskFamily):
             labels = read_labels_file(options.labels_file, "--labels_file")
         labels = labels or saved_labels(options.output_dir)
         files = {"train": options.train_file, "dev": options.dev_file, "test": options.test_file}
-        if getattr(options, "tune_thresholds", False) and options.do_export and not options.do_eval:
-            self._saved_thresholds(options)  # fails now, not after training, when there are none to export
+        if getattr(options, "tune_thresholds", False) and not options.do_eval:
+            if options.do_train:
+                raise RunnerError("--tune_thresholds chooses the thresholds on dev after training: add --do_eval")
+            if options.do_export or options.do_predict:
+                self._saved_thresholds(options)  # fails now, not after the work, when there are none to use
         if (options.task_name or "").lower() == GOEMOTIONS_TASK:
             return GoEmotionsTask(options.data_dir, labels, files)
         # The flag's default "label" also finds a "labels" column.

@@ -198,6 +198,8 @@ def test_an_export_alone_reuses_the_tuned_thresholds_only_for_their_checkpoint(m
     plain = run(tiny_bert.run_options_like(options, do_train=False, do_eval=False, do_predict=False,
                                            export_dir=export_dir, tune_thresholds=False))
     assert plain["export"]["model_info"]["thresholds"] == [0.5, 0.5, 0.5]
+    with pytest.raises(RunnerError, match="--tune_thresholds chooses the thresholds on dev after training: add --do_eval"):
+        run(tiny_bert.run_options_like(options, do_eval=False, do_predict=False, export_dir=export_dir))
     thresholds = os.path.join(options.output_dir, "thresholds.json")
     with open(thresholds) as f:
         saved = json.load(f)
