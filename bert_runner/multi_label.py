@@ -250,6 +250,11 @@ class MultiLabelClassification(TaskFamily):
     # reading
     def make_task(self, options) -> Task:
         self.task = self._make_task(options)
+        if getattr(options, "tune_thresholds", False) and not options.do_eval:
+            if options.do_train:
+                raise RunnerError("--tune_thresholds chooses the thresholds on dev after training: add --do_eval")
+            if options.do_export or options.do_predict:
+                self._saved_thresholds(options)  # fails now, not after the work, when there are none to use
         return self.task
 
     def _make_task(self, options) -> Task:
@@ -258,11 +263,6 @@ class MultiLabelClassification(TaskFamily):
             labels = read_labels_file(options.labels_file, "--labels_file")
         labels = labels or saved_labels(options.output_dir)
         files = {"train": options.train_file, "dev": options.dev_file, "test": options.test_file}
-        if getattr(options, "tune_thresholds", False) and not options.do_eval:
-            if options.do_train:
-                raise RunnerError("--tune_thresholds chooses the thresholds on dev after training: add --do_eval")
-            if options.do_export or options.do_predict:
-                self._saved_thresholds(options)  # fails now, not after the work, when there are none to use
         if (options.task_name or "").lower() == GOEMOTIONS_TASK:
             return GoEmotionsTask(options.data_dir, labels, files)
         # The flag's default "label" also finds a "labels" column.
@@ -402,6 +402,9 @@ class MultiLabelClassification(TaskFamily):
             raise RunnerError("--tune_thresholds: no %s in --output_dir=%s to export; add --do_eval to tune them on dev"
                               % (THRESHOLDS_FILE, options.output_dir))
         saved = json.loads(storage.read_bytes(path).decode("utf-8"))
+        if self.task is not None and saved.get("labels") != self.task.get_labels():
+            raise RunnerError("--tune_thresholds: %s holds thresholds for the labels %s, not %s; add --do_eval"
+                              % (path, saved.get("labels"), self.task.get_labels()))
         step = _checkpoint_step(checkpoint)
         if step is not None and saved.get("global_step") != step:
             raise RunnerError("--tune_thresholds: %s was tuned at step %s, the exported checkpoint is %s; add --do_eval"

@@ -203,6 +203,9 @@ def test_an_export_alone_reuses_the_tuned_thresholds_only_for_their_checkpoint(m
     thresholds = os.path.join(options.output_dir, "thresholds.json")
     with open(thresholds) as f:
         saved = json.load(f)
+    write(thresholds, json.dumps(dict(saved, labels=["x", "y", "z"])))
+    with pytest.raises(RunnerError, match=r"holds thresholds for the labels \['x', 'y', 'z'\], not \['food', 'happy', 'sad'\]"):
+        run(tiny_bert.run_options_like(options, do_train=False, do_eval=False, do_predict=False, export_dir=export_dir))
     write(thresholds, json.dumps(dict(saved, global_step=1)))
     try:
         with pytest.raises(RunnerError, match="was tuned at step 1, the exported checkpoint is .*; add --do_eval"):
