@@ -23,7 +23,7 @@ log = logging.getLogger("bert_runner")
 
 KEY = "collapsed"
 EXPORT_FLAG = "export_collapsed_model"
-_ADVICE = "retrain with another --seed or a lower --learning_rate (bench/README.md, \"Collapsed NER seeds\")"
+_ADVICE = "retrain with another --seed, a lower --learning_rate or --adam_bias_correction (bench/README.md, \"Collapsed NER seeds\")"
 
 
 def warning(reason: str, global_step) -> str:
