@@ -32,8 +32,10 @@ import importlib.abc, importlib.machinery, os, runpy, sys
 app, repo, project = sys.argv[1], sys.argv[2], set(sys.argv[3].split(","))
 sys.meta_path[:] = [f for f in sys.meta_path if "__editable__" not in getattr(f, "__module__", "")
                     and "__editable__" not in type(f).__module__]
-sys.path[:] = [app] + [p for p in sys.path if p and os.path.realpath(p) != os.path.realpath(repo)
-                       and not os.path.realpath(p).startswith(os.path.realpath(repo) + os.sep)]
+def in_repo(p):  # the venv's own site-packages may live inside the repository (.venv): it stays
+    p, repo_dir, venv = os.path.realpath(p), os.path.realpath(repo), os.path.realpath(sys.prefix)
+    return (p == repo_dir or p.startswith(repo_dir + os.sep)) and not (p == venv or p.startswith(venv + os.sep))
+sys.path[:] = [app] + [p for p in sys.path if p and not in_repo(p)]
 
 class OnlyFromImage(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
