@@ -70,7 +70,7 @@ def test_fine_tune_export_serve_and_query(tiny_model_files, tmp_path):
 
     with running_server(["--model_name=sentiment", "--model_base_path=" + export_dir], timeout=180) as server:
         client = ["-m", "serving_client", "--server=" + server.rest_url, "--model=sentiment", "--vocab=" + tiny_model_files["vocab_file"]]
-        queries = [("what a lovely film", None), ("the food was awful", None), ("is it good?", "no , it is bad")]
+        queries = [("what a lovely film", None), ("the food was awful", None), ("is it good? no , it is bad", None)]
         for text_a, text_b in queries:
             args = client + ["--format=json", text_a] + ([text_b] if text_b else [])
             answer = json.loads(run_command(args))  # one text: one JSON object
@@ -78,6 +78,11 @@ def test_fine_tune_export_serve_and_query(tiny_model_files, tmp_path):
             got = [answer["probabilities"][label] for label in ("neg", "pos")]
             assert np.abs(np.array(got) - expected).max() < 1e-5, (text_a, text_b)
             assert answer["label"] == ("neg", "pos")[int(np.argmax(expected))]
+
+        # The model was trained on single texts: a second text is refused before anything is sent.
+        refused = subprocess.run([sys.executable] + client + ["is it good?", "no , it is bad"], cwd=REPO,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+        assert refused.returncode != 0 and "trained on single texts" in refused.stderr, refused.stderr
 
         # A file of texts, answered in input order as JSON lines.
         texts = tmp_path / "texts.txt"
