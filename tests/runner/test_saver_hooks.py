@@ -23,12 +23,18 @@ def _train(model_dir, steps, make_hooks):
                                   for key in ((hook.before_run(run_context) or tf.train.SessionRunArgs({})).fetches
                                               or {})))
 
+    from tensorflow.python.training import training_util
+
     with tf.Graph().as_default():
         step = tf.train.get_or_create_global_step()
+        # As the estimator does: the hooks fetch this read, which the step's increment waits for,
+        # so a hook sees the step before the run's increment whatever the op scheduling.
+        step_read = training_util._get_or_create_global_step_read()
         weight = tf.get_variable("weight", initializer=1.0)
         loss = tf.square(weight)
         tf.summary.scalar("loss", loss)
-        train_op = tf.group(tf.train.GradientDescentOptimizer(0.1).minimize(loss), tf.assign_add(step, 1))
+        with tf.control_dependencies([step_read]):
+            train_op = tf.group(tf.train.GradientDescentOptimizer(0.1).minimize(loss), tf.assign_add(step, 1))
         hooks = make_hooks()
         with tf.train.MonitoredSession(hooks=hooks + [Spy([h for h in hooks if isinstance(h, tf.train.SummarySaverHook)])]) as session:
             for _ in range(steps):
@@ -56,10 +62,9 @@ def test_summaries_are_written_at_the_estimators_steps_and_fetched_on_every_step
     ours = _train(ours_dir, 7, lambda: [saver_hooks.SummarySaver(save_steps=3, output_dir=ours_dir)])
     stock = _train(stock_dir, 7, lambda: [tf.train.SummarySaverHook(
         save_steps=3, output_dir=stock_dir, summary_op=tf.summary.merge_all())])
-    # [1, 3, 5, 7], not [1, 4, 7]: the stock hook's own arithmetic (the global step it fetches
-    # with the train op may already hold that op's increment).
+    # The first step, then every 3 (the step read before each run's increment, as in the estimator).
     written = _summary_steps(ours_dir)[0]
-    assert written == _summary_steps(stock_dir)[0] == [1, 3, 5, 7]
+    assert written == _summary_steps(stock_dir)[0] == [1, 4, 7]
     # The stock hook asks for the summaries on some steps only; each other set of fetches
     # is another executor for the session to build. Ours asks the same every step.
     assert ours == [["global_step", "summary"]] * 7
