@@ -155,10 +155,8 @@ def test_a_tiny_bert_learns_label_sets_and_writes_the_reports(multi_label_run):
 
 
 def test_the_export_takes_multi_hot_label_ids_and_carries_the_thresholds(multi_label_run):
-    import tensorflow.compat.v1 as tf
-
-    from bert_contract import (DEFAULT_SIGNATURE, LABEL_IDS, METADATA_OUTPUT, METADATA_SIGNATURE,
-                               MULTI_LABEL_CLASSIFICATION, SERVING_OUTPUT, ModelInfo)
+    from bert_contract import LABEL_IDS, MULTI_LABEL_CLASSIFICATION
+    from export_calls import run_export
     from featurizer import Featurizer, pad_batch
 
     options, summary = multi_label_run
@@ -166,19 +164,10 @@ def test_the_export_takes_multi_hot_label_ids_and_carries_the_thresholds(multi_l
     featurizer = Featurizer(options.vocab_file, max_seq_length=options.max_seq_length)
     batch = {k: np.array(v, np.int32) for k, v in pad_batch(featurizer.encode_batch(texts), options.max_seq_length).items()}
     batch[LABEL_IDS] = np.zeros([len(texts), 3], np.int32)
-    with tf.Graph().as_default() as graph, tf.Session() as session:
-        meta_graph = tf.saved_model.loader.load(session, ["serve"], summary["export"]["path"])
-        signature = meta_graph.signature_def[DEFAULT_SIGNATURE]
-        assert [d.size for d in signature.inputs[LABEL_IDS].tensor_shape.dim] == [-1, 3]
-        assert [d.size for d in signature.outputs[SERVING_OUTPUT].tensor_shape.dim] == [-1, 3]
-
-        def call(name, output):
-            sig = meta_graph.signature_def[name]
-            feed = {graph.get_tensor_by_name(sig.inputs[k].name): v for k, v in batch.items()}
-            return session.run(graph.get_tensor_by_name(sig.outputs[output].name), feed)
-
-        served = call(DEFAULT_SIGNATURE, SERVING_OUTPUT)
-        info = ModelInfo.from_json(call(METADATA_SIGNATURE, METADATA_OUTPUT)[0].decode("utf-8"))
+    answer = run_export(summary["export"]["path"], batch)
+    assert answer.label_ids_dims == [-1, 3]
+    assert answer.output_dims == [-1, 3]
+    served, info = answer.served, answer.info
     assert (info.task_kind, info.labels) == (MULTI_LABEL_CLASSIFICATION, tiny_bert.MULTI_LABELS)
     assert info.thresholds == summary["eval"]["thresholds"]
     predicted = np.loadtxt(summary["predict"]["results_file"], delimiter="\t")

@@ -137,9 +137,8 @@ def test_a_token_family_trains_evaluates_and_predicts_through_the_shared_runner(
 
 
 def test_its_export_answers_per_token_probabilities_and_says_its_kind(tagged_run):
-    import tensorflow.compat.v1 as tf
-
-    from bert_contract import DEFAULT_SIGNATURE, LABEL_IDS, METADATA_OUTPUT, METADATA_SIGNATURE, SERVING_OUTPUT, TOKEN_CLASSIFICATION, ModelInfo
+    from bert_contract import LABEL_IDS, TOKEN_CLASSIFICATION
+    from export_calls import run_export
     from featurizer import Featurizer, pad_batch
 
     options, summary = tagged_run
@@ -147,19 +146,10 @@ def test_its_export_answers_per_token_probabilities_and_says_its_kind(tagged_run
     featurizer = Featurizer(options.vocab_file, max_seq_length=options.max_seq_length)
     batch = {k: np.array(v, np.int32) for k, v in pad_batch(featurizer.encode_batch(texts), options.max_seq_length).items()}
     batch[LABEL_IDS] = np.zeros_like(batch["input_ids"])
-    with tf.Graph().as_default() as graph, tf.Session() as session:
-        meta_graph = tf.saved_model.loader.load(session, ["serve"], summary["export"]["path"])
-        signature = meta_graph.signature_def[DEFAULT_SIGNATURE]
-        assert [d.size for d in signature.inputs[LABEL_IDS].tensor_shape.dim] == [-1, options.max_seq_length]
-        assert [d.size for d in signature.outputs[SERVING_OUTPUT].tensor_shape.dim] == [-1, options.max_seq_length, 2]
-
-        def call(name, output):
-            sig = meta_graph.signature_def[name]
-            feed = {graph.get_tensor_by_name(sig.inputs[k].name): v for k, v in batch.items()}
-            return session.run(graph.get_tensor_by_name(sig.outputs[output].name), feed)
-
-        served = call(DEFAULT_SIGNATURE, SERVING_OUTPUT)
-        info = ModelInfo.from_json(call(METADATA_SIGNATURE, METADATA_OUTPUT)[0].decode("utf-8"))
+    answer = run_export(summary["export"]["path"], batch)
+    assert answer.label_ids_dims == [-1, options.max_seq_length]
+    assert answer.output_dims == [-1, options.max_seq_length, 2]
+    served, info = answer.served, answer.info
     # Predictions are padded to each batch's longest text, the export's inputs to max_seq_length.
     for row, encoded, probabilities in zip(summary["predict"]["rows"], featurizer.encode_batch(texts), served):
         length = len(encoded.input_ids)
