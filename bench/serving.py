@@ -14,7 +14,8 @@
     or queueing (a server with 32 requests in flight cannot sort more at once)
 
 Every server and (d) get the same TF thread settings (--intra_op, --inter_op;
-by default single-threaded runs, one batch thread per core: fastest here).
+by default single-threaded runs, one batch thread per core: fastest here) and
+the same runtime: with --server_python, (d) and (d@32) run in that Python too.
 
 Requests are single texts from ../shared/data/sms_spam/test.tsv, featurized with
 `featurizer.Featurizer` into REST :predict bodies once, then replayed in a cycle
@@ -310,6 +311,25 @@ class _Queued(object):
         self.length = len(encoded.input_ids)
 
 
+def offline_in_runtime(fixed, dynamic, encoded, args, argv):
+    """(d) in the servers' runtime: with --server_python, a child of that Python measures it.
+
+    The offline limit must run the TF the servers run (TF 2.19 vectorises erf, TF 1.15 does
+    not), or the ratios (c)/(d) compare two runtimes instead of serving against its limit.
+    """
+    if not args.server_python:
+        return offline(fixed, dynamic, encoded, args)
+    fd, path = tempfile.mkstemp(prefix="bench-serving-offline-", suffix=".json")
+    os.close(fd)
+    try:
+        subprocess.run([args.server_python, "-m", "bench.serving"] + list(argv) + ["--offline_json=" + path],
+                       cwd=ROOT, check=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+        with open(path) as f:
+            return json.load(f)
+    finally:
+        os.remove(path)
+
+
 def _load_export(base, args):
     """A session over the latest version in `base` and run(batch dict) -> output, as the servers configure TF."""
     import tensorflow.compat.v1 as tf
@@ -500,6 +520,8 @@ def parse_args(argv=None):
     parser.add_argument("--server_python", default=None,
                         help="run the servers with this Python (e.g. .venv-tf2/bin/python: the TF 2.x runtime); "
                              "default: this one")
+    parser.add_argument("--offline_json", default=None,
+                        help=argparse.SUPPRESS)  # internal: measure (d) only, in this Python, into this file
     parser.add_argument("--output", default=os.path.join(RESULTS, "serving.json"))
     parser.add_argument("--plot", default=os.path.join(RESULTS, "serving.png"))
     args = parser.parse_args(argv)
@@ -529,9 +551,14 @@ def main(argv=None):
           % (len(texts), sum(lengths) / len(lengths), max(lengths), latest_version(fixed), latest_version(dynamic)))
     bodies = {"fixed": [request_body(e, args.max_seq_length) for e in encoded],
               "dynamic": [request_body(e, None) for e in encoded]}
+    if args.offline_json:
+        with open(args.offline_json, "w") as f:
+            json.dump(offline(fixed, dynamic, encoded, args), f)
+        return 0
+    argv = list(argv if argv is not None else sys.argv[1:])
     load_before = os.getloadavg()
     print("offline limit (d), before the servers:")
-    limit = offline(fixed, dynamic, encoded, args)
+    limit = offline_in_runtime(fixed, dynamic, encoded, args, argv)
     rows = []
     work = tempfile.mkdtemp(prefix="bench-serving-")
     args.server_binary = server_launcher(args.server_python, work) if args.server_python else None
@@ -543,7 +570,7 @@ def main(argv=None):
         flags = server_flags(variant, fixed, dynamic, work, args)
         rows += serve_and_drive(variant, flags, bodies["dynamic" if variant == "c" else "fixed"], args)
     print("offline limit (d), after the servers (the better of the two is the limit: the machine is shared):")
-    again = offline(fixed, dynamic, encoded, args)
+    again = offline_in_runtime(fixed, dynamic, encoded, args, argv)
     limit = best_of(limit, again)
     at = 32 if 32 in args.concurrency else max(args.concurrency)
     goals = targets(rows, limit, at)
@@ -552,8 +579,8 @@ def main(argv=None):
     print(text)
     report = {
         "date": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
-        "command": " ".join(["python -m bench.serving"] + (argv if argv is not None else sys.argv[1:])),
-        "server_runtime": runtime,
+        "command": " ".join(["python -m bench.serving"] + argv),
+        "server_runtime": runtime,  # (d) and (d@N) ran in it too
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "loadavg_before": load_before, "loadavg_after": os.getloadavg()},
         "settings": dict(vars(args)),
