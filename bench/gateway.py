@@ -5,13 +5,15 @@ bench/serving.py's variant (c)) serves a fine-tuned MiniLM. In the same run,
 alternately:
 
 (direct)  bench/loadgen.py's asyncio clients POST one text's pre-featurized
-          tensors per request to the server's REST :predict (what a client
-          holding the vocab sends), at concurrency 32;
+          tensors per request to the server's REST :predict (the body
+          serving_client sends for it), at concurrency 32;
 (gateway) the same clients POST `{"instances": [text]}` to `python -m
           text_gateway` (REST upstream to the same server), at concurrency 32.
 
 Traffic: the 556 texts of ../shared/data/sms_spam/test.tsv in a cycle. The
-target is gateway >= 0.8x direct. The gateway's own CPU (all its threads, from
+target is gateway >= 0.8x direct. `compare()` runs the same rounds on any
+dynamic-length export and texts (bench/goemotions.py's serving part: its
+multi-label model on GoEmotions dev). The gateway's own CPU (all its threads, from
 /proc) is reported per text. The gateway runs on `--gateway_python` (default:
 the client venv, `make setup-gateway`); the export is built once under
 bench/results/gateway_model and carries its vocab. Skips without ../shared.
@@ -24,6 +26,7 @@ Run it alone (the machine is shared): `flock /work/bench.lock ...`.
 import argparse
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -52,9 +55,9 @@ def process_cpu_seconds(pid):
     return serving_bench.cpu_seconds(pid)[0]
 
 
-def start_gateway(python, upstream_port, args, log_path):
+def start_gateway(python, upstream_port, args, log_path, model_name=MODEL_NAME):
     port = free_port()
-    command = [python, "-m", "text_gateway", "--model_name=" + MODEL_NAME,
+    command = [python, "-m", "text_gateway", "--model_name=" + model_name,
                "--predictor_host=127.0.0.1:%d" % upstream_port, "--http_port=%d" % port,
                "--upstream_concurrency=%d" % args.upstream_concurrency, "--log_level=warning"]
     env = dict(os.environ, PYTHONPATH=ROOT)
@@ -65,7 +68,7 @@ def start_gateway(python, upstream_port, args, log_path):
         if process.poll() is not None:
             raise RuntimeError("the gateway exited:\n" + open(log_path).read()[-3000:])
         try:
-            with urllib.request.urlopen("http://127.0.0.1:%d/v1/models/%s" % (port, MODEL_NAME), timeout=2) as answer:
+            with urllib.request.urlopen("http://127.0.0.1:%d/v1/models/%s" % (port, model_name), timeout=2) as answer:
                 if json.loads(answer.read())["ready"]:
                     return process, port
         except (OSError, ValueError):
@@ -98,28 +101,22 @@ def parse_args(argv=None):
     return args, serving_args
 
 
-def main(argv=None):
-    args, serving_args = parse_args(argv)
-    if not os.path.isdir(serving_bench.SMS_DIR):
-        print("bench/gateway.py: %s is absent; skipping" % serving_bench.SMS_DIR)
-        return 0
-    if not os.path.exists(args.gateway_python):
-        print("bench/gateway.py: no %s; run `make setup-gateway` or pass --gateway_python" % args.gateway_python)
-        return 1
-    _, dynamic = serving_bench.build_exports(os.path.abspath(args.model_dir), serving_args.max_seq_length)
-    texts = serving_bench.read_texts(os.path.join(serving_bench.SMS_DIR, "test.tsv"))
-    encoded = serving_bench.encode_texts(texts, serving_args.max_seq_length)
-    direct_bodies = [serving_bench.request_body(e, None) for e in encoded]
+def compare(export_dir, texts, args, serving_args, model_name=MODEL_NAME):
+    """Alternated direct and gateway rounds on one server of `export_dir` (a dynamic-length export's base
+    directory) with `texts` in a cycle: every round's row, the mean rates, their ratio, the gateway's CPU per text.
+
+    The direct bodies are the ones `serving_client` sends (its decoder's, one text a request), so any
+    task kind's export can be compared (bench/goemotions.py passes its multi-label one).
+    """
     gateway_bodies = [json.dumps({"instances": [text]}).encode("utf-8") for text in texts]
-    print("%d SMS test texts; export %s; concurrency %d, %g s per point"
-          % (len(texts), serving_bench.latest_version(dynamic), args.concurrency, args.seconds))
     work = tempfile.mkdtemp(prefix="bench-gateway-")
-    flags = serving_bench.server_flags("c", None, dynamic, work, serving_args)
-    load_before = os.getloadavg()
+    flags = serving_bench.server_flags("c", None, export_dir, work, serving_args, model_name=model_name)
     rows = []
     with running_server(flags, timeout=300) as server:
-        predict = "/v1/models/%s:predict" % MODEL_NAME
-        gateway, gateway_port = start_gateway(args.gateway_python, server.rest_port, args, os.path.join(work, "gateway.log"))
+        predict = "/v1/models/%s:predict" % model_name
+        direct_bodies = serving_bench.client_bodies(server.rest_url, model_name, texts)
+        gateway, gateway_port = start_gateway(args.gateway_python, server.rest_port, args,
+                                              os.path.join(work, "gateway.log"), model_name)
         try:
             drive(server.rest_port, predict, direct_bodies, args.concurrency, args.warmup_seconds)
             drive(gateway_port, predict, gateway_bodies, args.concurrency, args.warmup_seconds)
@@ -136,19 +133,46 @@ def main(argv=None):
                 rows += [direct, through]
         finally:
             terminate(gateway)
-    direct_rate = sum(r["rps"] for r in rows if r["side"] == "direct") / args.rounds
-    gateway_rate = sum(r["rps"] for r in rows if r["side"] == "gateway") / args.rounds
-    cpu = sum(r["gateway_cpu_ms_per_text"] for r in rows if r["side"] == "gateway") / args.rounds
-    ratio = gateway_rate / direct_rate if direct_rate else 0.0
-    summary = ("gateway %.1f texts/s vs direct %.1f texts/s at concurrency %d: %.2fx (target >= %.1fx: %s); "
-               "gateway CPU %.2f ms per text" % (gateway_rate, direct_rate, args.concurrency, ratio, TARGET,
-                                                 "met" if ratio >= TARGET else "NOT met", cpu))
-    print("\n" + summary)
+    shutil.rmtree(work, ignore_errors=True)
     for row in rows:
         row.pop("latencies_ms", None)
+    return dict(summarize(rows, args.concurrency), results=rows)
+
+
+def summarize(rows, concurrency):
+    """Mean texts/s per side over the rounds, gateway / direct against TARGET, the gateway's CPU per text."""
+    def mean(side, key):
+        values = [r[key] for r in rows if r["side"] == side]
+        return sum(values) / len(values)
+
+    direct_rate, gateway_rate = mean("direct", "rps"), mean("gateway", "rps")
+    cpu = mean("gateway", "gateway_cpu_ms_per_text")
+    ratio = gateway_rate / direct_rate if direct_rate else 0.0
+    summary = ("gateway %.1f texts/s vs direct %.1f texts/s at concurrency %d: %.2fx (target >= %.1fx: %s); "
+               "gateway CPU %.2f ms per text" % (gateway_rate, direct_rate, concurrency, ratio, TARGET,
+                                                 "met" if ratio >= TARGET else "NOT met", cpu))
+    return {"direct_rps": direct_rate, "gateway_rps": gateway_rate, "ratio": ratio, "target": TARGET,
+            "target_met": ratio >= TARGET, "gateway_cpu_ms_per_text": cpu, "concurrency": concurrency,
+            "summary": summary}
+
+
+def main(argv=None):
+    args, serving_args = parse_args(argv)
+    if not os.path.isdir(serving_bench.SMS_DIR):
+        print("bench/gateway.py: %s is absent; skipping" % serving_bench.SMS_DIR)
+        return 0
+    if not os.path.exists(args.gateway_python):
+        print("bench/gateway.py: no %s; run `make setup-gateway` or pass --gateway_python" % args.gateway_python)
+        return 1
+    _, dynamic = serving_bench.build_exports(os.path.abspath(args.model_dir), serving_args.max_seq_length)
+    texts = serving_bench.read_texts(os.path.join(serving_bench.SMS_DIR, "test.tsv"))
+    print("%d SMS test texts; export %s; concurrency %d, %g s per point"
+          % (len(texts), serving_bench.latest_version(dynamic), args.concurrency, args.seconds))
+    load_before = os.getloadavg()
+    result = compare(dynamic, texts, args, serving_args)
+    print("\n" + result["summary"])
     serving_bench.write_report(args.output, "bench.gateway", argv, load_before, settings=vars(args), texts=len(texts),
-                               results=rows, direct_rps=direct_rate, gateway_rps=gateway_rate, ratio=ratio,
-                               gateway_cpu_ms_per_text=cpu, summary=summary)
+                               **result)
     return 0
 
 

@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.goemotions --parts baseline,training      # ~10 min on 2 cores
     .venv/bin/python -m bench.goemotions --parts bert --seed 1           # one seed (~20-30 min); repeat for 2, 3
     .venv/bin/python -m bench.goemotions --parts report                  # the table over what has finished
-    .venv/bin/python -m bench.goemotions --quick --parts baseline,bert,training   # smoke run; figures meaningless
+    .venv/bin/python -m bench.goemotions --parts serving                 # client + server texts/s, gateway vs direct (~5 min)
+    .venv/bin/python -m bench.goemotions --quick --parts baseline,bert,training,serving   # smoke run; figures meaningless
 
 Data: ../shared/data/goemotions (train 43,410 / dev 5,426, 28 labels; the test split is
 not there on purpose). Everything is chosen on dev and dev figures are reported; each
@@ -25,6 +26,14 @@ part writes bench/results/goemotions-<part>.json, so the parts can run (and hold
   input (length-aware: batches padded to their longest, 4 micro-batches) against every
   batch padded to 128 and run whole, alternated, same code and settings
   (`bench.ner.training_part`). Target >= 3x.
+- serving: a multi-label export with a dynamic sequence length (a 5-step fine-tune,
+  built once under <results_dir>/goemotions_serving_model and reused: speed does not
+  depend on the weights; or `--export_dir`) served as bench/serving.py's variant (c).
+  Dev texts, one per request, through the real client (`ServingClient.predict_batch`:
+  featurize, HTTP, decide each label at its threshold) at 1 and 32 in flight, and the
+  same requests replayed by bench/loadgen.py (the server alone): `bench.ner.serving_part`.
+  Then the text gateway against those direct requests at concurrency 32, alternated
+  rounds (`bench.gateway.compare`). Target: gateway >= 0.8x direct; texts/s have none.
 - report: mean, sample sd and minimum over the seeds that finished; the table for
   bench/README.md.
 """
@@ -49,14 +58,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
 from bench import ner, quality  # noqa: E402
+from bench import serving as serving_bench  # noqa: E402  (TF-free: exports' versions)
 from bench.quality import Timer, _shown  # noqa: E402
 
 DEFAULT_DATA_DIR = os.path.normpath(os.path.join(REPO, "..", "shared", "data", "goemotions"))
 DEFAULT_RESULTS_DIR = os.path.join(HERE, "results")
-PARTS = ("baseline", "bert", "training", "report")
+PARTS = ("baseline", "bert", "training", "serving", "report")
 MACRO_F1_TARGET = 0.48
 MARGIN_TARGET = 0.05  # BERT - baseline, dev macro F1
 C_GRID = (1.0, 4.0, 16.0)
+SERVING_STEPS = 5  # fine-tune steps of the serving export (its speed does not depend on the weights)
+SERVING_MODEL_NAME = "goemotions"
+QUICK_SERVING_TEXTS = 200
 
 log = logging.getLogger("bench.goemotions")
 
@@ -183,6 +196,75 @@ def bert_part(args, splits, labels, pretrained, work: str, timer: Timer) -> Dict
             "steady_examples_per_sec": summary["train"]["steady_examples_per_sec"]}
 
 
+# ---------------------------------------------------------------- serving
+
+
+def serving_export(args, fetch, timer: Timer) -> str:
+    """A dynamic-length multi-label export of a SERVING_STEPS-step fine-tune, built once and reused.
+
+    As bench/serving.py's exports: speed does not depend on the weights, so a few steps on the
+    first rows of train.tsv do; the model dir lives under --results_dir (git ignores it).
+    """
+    model_dir = os.path.join(os.path.abspath(args.results_dir), "goemotions_serving_model")
+    export_dir = os.path.join(model_dir, "export_dynamic")
+    if serving_bench.has_version(export_dir):
+        log.info("serving: reusing %s", _shown(serving_bench.latest_version(export_dir)))
+        return export_dir
+    shutil.rmtree(model_dir, ignore_errors=True)  # a half-built one from an interrupted run
+    os.makedirs(model_dir)
+    train_file = os.path.join(model_dir, "train-head.tsv")
+    with open(os.path.join(args.data_dir, "train.tsv"), encoding="utf-8") as f, open(train_file, "w", encoding="utf-8") as out:
+        out.writelines(line for _, line in zip(range(SERVING_STEPS * args.batch_size), f))
+    timer("serving: %d-step fine-tune and dynamic-length export" % SERVING_STEPS, _run, run_options(
+        args, model_dir, fetch(), do_train=True, num_train_epochs=1.0, train_file=train_file, do_export=True,
+        export_dir=export_dir, export_dynamic_seq_length=True))
+    return export_dir
+
+
+def labels_assigned(results) -> Dict:
+    """What `predict_batch` decided, recorded beside its speed: the answers were decoded, not just received."""
+    return {"labels_assigned": sum(len(r.labels) for r in results),
+            "texts_without_label": sum(1 for r in results if not r.labels)}
+
+
+def serving_part(args, texts: List[str], timer: Timer, fetch) -> Dict:
+    """Client + local server and the server alone at each concurrency (bench.ner's), then gateway vs direct.
+
+    `fetch()` gives the pretrained checkpoint, called only when the serving export is built.
+    """
+    from bench import gateway
+    from bert_runner.errors import RunnerError
+
+    gateway_args, gateway_server_args = gateway.parse_args(
+        ["--seconds=%g" % args.serving_seconds] + (["--rounds=1", "--warmup_seconds=1"] if args.quick else []))
+    if not os.path.exists(gateway_args.gateway_python):
+        raise RunnerError("serving: no %s for the text gateway (make setup-gateway)" % gateway_args.gateway_python)
+    export_dir = os.path.abspath(args.export_dir) if args.export_dir else serving_export(args, fetch, timer)
+    texts = texts[:QUICK_SERVING_TEXTS] if args.quick else texts
+    client = timer("serving: client + local server, server alone", ner.serving_part, args, export_dir, texts, timer,
+                   method="predict_batch", model_name=SERVING_MODEL_NAME, tally=labels_assigned)
+    versus = timer("serving: gateway vs direct, concurrency %d" % gateway_args.concurrency, gateway.compare,
+                   export_dir, texts, gateway_args, gateway_server_args, SERVING_MODEL_NAME)
+    log.info("serving: %s", versus["summary"])
+    return {"export_dir": export_dir, "client": client, "gateway": dict(versus, settings={
+        key: getattr(gateway_args, key) for key in ("seconds", "rounds", "warmup_seconds", "upstream_concurrency")})}
+
+
+def serving_lines(serving: Dict, quick: bool = False) -> List[str]:
+    """The report's serving rows and its one target (gateway >= 0.8x direct)."""
+    versus = serving["gateway"]
+    lines = ner.serving_table(serving["client"], "GoEmotions dev texts" + (" (--quick: figures meaningless)" if quick else ""))
+    lines += ["- client + server texts/s at concurrency %s: no target (reported)"
+              % " and ".join(str(row["concurrency"]) for row in serving["client"]["rows"]),
+              "- gateway / direct at concurrency %d >= %.1fx: %.1f / %.1f texts/s = %.2fx -> %s; "
+              "gateway CPU %.2f ms/text (alternated rounds: %d of %g s per side)"
+              % (versus["concurrency"], versus["target"], versus["gateway_rps"], versus["direct_rps"], versus["ratio"],
+                 "MET" if versus["target_met"] else "not met", versus["gateway_cpu_ms_per_text"],
+                 versus["settings"]["rounds"], versus["settings"]["seconds"]),
+              ""]
+    return lines
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -264,6 +346,12 @@ def report(results_dir: str) -> Dict:
                 rates["length"], rates["fixed"], training["ratio"], ner.SPEED_TARGET,
                 "MET" if training["target_met"] else "not met"))
         summary["training"] = {"ratio": training["ratio"], "rates": rates}
+    serving = parts.get("serving", {}).get("serving")
+    if serving:
+        lines += [""] + serving_lines(serving, parts["serving"].get("quick", False))
+        summary["serving"] = {"rows": serving["client"]["rows"],
+                              "gateway": {k: serving["gateway"][k] for k in ("direct_rps", "gateway_rps", "ratio",
+                                                                             "target_met", "gateway_cpu_ms_per_text")}}
     summary["text"] = "\n".join(lines)
     return summary
 
@@ -283,6 +371,8 @@ def parse_args(argv):
     parser.add_argument("--c_grid", default=",".join("%g" % c for c in C_GRID), help="baseline C values")
     parser.add_argument("--speed_rounds", type=int, default=1, help="(length, fixed) pairs (default: %(default)s)")
     parser.add_argument("--speed_epochs", type=float, help="epochs of each speed run (default 0.03, --quick 0.005)")
+    ner.add_serving_arguments(parser, "serving: serve this multi-label export (a base directory of numbered versions, "
+                              "exported with --export_dynamic_seq_length) instead of the cached 5-step one")
     args = parser.parse_args(argv)
     args.parts = [p for p in args.parts.split(",") if p]
     unknown = sorted(set(args.parts) - set(PARTS))
@@ -291,6 +381,10 @@ def parse_args(argv):
     args.epochs = args.epochs or (0.02 if args.quick else 2.0)
     args.speed_epochs = args.speed_epochs or (0.005 if args.quick else 0.03)
     args.c_grid = [float(c) for c in args.c_grid.split(",")]
+    ner.serving_settings(args, parser)
+    if args.export_dir and not serving_bench.has_version(args.export_dir):
+        parser.error("--export_dir=%s: expected a SavedModel base directory with numbered versions (e.g. .../export, "
+                     "holding 1733580000/saved_model.pb)" % args.export_dir)
     return args, parser
 
 
@@ -325,6 +419,9 @@ def main(argv=None) -> int:
             elif part == "bert":
                 result["bert"] = bert_part(args, splits, labels, fetch(), work, timer)
                 name = "bert-seed-%d" % args.seed
+            elif part == "serving":
+                result["serving"] = serving_part(args, splits["dev"][0], timer, fetch)
+                name = "serving"
             else:
                 pretrained = fetch()
                 result["training"] = ner.training_part(

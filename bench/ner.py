@@ -50,7 +50,7 @@ import statistics
 import sys
 import tempfile
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -395,51 +395,71 @@ def training_part(args, pretrained, work: str, timer: Timer, run_one=None) -> Di
 # ---------------------------------------------------------------- serving
 
 
-def serving_part(args, export_dir: str, texts: List[str], timer: Timer) -> Dict:
-    """Texts/sec through the client + local server, and the server alone (bench/loadgen.py), per concurrency."""
+def entities_found(results) -> Dict:
+    """What `entities_batch` found, recorded beside its speed: the answers were decoded, not just received."""
+    return {"entities_found": sum(len(t.entities) for t in results)}
+
+
+def serving_part(args, export_dir: str, texts: List[str], timer: Timer, method: str = "entities_batch",
+                 model_name: str = MODEL_NAME, tally: Callable[[List], Dict] = entities_found) -> Dict:
+    """Texts/sec through the client + local server, and the server alone (bench/loadgen.py), per concurrency.
+
+    `method` is the `ServingClient` method that answers the model's kind (`entities_batch` here,
+    `predict_batch` for bench/goemotions.py's multi-label model); `tally(results)` adds a
+    figure of what it answered to each row.
+    """
     from bench import serving
     from bench.loadgen import drive
     from model_server.launch import running_server
     from serving_client import ServingClient
 
-    work = tempfile.mkdtemp(prefix="bench-ner-serving-")
+    work = tempfile.mkdtemp(prefix="bench-%s-serving-" % model_name)
     # bench/serving.py's variant (c): dynamic export, length-aware batching, its thread settings.
-    server_args = serving.parse_args([])
-    flags = [flag for flag in serving.server_flags("c", None, export_dir, work, server_args)
-             if not flag.startswith("--model_name=")] + ["--model_name=" + MODEL_NAME]
+    flags = serving.server_flags("c", None, export_dir, work, serving.parse_args([]), model_name=model_name)
     rows = []
     try:
         with running_server(flags, timeout=300) as server:
-            warm = ServingClient(server.rest_url, MODEL_NAME, batch_size=1, max_in_flight=8)
-            warm.entities_batch(texts[:64])
-            model = warm._loaded()
-            # The very bodies the client sends (its decoder's requests), one window a request.
-            bodies = [json.dumps(body, separators=(",", ":")).encode("utf-8")
-                      for _, body, _ in model.decoder.batches(warm, model, texts)]
-            warm.close()
-            path = "/v1/models/%s:predict" % MODEL_NAME
+            with ServingClient(server.rest_url, model_name, batch_size=1, max_in_flight=8) as warm:
+                getattr(warm, method)(texts[:64])
+            # The very bodies the client sends (its decoder's requests), one text a request.
+            bodies = serving.client_bodies(server.rest_url, model_name, texts)
+            path = "/v1/models/%s:predict" % model_name
             for concurrency in args.serving_concurrency:
                 load = os.getloadavg()
-                with ServingClient(server.rest_url, MODEL_NAME, batch_size=1, max_in_flight=concurrency) as client:
+                with ServingClient(server.rest_url, model_name, batch_size=1, max_in_flight=concurrency) as client:
                     started = time.perf_counter()
-                    tagged = client.entities_batch(texts)
+                    results = getattr(client, method)(texts)
                     seconds = time.perf_counter() - started
                 alone = drive(server.rest_port, path, bodies, concurrency, args.serving_seconds)
-                row = {"concurrency": concurrency, "texts": len(tagged), "client_seconds": seconds,
-                       "client_server_texts_per_sec": len(tagged) / seconds,
-                       "entities_found": sum(len(t.entities) for t in tagged),
+                row = {"concurrency": concurrency, "texts": len(results), "client_seconds": seconds,
+                       "client_server_texts_per_sec": len(results) / seconds,
                        "server_alone_texts_per_sec": alone["rps"], "server_alone_errors": alone["errors"],
                        "server_alone_p50_ms": alone["p50_ms"], "server_alone_p99_ms": alone["p99_ms"],
                        "loadavg_before": load}
+                row.update(tally(results))
                 rows.append(row)
                 log.info("concurrency %d: client+server %.1f texts/s; server alone %.1f texts/s (p50 %.1f ms, %d errors)",
                          concurrency, row["client_server_texts_per_sec"], alone["rps"], alone["p50_ms"], alone["errors"])
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return {"rows": rows, "server_flags": flags, "texts": len(texts), "server_alone_seconds": args.serving_seconds}
+    return {"rows": rows, "server_flags": flags, "texts": len(texts), "server_alone_seconds": args.serving_seconds,
+            "client_method": method}
 
 
 # ---------------------------------------------------------------- output
+
+
+def serving_table(serving: Dict, texts: str) -> List[str]:
+    """`serving_part`'s rows: client + server and server-alone texts/s per concurrency (bench/goemotions.py's too)."""
+    lines = ["serving (%d %s, one per request, dynamic export, length-aware batching; client: %s):"
+             % (serving["texts"], texts, serving.get("client_method", "entities_batch")),
+             "| in flight | client + server texts/s | server alone texts/s (p50 ms) | load before |",
+             "|---:|---:|---:|---:|"]
+    for row in serving["rows"]:
+        lines.append("| %d | %.1f | %.1f (%.1f) | %.2f |" % (
+            row["concurrency"], row["client_server_texts_per_sec"], row["server_alone_texts_per_sec"],
+            row["server_alone_p50_ms"], row["loadavg_before"][0]))
+    return lines
 
 
 def report_text(results: Dict) -> str:
@@ -494,15 +514,7 @@ def report_text(results: Dict) -> str:
         lines.append("")
     serving = results.get("serving")
     if serving:
-        lines += ["serving (%d WNUT-17 test texts, one per request, dynamic export, length-aware batching):"
-                  % serving["texts"],
-                  "| in flight | client + server texts/s | server alone texts/s (p50 ms) | load before |",
-                  "|---:|---:|---:|---:|"]
-        for row in serving["rows"]:
-            lines.append("| %d | %.1f | %.1f (%.1f) | %.2f |" % (
-                row["concurrency"], row["client_server_texts_per_sec"], row["server_alone_texts_per_sec"],
-                row["server_alone_p50_ms"], row["loadavg_before"][0]))
-        lines.append("")
+        lines += serving_table(serving, "WNUT-17 test texts") + [""]
     lines.append("wall time:")
     lines += ["  %-76s %7.1f s" % (name, seconds) for name, seconds in results["wall_seconds"].items()]
     return "\n".join(lines)
@@ -528,6 +540,24 @@ def add_fine_tune_arguments(parser: argparse.ArgumentParser, epochs_help: str) -
     parser.add_argument("--seed", type=int, default=1, help="(default: %(default)s)")
 
 
+def add_serving_arguments(parser: argparse.ArgumentParser, export_help: str) -> None:
+    """The serving part's settings (bench/goemotions.py shares them); `serving_settings` fills their defaults."""
+    parser.add_argument("--serving_seconds", type=float, help="per server-alone point (default 10, --quick 3)")
+    parser.add_argument("--export_dir", help=export_help)
+    parser.add_argument("--serving_concurrency", default=",".join(map(str, SERVING_CONCURRENCY)),
+                        help="comma list (default: %(default)s)")
+
+
+def serving_settings(args, parser: argparse.ArgumentParser) -> None:
+    args.serving_seconds = args.serving_seconds or (3.0 if args.quick else 10.0)
+    try:
+        args.serving_concurrency = [int(c) for c in args.serving_concurrency.split(",")]
+    except ValueError:
+        parser.error("--serving_concurrency=%s: expected a comma list of integers, e.g. 1,32" % args.serving_concurrency)
+    if any(c < 1 for c in args.serving_concurrency):
+        parser.error("--serving_concurrency=%s: every value must be >= 1" % ",".join(map(str, args.serving_concurrency)))
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data_dir", default=DEFAULT_DATA_DIR,
@@ -548,11 +578,8 @@ def parse_args(argv):
     parser.add_argument("--crf_iterations", type=int, default=100, help="L-BFGS iterations (default: %(default)s)")
     parser.add_argument("--speed_rounds", type=int, help="(length, fixed) pairs of speed runs (default 2, --quick 1)")
     parser.add_argument("--speed_epochs", type=float, help="epochs of each speed run (default 0.1, --quick 0.05)")
-    parser.add_argument("--serving_seconds", type=float, help="per server-alone point (default 10, --quick 3)")
-    parser.add_argument("--export_dir", help="serve this NER export (e.g. <work_dir>/export of an earlier "
-                        "--parts=quality run) instead of the one the quality part writes")
-    parser.add_argument("--serving_concurrency", default=",".join(map(str, SERVING_CONCURRENCY)),
-                        help="comma list (default: %(default)s)")
+    add_serving_arguments(parser, "serve this NER export (e.g. <work_dir>/export of an earlier --parts=quality run) "
+                          "instead of the one the quality part writes")
     args = parser.parse_args(argv)
     args.parts = [p for p in args.parts.split(",") if p]
     unknown = sorted(set(args.parts) - set(PARTS))
@@ -567,8 +594,7 @@ def parse_args(argv):
     args.epochs = args.epochs or (0.2 if args.quick else 3.0)
     args.speed_rounds = args.speed_rounds or (1 if args.quick else 2)
     args.speed_epochs = args.speed_epochs or (0.05 if args.quick else 0.1)
-    args.serving_seconds = args.serving_seconds or (3.0 if args.quick else 10.0)
-    args.serving_concurrency = [int(c) for c in args.serving_concurrency.split(",")]
+    serving_settings(args, parser)
     try:
         args.crf_grid = [tuple(float(x) for x in pair.split("/")) for pair in args.crf_grid.split(",")]
     except ValueError:

@@ -69,7 +69,7 @@ VARIANTS = {
 def build_exports(model_dir, max_seq_length):
     """Fine-tune a few steps and export fixed and dynamic versions, unless already there."""
     fixed, dynamic = os.path.join(model_dir, "export_fixed"), os.path.join(model_dir, "export_dynamic")
-    if _has_version(fixed) and _has_version(dynamic):
+    if has_version(fixed) and has_version(dynamic):
         return fixed, dynamic
     if not os.path.exists(os.path.join(PRETRAINED, "bert_config.json")):
         subprocess.run([sys.executable, "-m", "pretrained", "fetch"], cwd=ROOT, check=True)
@@ -82,9 +82,9 @@ def build_exports(model_dir, max_seq_length):
         subprocess.run(common + ["--do_train", "--num_train_epochs=0.01", "--train_batch_size=8",
                                  "--init_checkpoint=" + os.path.join(PRETRAINED, "bert_model.ckpt")],
                        cwd=ROOT, check=True)
-    if not _has_version(fixed):
+    if not has_version(fixed):
         subprocess.run(common + ["--do_export", "--export_dir=" + fixed], cwd=ROOT, check=True)
-    if not _has_version(dynamic):
+    if not has_version(dynamic):
         subprocess.run(common + ["--do_export", "--export_dynamic_seq_length", "--export_dir=" + dynamic],
                        cwd=ROOT, check=True)
     return fixed, dynamic
@@ -94,7 +94,7 @@ def _versions(base):
     return sorted(int(name) for name in os.listdir(base) if name.isdigit()) if os.path.isdir(base) else []
 
 
-def _has_version(base):
+def has_version(base):
     return bool(_versions(base))
 
 
@@ -123,6 +123,20 @@ def request_body(encoded, length):
     return json.dumps({"inputs": inputs}, separators=(",", ":")).encode("utf-8")
 
 
+def client_bodies(rest_url, model_name, texts):
+    """The very :predict bodies `serving_client` sends for `texts`, one text a request, for any task kind.
+
+    Its decoder builds them from the served model's metadata (vocab, sequence layout, `label_ids`
+    shape), so loadgen replays what the client would send without the client's own cost.
+    """
+    from serving_client import ServingClient
+
+    with ServingClient(rest_url, model_name, batch_size=1) as client:
+        model = client._loaded()
+        return [json.dumps(body, separators=(",", ":")).encode("utf-8")
+                for _, body, _ in model.decoder.batches(client, model, texts)]
+
+
 # ------------------------------------------------------------------ servers
 
 
@@ -140,8 +154,8 @@ def batching_file(work, name, args, pad):
     return path
 
 
-def server_flags(variant, fixed, dynamic, work, args):
-    flags = ["--model_name=" + MODEL_NAME, "--rest_api_num_threads=%d" % args.rest_api_num_threads]
+def server_flags(variant, fixed, dynamic, work, args, model_name=MODEL_NAME):
+    flags = ["--model_name=" + model_name, "--rest_api_num_threads=%d" % args.rest_api_num_threads]
     if variant == "a0":  # as tensorflow_model_server starts without thread flags
         return flags + ["--model_base_path=" + fixed]
     flags += ["--tensorflow_intra_op_parallelism=%d" % args.intra_op,

@@ -63,3 +63,51 @@ def test_the_report_aggregates_the_finished_seeds(tmp_path):
     assert exported["sd"] == pytest.approx(np.std(values, ddof=1))
     assert "| per label on dev (--tune_thresholds, exported) | BERT |" in summary["text"]
     assert "| one global threshold chosen on dev | TF-IDF + LR |" in summary["text"]
+
+
+def gateway_rounds(direct, through):
+    """bench/gateway.compare's rows: alternated direct and gateway rounds."""
+    rows = []
+    for i, (d, g) in enumerate(zip(direct, through)):
+        rows += [{"side": "direct", "round": i, "rps": d},
+                 {"side": "gateway", "round": i, "rps": g, "gateway_cpu_ms_per_text": 2.0 + i}]
+    return rows
+
+
+def serving_result(direct, through, quick=False):
+    gateway = bench_modules.load("gateway")
+    rows = [{"concurrency": c, "client_server_texts_per_sec": rate, "server_alone_texts_per_sec": rate + 10,
+             "server_alone_p50_ms": 12.5, "loadavg_before": [1.5, 1, 1]} for c, rate in ((1, 57.0), (32, 89.5))]
+    versus = gateway.summarize(gateway_rounds(direct, through), 32)
+    versus["settings"] = {"rounds": len(direct), "seconds": 10.0}
+    return {"quick": quick, "serving": {"export_dir": "/x", "client": {"rows": rows, "texts": 5426,
+                                                                       "client_method": "predict_batch"},
+                                        "gateway": versus}}
+
+
+def test_the_gateway_ratio_is_the_mean_of_alternated_rounds_against_0_8x():
+    gateway = bench_modules.load("gateway")
+    met = gateway.summarize(gateway_rounds([100.0, 120.0], [90.0, 86.0]), 32)
+    assert met["direct_rps"] == pytest.approx(110.0) and met["gateway_rps"] == pytest.approx(88.0)
+    assert met["ratio"] == pytest.approx(0.8) and met["target_met"]
+    assert met["gateway_cpu_ms_per_text"] == pytest.approx(2.5)
+    missed = gateway.summarize(gateway_rounds([100.0, 120.0], [90.0, 80.0]), 32)
+    assert missed["ratio"] == pytest.approx(85 / 110) and not missed["target_met"]
+    assert "NOT met" in missed["summary"]
+
+
+@pytest.mark.parametrize("through, verdict", [([95.0], "0.95x -> MET"), ([70.0], "0.70x -> not met")])
+def test_the_report_shows_the_serving_rows_and_the_gateway_verdict(tmp_path, through, verdict):
+    (tmp_path / "goemotions-serving.json").write_text(json.dumps(serving_result([100.0], through)))
+    summary = goemotions.report(str(tmp_path))
+    text = summary["text"]
+    assert "serving (5426 GoEmotions dev texts, one per request" in text and "client: predict_batch" in text
+    assert "| 1 | 57.0 | 67.0 (12.5) | 1.50 |" in text and "| 32 | 89.5 | 99.5 (12.5) | 1.50 |" in text
+    assert "- gateway / direct at concurrency 32 >= 0.8x: %.1f / 100.0 texts/s = %s" % (through[0], verdict) in text
+    assert "no target" in text and "meaningless" not in text
+    assert summary["serving"]["gateway"]["ratio"] == pytest.approx(through[0] / 100.0)
+
+
+def test_a_quick_serving_run_is_marked_in_the_report(tmp_path):
+    (tmp_path / "goemotions-serving.json").write_text(json.dumps(serving_result([100.0], [90.0], quick=True)))
+    assert "(--quick: figures meaningless)" in goemotions.report(str(tmp_path))["text"]
