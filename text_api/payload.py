@@ -29,6 +29,8 @@ def parse_json(body: bytes) -> Any:
         raise BadRequest("the body is not UTF-8 JSON")
     except ValueError as e:
         raise BadRequest("the body is not valid JSON: %s" % e)
+    except RecursionError:
+        raise BadRequest("the body's JSON is nested too deeply")
 
 
 def parse_predict(document: Any, max_instances: int) -> Tuple[List[Example], Parameters]:

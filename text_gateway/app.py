@@ -14,7 +14,7 @@ from typing import Any, AsyncIterator, Dict, Optional
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -22,7 +22,7 @@ from serving_client import HTTPTransport, Transport
 from text_api import routes
 from text_api.api import Call, TextApi
 from text_api.auth import load_auth
-from text_api.errors import ApiError, TooLarge
+from text_api.errors import ApiError, BadRequest, TooLarge
 from text_api.payload import content_length
 from text_gateway.metrics import GatewayMetrics
 from text_gateway.settings import GatewaySettings
@@ -83,11 +83,14 @@ class Gateway:
         content_length(request.headers.get("content-length"), limit)
         parts = []
         received = 0
-        async for part in request.stream():
-            received += len(part)
-            if received > limit:
-                raise TooLarge("the body has more than %d bytes, the limit" % limit)
-            parts.append(part)
+        try:
+            async for part in request.stream():
+                received += len(part)
+                if received > limit:
+                    raise TooLarge("the body has more than %d bytes, the limit" % limit)
+                parts.append(part)
+        except ClientDisconnect:
+            raise BadRequest("the client closed the connection before the body ended")
         return b"".join(parts)
 
     async def dispatch(self, request: Request) -> Response:

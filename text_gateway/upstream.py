@@ -92,7 +92,10 @@ class ModelBackend(Backend):
             # The default executor, not the predict pool: a busy or stalled upstream must not delay this check.
             version = await loop.run_in_executor(None, self._upstream_version)
             if self.loaded is None or self.loaded.version != version:
-                self._set_ready(False, "loading version %s" % version)
+                if self.loaded is None:
+                    self._set_ready(False, "loading version %s" % version)
+                # Until the new version is loaded the old one answers; a request for it after upstream
+                # unloaded it is resent to the new one (serving_client follows the 404).
                 loaded = await loop.run_in_executor(None, self._load)
                 log.info("model %s: serving upstream version %s (%s, labels %s)",
                          self.name, loaded.version, loaded.task_kind, ",".join(loaded.labels))

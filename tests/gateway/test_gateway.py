@@ -2,6 +2,7 @@
 
 import http.server
 import json
+import socket
 import threading
 import urllib.request
 
@@ -112,6 +113,7 @@ BAD_REQUESTS = [
     ("threshold", json.dumps({"instances": ["a"], "parameters": {"threshold": 2}}).encode(), 400, "parameters.threshold"),
     ("unknown parameter", json.dumps({"instances": ["a"], "parameters": {"temperature": 1}}).encode(), 400, "temperature"),
     ("not utf-8", b'{"instances": ["\xff"]}', 400, "not UTF-8"),
+    ("nested too deeply", b'{"instances": ' + b"[" * 1016 + b"]" * 1016 + b"}", 400, "nested too deeply"),
     ("too many", json.dumps({"instances": ["a"] * 9}).encode(), 413, "9 instances in one request; the limit is 8"),
     ("too big", json.dumps({"instances": ["a" * 3000]}).encode(), 413, "the limit is 2048"),
 ]
@@ -141,11 +143,25 @@ def test_every_bad_request_gets_4xx_json_and_the_gateway_keeps_serving(model_ser
     assert status == 400 and headers["content-type"] == "application/json"
     assert "not a valid HTTP/1.1 request" in json.loads(body)["error"]
     assert gateway.post("/predict", json={"text": 1}).status_code == 400
+    # A client that hangs up halfway through its body: counted a 400, not an unexpected error.
+    answered_400 = lambda: requests_counted(gateway, "400")  # noqa: E731
+    before = answered_400()
+    with socket.create_connection(("127.0.0.1", gateway.port)) as sock:
+        sock.sendall(b"POST /v1/models/tiny:predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"inst")
+    wait_for(lambda: answered_400() == before + 1, 30, "the hung-up request counted", gateway.process, gateway.log_path)
+    assert "unexpected error" not in gateway.log()
     good = gateway.post("/v1/models/%s:predict" % MODEL, json={"instances": TEXTS[:2]})
     assert good.status_code == 200 and len(good.json()["predictions"]) == 2
     # Graceful: SIGTERM ends it through the app's shutdown (uvicorn then re-raises the signal).
     assert gateway.stop() in (0, -15)
     assert "Application shutdown complete" in gateway.log()
+
+
+def requests_counted(gateway, status):
+    """The gateway's text_gateway_requests_total for MODEL and `status` (its /metrics)."""
+    prefix = 'text_gateway_requests_total{model="%s",status="%s"} ' % (MODEL, status)
+    lines = [line for line in gateway.get("/metrics").text.splitlines() if line.startswith(prefix)]
+    return float(lines[0][len(prefix):]) if lines else 0.0
 
 
 def test_readiness_follows_the_upstream(model_server, start_gateway):

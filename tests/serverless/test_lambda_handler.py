@@ -55,6 +55,7 @@ def test_direct_invocation_and_the_single_text_route(backend):
 @pytest.mark.parametrize("event, status, message", [
     (v2_event("POST", "/v1/models/sms:predict", {"instances": "x"}), 400, '"instances" must be a list'),
     (dict(v2_event("POST", "/predict"), body="{"), 400, "not valid JSON"),
+    (dict(v2_event("POST", "/predict"), body="[" * 100000), 400, "nested too deeply"),
     (dict(v1_event("POST", "/predict"), body="%%%", isBase64Encoded=True), 400, "not valid base64"),
     (v2_event("POST", "/v1/models/other:predict", {"instances": ["a"]}), 404, "model 'other' is not served here"),
     (v2_event("DELETE", "/v1/models/sms"), 405, "method DELETE is not allowed on /v1/models/sms; use GET"),

@@ -1,0 +1,60 @@
+"""The gateway's model backend through a hot swap upstream (against a fake TF Serving): it keeps answering.
+
+bench/soak.py --gateway found legit requests answered 503 "not ready: loading version N" at every swap:
+the backend went not ready while it read the new version's metadata, although the old version answered.
+"""
+
+import asyncio
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "client"))
+
+from client_fakes import FakeServing  # noqa: E402  (tests/client)
+from serving_client import MockTransport  # noqa: E402
+from text_api.payload import Parameters  # noqa: E402
+
+pytest.importorskip("prometheus_client", reason="the gateway's packages are not installed (make setup-gateway)")
+
+from text_gateway.metrics import GatewayMetrics  # noqa: E402
+from text_gateway.settings import GatewaySettings  # noqa: E402
+from text_gateway.upstream import ModelBackend  # noqa: E402
+
+
+def test_a_new_upstream_version_loads_while_the_old_one_keeps_answering(tiny_vocab_file):
+    fake = FakeServing(tiny_vocab_file, with_vocab=True, version=7)
+    seen_while_loading = []
+
+    def while_loading(request):
+        reading = request.method == "GET" or request.json.get("signature_name") in ("metadata", "vocab")
+        if reading and "/versions/8" in request.url:  # the backend is reading version 8's metadata or vocab
+            seen_while_loading.append(backend.status())
+            # A request arriving now: admitted, and answered once the new version is loaded.
+            admitted.append(asyncio.run_coroutine_threadsafe(backend.predict([("good movie", None)], Parameters()), loop))
+        return None
+
+    async def swap():
+        await backend.refresh()
+        assert backend.status()["ready"] and backend.status()["version"] == 7
+        fake.version = 8  # upstream swapped: version 7 is gone (404), 8 answers
+        fake.before = while_loading
+        await backend.refresh()
+        return [await asyncio.wait_for(asyncio.wrap_future(future), 10) for future in admitted]
+
+    admitted = []
+    settings = GatewaySettings(("sms",), "serving", refresh_seconds=60)
+    with ThreadPoolExecutor(4) as executor:
+        loop = asyncio.new_event_loop()
+        try:
+            backend = ModelBackend("sms", settings, MockTransport(fake.handler), executor, asyncio.Semaphore(4),
+                                   GatewayMetrics())
+            answers = loop.run_until_complete(swap())
+        finally:
+            loop.close()
+            backend.close()
+    assert seen_while_loading and all(s["ready"] and s["version"] == 7 for s in seen_while_loading)
+    assert answers and all(a[0]["label"] in ("ham", "spam") for a in answers)
+    assert backend.status()["ready"] and backend.status()["version"] == 8
