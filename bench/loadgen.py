@@ -12,13 +12,14 @@ import time
 from model_server.event_loop import new_event_loop
 
 
-def drive(port, path, bodies, concurrency, seconds):
+def drive(port, path, bodies, concurrency, seconds, check=None):
     """Replay `bodies` (POSTed to `path`) from `concurrency` clients for `seconds`.
 
     Each client sends its next request when the last one is answered. Client i
     starts at a different offset of the cycle, so concurrent requests mix the
-    bodies as real traffic does. Returns rps, latency percentiles (ms), errors
-    and the raw latencies.
+    bodies as real traffic does. A 200 is an error too when `check(i, payload)`
+    (i: the index of the body sent) returns a message. Returns rps, latency
+    percentiles (ms), errors and the raw latencies.
     """
     requests = [b"POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
                 b"Content-Length: %d\r\n\r\n%s" % (path.encode(), port, len(body), body) for body in bodies]
@@ -29,7 +30,8 @@ def drive(port, path, bodies, concurrency, seconds):
         reader = writer = None
         index = offset
         while time.monotonic() < stop_at:
-            request = requests[index % len(requests)]
+            sent = index % len(requests)
+            request = requests[sent]
             index += 1
             started = time.monotonic()
             try:
@@ -45,6 +47,10 @@ def drive(port, path, bodies, concurrency, seconds):
             latencies.append(time.monotonic() - started)
             if status != 200:
                 errors.append(payload[:200].decode("utf-8", "replace"))
+            elif check is not None:
+                wrong = check(sent, payload)
+                if wrong:
+                    errors.append(wrong[:200])
         if writer is not None:
             writer.close()
 

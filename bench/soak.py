@@ -10,13 +10,27 @@ gRPC tensors declaring huge shapes, bodies that trickle in, and gzip bombs.
 
 Reports legit requests (must all succeed), their p50/p99, what the hostile
 requests got (no 5xx allowed), how long the missing-path reload took and the
-server's RSS at start, peak and end. Exits 1 when a legit request failed or
-a hostile one got a 5xx. Stops by itself; every process binds 127.0.0.1.
+server's threads, fds and RSS at start, peak and end. Exits 1 when a legit request failed or
+a hostile one got a 5xx (with --gateway also when the gateway died or did not
+end on the server's newest version). Stops by itself; every process binds 127.0.0.1.
 
-Resources (threads, open file descriptors, RSS of the server process):
-`--phase_seconds=N` first runs each abuse alone for N s after an idle
-baseline (a reload storm of 64 parallel reloads naming a missing path,
-hostile 40 MB bodies, gzip bombs, slow clients), then waits up to
+With `--gateway`, `python -m text_gateway` (the client venv's, or
+`--gateway_python`; bench/soak_gateway.py) runs in front of the server on a
+loopback port, `m` is the golden multi-label model of
+tests/helpers/multi_label_savedmodel.py (it carries the metadata and vocab
+the gateway reads), and every legit client sends raw texts to the gateway
+(`{"instances": [text]}`), each answer checked against the text's known label
+set; the gateway must follow every swap. Hostile clients send the gateway
+broken JSON, deep nesting, lone surrogates, 40 MB and chunked bodies, wrong
+content types, unknown routes, oversize texts and batches and slow bodies,
+besides the server's own. Resources are then reported for both processes.
+
+Resources (threads, open file descriptors, RSS of the server process, and of
+the gateway's with --gateway): `--phase_seconds=N` first runs each abuse
+alone for N s after an idle baseline (a reload storm of 64 parallel reloads
+naming a missing path, hostile 40 MB bodies, gzip bombs, slow clients; with
+--gateway then 40 MB and chunked bodies, the malformed requests and slow
+clients to the gateway), then waits up to
 `--settle_seconds` for the three to come back within 10 % of the baseline,
 and reports baseline, peak and after per phase. The mixed run is reported per
 `--window_seconds` window (requests, failures, p99, and resources at the
@@ -26,6 +40,7 @@ window's end and peak). Runs of 5 minutes or more swap a version in every
     .venv/bin/python bench/soak.py                      # 60 s at concurrency 64 (make soak)
     .venv/bin/python bench/soak.py --seconds=15         # the CI version (tests/bench/test_soak.py)
     .venv/bin/python bench/soak.py --seconds=1800 --phase_seconds=20 --window_seconds=300   # the long soak
+    .venv/bin/python bench/soak.py --gateway --seconds=1800 --phase_seconds=20 --window_seconds=300   # gateway in front
 """
 
 import argparse
@@ -47,6 +62,7 @@ import requests
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [ROOT, os.path.join(ROOT, "tests", "helpers"), os.path.join(ROOT, "bench")]
 
+import soak_gateway  # noqa: E402  (bench/)
 import toy_savedmodel  # noqa: E402  (tests/helpers)
 from loadgen import drive, percentiles  # noqa: E402  (bench/)
 from model_server.launch import running_server  # noqa: E402
@@ -79,13 +95,28 @@ def resources(pid):
             "rss_mib": round(rss_kib(pid) / 1024.0, 1)}
 
 
+def resources_of(pids):
+    """{process name: resources} of each of `pids` ({name: pid})."""
+    return {name: resources(pid) for name, pid in pids.items()}
+
+
+def not_within(sample, baseline, share=WITHIN):
+    """["<process> <resource>", ...] more than `share` above its baseline (one thread/fd of slack)."""
+    return ["%s %s" % (name, key) for name in baseline for key in baseline[name]
+            if sample[name][key] > baseline[name][key] * (1 + share) + (1 if key != "rss_mib" else 0)]
+
+
 def within(sample, baseline, share=WITHIN):
-    """Whether every resource is at most `share` above its baseline (one thread/fd of slack)."""
-    return all(sample[key] <= baseline[key] * (1 + share) + (1 if key != "rss_mib" else 0) for key in baseline)
+    """Whether every process's every resource is at most `share` above its baseline."""
+    return not not_within(sample, baseline, share)
 
 
 def peak(samples):
-    return {key: max(sample[key] for sample in samples) for key in samples[0]} if samples else {}
+    """Per process, each resource's highest value over `samples` (each {name: resources})."""
+    if not samples:
+        return {}
+    return {name: {key: max(sample[name][key] for sample in samples) for key in samples[0][name]}
+            for name in samples[0]}
 
 
 def hostile_bodies():
@@ -98,8 +129,12 @@ def hostile_bodies():
 
 
 class Soak(object):
-    def __init__(self, root, seconds, concurrency, window_seconds=None, swap_every=60.0, storm_every=120.0):
+    """`front`: a soak_gateway.GatewayFront to put in front of the server (legit and hostile texts go to it)."""
+
+    def __init__(self, root, seconds, concurrency, window_seconds=None, swap_every=60.0, storm_every=120.0,
+                 front=None):
         self.root = root
+        self.front = front
         self.seconds = seconds
         self.concurrency = concurrency
         self.window_seconds = window_seconds or seconds
@@ -108,8 +143,8 @@ class Soak(object):
         self.stop = threading.Event()
         self.hostile = collections.Counter()  # "kind status" -> count
         self.events = []
-        self.rss = []
-        self.samples = []  # (monotonic time, resources) every 0.25 s of the mixed run
+        self.pids = {}  # process name -> pid: "server", and "gateway" with a front
+        self.samples = []  # (monotonic time, {process: resources}) every 0.25 s of the mixed run
         self._lock = threading.Lock()
         self._next_version = 6
 
@@ -117,8 +152,11 @@ class Soak(object):
 
     def build(self):
         self.source = os.path.join(self.root, "source")
-        for version in (1, 2, 3, 5):
-            toy_savedmodel.build(self.source, version, bias=version / 10.0)
+        if self.front is not None:
+            soak_gateway.build_versions(self.source, (1, 2, 3, 5))
+        else:
+            for version in (1, 2, 3, 5):
+                toy_savedmodel.build(self.source, version, bias=version / 10.0)
         self.base = os.path.join(self.root, "m")
         os.makedirs(self.base)
         self.add_version(1)
@@ -238,17 +276,14 @@ class Soak(object):
             except grpc.RpcError as error:
                 return error.code().name, error.details() or ""
 
-    def sample_rss(self, pid):
+    def sample_resources(self):
         while not self.stop.wait(0.25):
-            sample = resources(pid)
-            self.rss.append(int(sample["rss_mib"] * 1024))
-            self.samples.append((time.monotonic(), sample))
+            self.samples.append((time.monotonic(), resources_of(self.pids)))
 
     # ------------------------------------------------------------ abuse phases
 
     def abuse_phases(self, server, seconds, settle_seconds):
         """Each abuse alone for `seconds` after an idle baseline; resources before, at peak and after."""
-        pid = server.process.pid
         session = requests.Session()
         bodies = itertools.cycle(hostile_bodies())
         bomb = gzip.compress(b" " * (65 * MiB))
@@ -267,11 +302,13 @@ class Soak(object):
                   ("hostile bodies (40 MB JSON)", lambda: post(next(bodies)), 6),
                   ("gzip bombs (65 MB of spaces)", lambda: post(bomb, {"Content-Encoding": "gzip"}), 4),
                   ("slow clients", self.slow_body_fn(server.rest_port, threading.Event()), 32)]
+        if self.front is not None:
+            phases += self.front.phases(self.slow_body_fn(self.front.port, threading.Event()), hostile_bodies())
         baseline = self.idle_baseline(server)
         report = []
         for name, fn, clients in phases:
             outcomes = collections.Counter()
-            samples = [resources(pid)]
+            samples = [resources_of(self.pids)]
             stop_at = time.monotonic() + seconds
 
             def client():
@@ -283,26 +320,43 @@ class Soak(object):
             for thread in threads:
                 thread.start()
             while any(thread.is_alive() for thread in threads):
-                samples.append(resources(pid))
+                samples.append(resources_of(self.pids))
                 time.sleep(0.25)
             ended = time.monotonic()
-            after = resources(pid)
+            after = resources_of(self.pids)
             while not within(after, baseline) and time.monotonic() < ended + settle_seconds:
                 time.sleep(0.5)
-                after = resources(pid)
-            legit = requests.post(url, json={"instances": toy_savedmodel.bert_rows(1)}, timeout=30).status_code
+                after = resources_of(self.pids)
+            legit = self.legit_after(url)
             report.append({"phase": name, "seconds": seconds, "outcomes": dict(outcomes), "baseline": baseline,
                            "peak": peak(samples), "after": after, "settled_s": round(time.monotonic() - ended, 1),
-                           "back_within_10pct": within(after, baseline), "legit_after": legit})
+                           "back_within_10pct": within(after, baseline), "not_back": not_within(after, baseline),
+                           "legit_after": legit})
         return report
+
+    def legit_after(self, url):
+        """One legit request after a phase (through the front when there is one): its status."""
+        if self.front is not None:
+            return self.front.legit_after()
+        return requests.post(url, json={"instances": toy_savedmodel.bert_rows(1)}, timeout=30).status_code
+
+    def legit_targets(self, server):
+        """[(name, port, path, bodies, clients, check)] the legit clients drive."""
+        if self.front is not None:
+            return [("gateway", self.front.port, self.front.path, self.front.bodies, self.concurrency,
+                     self.front.check)]
+        legit_m = [json.dumps({"instances": toy_savedmodel.bert_rows(n, start=n)}).encode() for n in (1, 2, 3)]
+        legit_embed = [json.dumps({"instances": [{"input_ids": [i % 30, 1, 2, 3]}]}).encode() for i in range(8)]
+        embed_clients = max(1, self.concurrency // 4)
+        return [("m", server.rest_port, "/v1/models/m:predict", legit_m, self.concurrency - embed_clients, None),
+                ("embed", server.rest_port, "/v1/models/embed:predict", legit_embed, embed_clients, None)]
 
     def idle_baseline(self, server):
         """Resources after a few seconds of legit traffic and a pause (what idle looks like once warm)."""
-        for name, body in (("m", {"instances": toy_savedmodel.bert_rows(2)}),
-                           ("embed", {"instances": [{"input_ids": [1, 2, 3, 4]}]})):
-            drive(server.rest_port, "/v1/models/%s:predict" % name, [json.dumps(body).encode()], 16, 2.0)
+        for _, port, path, bodies, clients, _ in self.legit_targets(server):
+            drive(port, path, bodies, min(16, clients), 2.0)
         time.sleep(2.0)
-        return resources(server.process.pid)
+        return resources_of(self.pids)
 
     def slow_body_fn(self, port, stop):
         def slow_body():
@@ -346,6 +400,9 @@ class Soak(object):
         threads = [self.loop("bad_ids", bad_id), self.loop("gzip_bomb", gzip_bomb),
                    self.loop("huge_declared_shape", huge_shape)]
         threads += [self.loop("slow_body", slow_body) for _ in range(4)]
+        if self.front is not None:
+            gateway = self.front.hostile(self.slow_body_fn(self.front.port, self.stop), hostile_bodies())
+            threads += [self.loop(kind, fn) for kind, fn, clients in gateway for _ in range(clients)]
         return threads
 
     def grpc_stub(self, server):
@@ -375,48 +432,53 @@ class Soak(object):
     # ------------------------------------------------------------ run
 
     def run(self, server_args, phase_seconds=0.0, settle_seconds=30.0):
-        legit_m = [json.dumps({"instances": toy_savedmodel.bert_rows(n, start=n)}).encode() for n in (1, 2, 3)]
-        legit_embed = [json.dumps({"instances": [{"input_ids": [i % 30, 1, 2, 3]}]}).encode() for i in range(8)]
         with running_server(server_args, timeout=300) as server:
-            pid = server.process.pid
-            phases = self.abuse_phases(server, phase_seconds, settle_seconds) if phase_seconds else []
-            rss_start = rss_kib(pid)
-            mixed_started = time.monotonic()
-            threads = [threading.Thread(target=self.sample_rss, args=(pid,), daemon=True),
-                       threading.Thread(target=self.schedule, args=(server,), daemon=True)]
-            for thread in threads:
-                thread.start()
-            threads += self.hostile_clients(server)
-            embed_clients = max(1, self.concurrency // 4)
-            results = {}
+            self.pids["server"] = server.process.pid
+            try:
+                if self.front is not None:
+                    self.pids["gateway"] = self.front.start(server)
+                summary = self.mixed_run(server, phase_seconds, settle_seconds)
+                summary["server_alive"] = server.process.poll() is None
+            finally:
+                if self.front is not None:
+                    self.front.stop()
+        return summary
 
-            windows = collections.defaultdict(dict)  # window index -> {model: drive() result}
+    def mixed_run(self, server, phase_seconds, settle_seconds):
+        phases = self.abuse_phases(server, phase_seconds, settle_seconds) if phase_seconds else []
+        start = resources_of(self.pids)
+        mixed_started = time.monotonic()
+        threads = [threading.Thread(target=self.sample_resources, daemon=True),
+                   threading.Thread(target=self.schedule, args=(server,), daemon=True)]
+        for thread in threads:
+            thread.start()
+        threads += self.hostile_clients(server)
+        results = {}
+        windows = collections.defaultdict(dict)  # window index -> {target: drive() result}
 
-            def legit(name, bodies, clients):
-                index, left = 0, self.seconds
-                while left > 0.5:
-                    windows[index][name] = drive(server.rest_port, "/v1/models/%s:predict" % name, bodies, clients,
-                                                 min(self.window_seconds, left))
-                    index, left = index + 1, self.seconds - (time.monotonic() - mixed_started)
-                results[name] = _merged([w[name] for w in windows.values() if name in w])
+        def legit(name, port, path, bodies, clients, check):
+            index, left = 0, self.seconds
+            while left > 0.5:
+                windows[index][name] = drive(port, path, bodies, clients, min(self.window_seconds, left), check)
+                index, left = index + 1, self.seconds - (time.monotonic() - mixed_started)
+            results[name] = _merged([w[name] for w in windows.values() if name in w])
 
-            drivers = [threading.Thread(target=legit, args=("m", legit_m, self.concurrency - embed_clients)),
-                       threading.Thread(target=legit, args=("embed", legit_embed, embed_clients))]
-            for thread in drivers:
-                thread.start()
-            for thread in drivers:
-                thread.join()
-            self.stop.set()
-            for thread in threads:
-                thread.join(60)
-            with contextlib.suppress(AttributeError):
-                self._channel.close()
-            states = requests.get(server.rest_url + "/v1/models/m", timeout=30).json()
-            rss_end = rss_kib(pid)
-            alive = server.process.poll() is None
+        drivers = [threading.Thread(target=legit, args=target) for target in self.legit_targets(server)]
+        for thread in drivers:
+            thread.start()
+        for thread in drivers:
+            thread.join()
+        self.stop.set()
+        for thread in threads:
+            thread.join(60)
+        with contextlib.suppress(AttributeError):
+            self._channel.close()
+        states = requests.get(server.rest_url + "/v1/models/m", timeout=30).json()
+        end = resources_of(self.pids)
         latencies = [ms / 1000.0 for result in results.values() for ms in result["latencies_ms"]]
+        samples = [sample for _, sample in self.samples]
         summary = {
-            "seconds": self.seconds, "concurrency": self.concurrency,
+            "seconds": self.seconds, "concurrency": self.concurrency, "gateway": self.front is not None,
             "legit_requests": sum(r["requests"] for r in results.values()),
             "legit_failed": sum(r["errors"] for r in results.values()),
             "legit_first_error": next((r["first_error"] for r in results.values() if r["first_error"]), None),
@@ -425,17 +487,22 @@ class Soak(object):
             "hostile_5xx": sum(n for key, n in self.hostile.items() if _is_5xx(key.split(" ", 1)[1])),
             "events": self.events,
             "final_versions": {s["version"]: s["state"] for s in states.get("model_version_status", [])},
-            "server_alive": alive,
-            "rss_kib": {"start": rss_start, "peak": max(self.rss + [rss_start, rss_end]), "end": rss_end},
+            "resources": {"start": start, "peak": peak(samples + [start, end]), "end": end},
             "phases": phases,
             "windows": self.window_report(windows, mixed_started),
         }
+        if self.front is not None:
+            summary["gateway_status"] = self.front.status()
+            available = [int(v) for v, state in summary["final_versions"].items() if state == "AVAILABLE"]
+            # The gateway followed the swaps: it serves the server's newest version.
+            summary["gateway_follows"] = summary["gateway_status"].get("version") == max(available, default=None)
+            summary["gateway_alive"] = self.front.process.poll() is None
+            summary["gateway_log_problems"] = self.front.log_problems()
         summary.update({k: round(v, 1) for k, v in percentiles(latencies).items()})
         return summary
 
-
     def window_report(self, windows, started):
-        """Per window: legit requests, failures, p99 and the server's resources at its end and peak."""
+        """Per window: legit requests, failures, p99 and each process's resources at its end and peak."""
         report = []
         for index in sorted(windows):
             results = list(windows[index].values())
@@ -475,10 +542,16 @@ def main(argv=None):
     parser.add_argument("--window_seconds", type=float, default=None, help="report the mixed run per window")
     parser.add_argument("--swap_every", type=float, default=60.0, help="runs >= 300 s: seconds between swaps")
     parser.add_argument("--storm_every", type=float, default=120.0, help="runs >= 300 s: seconds between storms")
+    parser.add_argument("--gateway", action="store_true",
+                        help="put `python -m text_gateway` in front: legit and hostile texts go to it")
+    parser.add_argument("--gateway_python", default=soak_gateway.PYTHON,
+                        help="the gateway's interpreter (default: the client venv, make setup-gateway)")
     args = parser.parse_args(argv)
     root = tempfile.mkdtemp(prefix="soak-")
     try:
-        soak = Soak(root, args.seconds, args.concurrency, args.window_seconds, args.swap_every, args.storm_every)
+        front = soak_gateway.GatewayFront(root, args.gateway_python) if args.gateway else None
+        soak = Soak(root, args.seconds, args.concurrency, args.window_seconds, args.swap_every, args.storm_every,
+                    front)
         summary = soak.run(soak.build(), args.phase_seconds, args.settle_seconds)
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -487,23 +560,32 @@ def main(argv=None):
         with open(args.output, "w") as f:
             json.dump(summary, f, indent=1)
     for phase in summary["phases"]:
-        print("phase %-42s baseline %s peak %s after %s (%.1f s) %s" % (
-            phase["phase"], _res(phase["baseline"]), _res(phase["peak"]), _res(phase["after"]), phase["settled_s"],
-            "back within 10%" if phase["back_within_10pct"] else "NOT back within 10%"))
+        print("phase %s (legit after: %s): %s" % (
+            phase["phase"], phase["legit_after"],
+            "back within 10%" if phase["back_within_10pct"] else "NOT back within 10%: " + ", ".join(phase["not_back"])))
+        print("    baseline %s\n    peak     %s\n    after    %s (%.1f s)" % (
+            _res(phase["baseline"]), _res(phase["peak"]), _res(phase["after"]), phase["settled_s"]))
     for window in summary["windows"]:
-        print("window %d (from %d s): %d requests, %d failed, p99 %s ms; end %s peak %s" % (
+        print("window %d (from %d s): %d requests, %d failed, p99 %s ms; end %s; peak %s" % (
             window["window"], window["from_s"], window["requests"], window["failed"], window["p99_ms"],
             _res(window["end"]), _res(window["peak"])))
     ok = summary["legit_failed"] == 0 and summary["hostile_5xx"] == 0 and summary["server_alive"]
-    print("soak %s: %d legit requests, %d failed, p50 %s ms, p99 %s ms; hostile 5xx %d; RSS start %d KiB, peak %d, "
-          "end %d" % ("passed" if ok else "FAILED", summary["legit_requests"], summary["legit_failed"],
-                      summary["p50_ms"], summary["p99_ms"], summary["hostile_5xx"], summary["rss_kib"]["start"],
-                      summary["rss_kib"]["peak"], summary["rss_kib"]["end"]))
+    if args.gateway:
+        ok = ok and summary["gateway_alive"] and summary["gateway_follows"]
+    resources = summary["resources"]
+    print("soak %s: %d legit requests%s, %d failed, p50 %s ms, p99 %s ms; hostile 5xx %d; start %s; peak %s; end %s" % (
+        "passed" if ok else "FAILED", summary["legit_requests"], " through the gateway" if args.gateway else "",
+        summary["legit_failed"], summary["p50_ms"], summary["p99_ms"], summary["hostile_5xx"],
+        _res(resources["start"]), _res(resources["peak"]), _res(resources["end"])))
     return 0 if ok else 1
 
 
 def _res(sample):
-    return "%(threads)d thr/%(fds)d fd/%(rss_mib).0f MiB" % sample if sample else "-"
+    """'server 39 thr/89 fd/298 MiB, gateway ...' of a {process: resources} sample."""
+    if not sample:
+        return "-"
+    return ", ".join("%s %d thr/%d fd/%.0f MiB" % (name, r["threads"], r["fds"], r["rss_mib"])
+                     for name, r in sample.items())
 
 
 if __name__ == "__main__":

@@ -1,5 +1,9 @@
 """The 15 s soak (bench/soak.py) in CI: legit requests all succeed through swaps, faults and hostile traffic,
-and after each abuse phase (3 s each) the server's threads, fds and RSS come back."""
+and after each abuse phase (3 s each) the server's threads, fds and RSS come back; and a 10 s soak with the
+text gateway in front (--gateway)."""
+
+import os
+import subprocess
 
 import pytest
 
@@ -32,3 +36,52 @@ def test_fifteen_second_soak_has_no_legit_failures_and_no_5xx(tmp_path):
                [("bad_ids", "400"), ("gzip_bomb", "413"), ("huge_declared_shape", "RESOURCE_EXHAUSTED")]), \
         summary["hostile"]
     assert summary["final_versions"]["5"] == "AVAILABLE"
+
+
+def gateway_python():
+    """The client venv's interpreter when it has the gateway's packages (make setup-gateway), else None."""
+    python = soak_gateway_module().PYTHON
+    if not os.path.exists(python):
+        return None
+    found = subprocess.run([python, "-c", "import starlette, uvicorn, prometheus_client"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    return python if found.returncode == 0 else None
+
+
+def soak_gateway_module():
+    return bench_modules.load("soak_gateway")
+
+
+def test_soak_with_the_gateway_in_front_has_no_legit_failures_and_no_5xx(tmp_path):
+    """Legit texts through the gateway all get their known label sets through swaps, a corrupt version and a
+    reload; hostile requests to it and the server get no 5xx; after each abuse phase threads and fds of both
+    processes come back (the gateway's RSS keeps its allocator's high-water mark: see bench/README.md)."""
+    pytest.importorskip("tensorflow")
+    python = gateway_python()
+    if python is None:
+        pytest.skip("no client venv with the gateway's packages (make setup-gateway)")
+    soak = bench_modules.load("soak")
+
+    root = tmp_path / "soak"
+    root.mkdir()
+    runner = soak.Soak(str(root), seconds=10, concurrency=32, window_seconds=5,
+                       front=soak_gateway_module().GatewayFront(str(root), python))
+    summary = runner.run(runner.build(), phase_seconds=1.5, settle_seconds=5)
+    assert [p["phase"].split(" (")[0] for p in summary["phases"]][-3:] == [
+        "gateway: 40 MB and chunked 2 MB bodies", "gateway: malformed requests", "gateway: slow clients"]
+    for phase in summary["phases"]:
+        assert phase["legit_after"] == 200, phase
+    for phase in summary["phases"][-3:]:
+        assert set(phase["not_back"]) <= {"gateway rss_mib"}, phase
+    assert len(summary["windows"]) == 2 and all(w["end"]["gateway"] for w in summary["windows"])
+    assert summary["legit_requests"] > 0
+    assert summary["legit_failed"] == 0, summary["legit_first_error"]
+    assert summary["hostile_5xx"] == 0, summary["hostile"]
+    assert summary["server_alive"] and summary["gateway_alive"]
+    # The gateway followed the swaps to the newest version and logged no error.
+    assert summary["final_versions"]["5"] == "AVAILABLE" and summary["gateway_follows"], summary["gateway_status"]
+    assert not [line for line in summary["gateway_log_problems"] if " ERROR " in line or "Error" in line], \
+        summary["gateway_log_problems"]
+    assert all(summary["hostile"].get("gw_%s %s" % (kind, code), 0) > 0 for kind, code in
+               [("malformed_json", "400"), ("deep_nesting", "400"), ("huge_body", "413"),
+                ("unknown_route", "404"), ("unknown_route", "405"), ("oversize", "413")]), summary["hostile"]

@@ -15,15 +15,13 @@ import subprocess
 import pytest
 
 from loopback import REPO, ModelServer, build_tiny_export, child_environment  # tests/helpers
+from multi_label_savedmodel import KNOWN_LABEL_SETS as EXPECTED, KNOWN_TEXTS as TEXTS  # tests/helpers
 from serving_client import LabelSet, ServingClient
 from text_lambda.handler import ClientBackend, handle
 
 pytest.importorskip("starlette", reason="the gateway's packages are not installed (make setup-gateway)")
 
 MODEL = "tickets"
-TEXTS = ["good food", "food food", "awful film , i hate it", "the day", "good bad food food"]
-# positive/negative: 4 x count - 2 >= 0; food: threshold 0.9, so two "food" are needed.
-EXPECTED = [("positive",), ("food",), ("negative",), (), ("food", "positive", "negative")]
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,9 @@ LABELS = ["positive", "negative", "food"]
 WORDS = [tiny_bert.POSITIVE, tiny_bert.NEGATIVE, ["food"]]
 THRESHOLDS = [0.5, 0.5, 0.9]
 SEQ_LENGTH = 16
+# Texts and their label sets, best first (positive/negative: 4 x count - 2 >= 0; food: two "food" are needed).
+KNOWN_TEXTS = ["good food", "food food", "awful film , i hate it", "the day", "good bad food food"]
+KNOWN_LABEL_SETS = [("positive",), ("food",), ("negative",), (), ("food", "positive", "negative")]
 
 
 def build(out_dir, vocab_file):
