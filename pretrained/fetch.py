@@ -118,7 +118,9 @@ def is_complete(manifest, cache_dir: str, source: PackageSource) -> bool:
         return False
     needed = [manifest.get("bert_config_file"), manifest.get("vocab_file"),
               "%s.index" % manifest.get("init_checkpoint")]
-    return all(path and os.path.isfile(path) and os.path.dirname(path) == cache_dir
+    # Real paths: a checkout reaching the cache through a symlink (a git worktree sharing one)
+    # must reuse it, not convert it again in place under the feet of runs reading it.
+    return all(path and os.path.isfile(path) and os.path.realpath(os.path.dirname(path)) == os.path.realpath(cache_dir)
                for path in needed)
 
 

