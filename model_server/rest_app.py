@@ -62,7 +62,7 @@ class BodyBudget(object):
         self.limit = limit
         self.used = 0
         self._lock = threading.Lock()
-        self.large = memory.LargeBodies()
+        self.large = memory.large_bodies()
 
     def reserve(self, size):
         with self._lock:
