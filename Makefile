@@ -35,7 +35,7 @@ setup-client: $(CLIENT_VENV)/.installed
 
 # A plain (non-editable) install of the client package with its gRPC extra proves it installs
 # without TensorFlow; requirements-client.txt pins the versions tested together.
-$(CLIENT_VENV)/.installed: pyproject.toml requirements-client.txt $(shell find bert_contract serving_client featurizer tagging text_api text_gateway text_lambda -name '*.py' 2>/dev/null)
+$(CLIENT_VENV)/.installed: pyproject.toml requirements-client.txt $(shell find bert_contract serving_client featurizer heap_release tagging text_api text_gateway text_lambda -name '*.py' 2>/dev/null)
 	$(CLIENT_PYTHON) -m venv $(CLIENT_VENV)
 	$(CLIENT_PY) -m pip install --quiet -c requirements-client.txt ".[grpc,test]"
 	@touch $@
@@ -62,7 +62,7 @@ test-py37: setup pretrained setup-tf2
 	TF2_PYTHON=$(abspath $(TF2_PY)) $(PY) -m pytest $(PYTEST_ARGS)
 
 test-client: setup-client
-	cd tests && ../$(CLIENT_PY) -m pytest -p no:cacheprovider -o pythonpath=tests/helpers $(PYTEST_ARGS) -m "not needs_tf" client featurizer tagging
+	cd tests && ../$(CLIENT_PY) -m pytest -p no:cacheprovider -o pythonpath=tests/helpers $(PYTEST_ARGS) -m "not needs_tf" client featurizer heap_release tagging
 
 clean-venv:
 	rm -rf $(VENV) $(CLIENT_VENV) .venv-tf2

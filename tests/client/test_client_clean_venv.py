@@ -1,6 +1,6 @@
 """`pip install ".[grpc]"` into a clean venv on the machine's Python 3: no TensorFlow, and it predicts.
 
-The package must install only the client (bert_contract, featurizer, serving_client, tagging,
+The package must install only the client (bert_contract, featurizer, heap_release, serving_client, tagging,
 and the text gateway and Lambda handler, whose web packages come only with the `gateway` extra)
 and its gRPC transport must work without tensorflow-serving-api, which depends on
 TensorFlow. The venv uses the pinned requirements-client.txt and pip's cache; the
@@ -18,7 +18,9 @@ import pytest
 pytestmark = pytest.mark.needs_tf
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CLIENT_PACKAGES = ["bert_contract", "featurizer", "serving_client", "tagging", "text_api", "text_gateway", "text_lambda"]  # pyproject.toml: [tool.setuptools.packages.find]
+# pyproject.toml: [tool.setuptools.packages.find]
+CLIENT_PACKAGES = ["bert_contract", "featurizer", "heap_release", "serving_client", "tagging", "text_api", "text_gateway",
+                   "text_lambda"]
 MODEL = "tiny"
 TEXTS = ["the movie was good", "awful film , i hate it", "lovely day"]
 

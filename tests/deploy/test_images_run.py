@@ -22,8 +22,8 @@ import pytest
 from deploy_files import REPO, read_text
 
 # Top-level packages and scripts of this repository: in an image test they may come only from the image.
-PROJECT = ["bert_contract", "bert_runner", "export", "featurizer", "model_server", "pretrained", "serving_client",
-           "tagging", "text_api", "text_gateway", "text_lambda", "run_classifier", "run_ner", "bench", "scripts"]
+PROJECT = ["bert_contract", "bert_runner", "export", "featurizer", "heap_release", "model_server", "pretrained",
+           "serving_client", "tagging", "text_api", "text_gateway", "text_lambda", "run_classifier", "run_ner", "bench", "scripts"]
 
 # Runs in the image's interpreter before the entry point: the project off the path, then argv[1:]
 # as `python ...` would run it (a script path, or -m module, or -c code).
