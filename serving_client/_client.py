@@ -55,6 +55,17 @@ Example = Union[str, Tuple[str, Optional[str]]]
 
 ON_ERROR = ("raise", "collect")
 
+# Reads of the latest version's metadata, when rollouts keep unloading the version being read.
+FETCH_ATTEMPTS = 3
+
+
+class _VersionGone(Exception):
+    """The version whose metadata was being read was unloaded before its signatures were (a 404)."""
+
+    def __init__(self, error: ServerError):
+        super().__init__(error)
+        self.error = error
+
 
 class _Model(NamedTuple):
     """Everything learned from the metadata, swapped in as one object."""
@@ -291,6 +302,24 @@ class ServingClient:
         return url if version is None else "%s/versions/%d" % (url, version)
 
     def _fetch_model(self) -> _Model:
+        """The checked model; when following the latest version, read again if a rollout unloaded it mid-read.
+
+        The metadata and the `metadata`/`vocab` signatures are separate calls: between them the
+        server may unload the version the metadata named (a 404 for it). Then the latest is read
+        again, at most FETCH_ATTEMPTS times.
+        """
+        attempt = 1
+        while True:
+            try:
+                return self._read_model()
+            except _VersionGone as gone:
+                if attempt >= FETCH_ATTEMPTS:
+                    raise gone.error
+                logger.info("model '%s': the version being read was unloaded (%s); reading the latest again",
+                            self.model_name, gone.error.server_message)
+                attempt += 1
+
+    def _read_model(self) -> _Model:
         request = Request("GET", self._model_url(self.version) + "/metadata")
         try:
             metadata = parse_metadata(self._call(request))
@@ -310,20 +339,25 @@ class ServingClient:
             raise ModelMismatchError("%s: %s" % (where, e), request)
         version = metadata.version if metadata.version is not None else self.version
         info = None
-        meta_signature = metadata.signatures.get(METADATA_SIGNATURE)
-        if meta_signature is not None:
-            info = self._fetch_model_info(version, meta_signature)
-        else:
-            logger.warning(
-                "%s has no '%s' signature (not exported by this project): vocab and casing cannot be checked; "
-                "class names %s",
-                where,
-                METADATA_SIGNATURE,
-                "from the labels given" if self.user_labels else "are class indices",
-            )
         vocab_bytes = None
-        if self.vocab_file is None:
-            vocab_bytes = self._fetch_vocab(version, metadata.signatures.get(VOCAB_SIGNATURE), info, where, request)
+        try:
+            meta_signature = metadata.signatures.get(METADATA_SIGNATURE)
+            if meta_signature is not None:
+                info = self._fetch_model_info(version, meta_signature)
+            else:
+                logger.warning(
+                    "%s has no '%s' signature (not exported by this project): vocab and casing cannot be checked; "
+                    "class names %s",
+                    where,
+                    METADATA_SIGNATURE,
+                    "from the labels given" if self.user_labels else "are class indices",
+                )
+            if self.vocab_file is None:
+                vocab_bytes = self._fetch_vocab(version, metadata.signatures.get(VOCAB_SIGNATURE), info, where, request)
+        except ServerError as e:
+            if e.status_code == 404 and self.version is None and version is not None:
+                raise _VersionGone(e)
+            raise
         featurizer, labels = self._configure(layout, info, where, request, vocab_bytes)
         output = signature.outputs[layout.output_name].shape
         # A foreign export without metadata: a rank-3 output is per token.
@@ -433,7 +467,9 @@ class ServingClient:
     def _follow(self, model: _Model, gone: ServerError) -> _Model:
         """The model's current version, when `model`'s version is gone and the current one featurizes alike."""
         with self._lock:
-            if self._model is model or self._model is None:
+            # Versions, not objects: a reload() (the gateway's, on a new version) may have put in another
+            # object of the same version, read just before that version too was unloaded.
+            if self._model is None or self._model.version == model.version:
                 self._model = self._fetch_model()
             current = self._model
         if current.version == model.version:
