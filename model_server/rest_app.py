@@ -8,8 +8,11 @@ request path speaks ASGI directly instead of through framework objects.
 """
 
 import asyncio
+import fcntl
 import logging
 import re
+import struct
+import termios
 import threading
 import time
 import zlib
@@ -176,7 +179,8 @@ def http_protocol(read_timeout, max_connections):
     and never a request head sent one byte at a time. Here the keep-alive
     timeout (5 s) also runs from the connection's start, and every request head
     (from the connection's start or the previous response to the end of its
-    headers) must arrive within `read_timeout` seconds. Requests on a
+    headers) must arrive within `read_timeout` seconds; a connection whose
+    next request is already in its socket is not idle. Requests on a
     connection opened while `max_connections` others were open are marked in
     their scope (OVER_CONNECTION_LIMIT): the app answers them 503 and closes.
     """
@@ -208,6 +212,15 @@ def http_protocol(read_timeout, max_connections):
             self._head_arrived()
             super().connection_lost(exc)
 
+        def timeout_keep_alive_handler(self):
+            # A request waiting in the socket is no idleness: a busy loop runs due timers before it reads
+            # (libuv does so in every iteration), and closing with unread bytes resets the connection
+            # under a request the client has sent (it sees "connection aborted", and may not resend).
+            if _unread_bytes(self.transport):
+                self.timeout_keep_alive_task = None
+                return
+            super().timeout_keep_alive_handler()
+
         def _wait_for_head(self):
             self._head_arrived()
             self.head_timer = self.loop.call_later(read_timeout, self._head_timed_out)
@@ -223,6 +236,15 @@ def http_protocol(read_timeout, max_connections):
                 self.transport.close()
 
     return GuardedHttp
+
+
+def _unread_bytes(transport):
+    """Bytes received on the transport's socket that the loop has not read yet (0 when unknown)."""
+    sock = transport.get_extra_info("socket")
+    try:
+        return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
+    except (AttributeError, OSError, ValueError):
+        return 0
 
 
 class RestApi(object):

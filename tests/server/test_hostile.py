@@ -9,6 +9,7 @@ default limit are in test_rest.py (test_huge_body_is_413_and_server_survives).
 import contextlib
 import json
 import os
+import signal
 import socket
 import time
 
@@ -163,6 +164,31 @@ def test_idle_and_slow_clients_do_not_block_others(rest, hostile_server):
         for sock in sockets[0::4]:
             sock.settimeout(15)
             assert sock.recv(1) == b""
+
+
+def test_a_request_sent_as_the_keep_alive_timeout_falls_due_is_answered(hostile_server):
+    """bench/soak.py --gateway lost a legit request to "connection aborted" (a reset): the gateway reused a
+    pooled connection just as its 5 s keep-alive timeout fell due on a busy server, whose loop ran the timer
+    before reading the request already in the socket, and closed it unread. Here the server's loop is
+    held (SIGSTOP, as a loaded machine holds it) across the deadline while the request arrives."""
+    body = json.dumps({"instances": [ROW]}).encode()
+    request = b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (
+        PREDICT.encode(), len(body), body)
+    pid = hostile_server.process.pid
+    with socket.create_connection(("127.0.0.1", hostile_server.rest_port), timeout=30) as sock:
+        sock.sendall(request)
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        # Once the server answered another connection, it has armed this one's keep-alive timer.
+        assert Rest(hostile_server.rest_url).get("/v1/models/toy")[0] == 200
+        answered = time.monotonic()
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            time.sleep(max(0.0, answered + 5.5 - time.monotonic()))  # past the keep-alive deadline (5 s)
+            sock.sendall(request)  # the connection is open: nothing tells the client it is idle-closed
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        answer, _ = recv_all(sock)
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
 
 
 def test_stalled_request_heads_are_closed_and_stalled_bodies_get_408(toy_export):
