@@ -33,6 +33,7 @@ from text_gateway.upstream import ModelBackend
 log = logging.getLogger("text_gateway")
 
 CONNECT_TIMEOUT = 3.05
+WATCHER_CONNECTIONS = 1  # a model's watcher makes one upstream call at a time
 # Every method reaches the route table, which answers 405 for a known path's other methods.
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 # A body this large (a quarter of the default --max_body_bytes; legit batches are tens of KB) holds texts
@@ -50,7 +51,10 @@ def make_transport(settings: GatewaySettings) -> Transport:
         from serving_client._grpc import GrpcTransport  # the gRPC extra
 
         return GrpcTransport(settings.upstream_url, timeout=settings.upstream_timeout, connect_timeout=CONNECT_TIMEOUT)
-    return HTTPTransport(timeout=(CONNECT_TIMEOUT, settings.upstream_timeout), pool_maxsize=settings.upstream_concurrency)
+    # A pooled connection for each predict in flight and one for the watcher's version checks and metadata
+    # reads: with one too few, urllib3 drops a connection ("Connection pool is full") whenever all run at once.
+    return HTTPTransport(timeout=(CONNECT_TIMEOUT, settings.upstream_timeout),
+                         pool_maxsize=settings.upstream_concurrency + WATCHER_CONNECTIONS)
 
 
 class Gateway:
