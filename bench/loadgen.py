@@ -7,6 +7,7 @@ request, against ~0.25 ms for `http.client` threads).
 """
 
 import asyncio
+import collections
 import time
 
 from model_server.event_loop import new_event_loop
@@ -19,7 +20,7 @@ def drive(port, path, bodies, concurrency, seconds, check=None):
     starts at a different offset of the cycle, so concurrent requests mix the
     bodies as real traffic does. A 200 is an error too when `check(i, payload)`
     (i: the index of the body sent) returns a message. Returns rps, latency
-    percentiles (ms), errors and the raw latencies.
+    percentiles (ms), errors (the first one and the commonest kinds) and the raw latencies.
     """
     requests = [b"POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
                 b"Content-Length: %d\r\n\r\n%s" % (path.encode(), port, len(body), body) for body in bodies]
@@ -68,6 +69,8 @@ def drive(port, path, bodies, concurrency, seconds, check=None):
               "rps": (len(latencies) - len(errors)) / elapsed}
     result.update(percentiles(latencies))
     result["first_error"] = errors[0] if errors else None
+    # The commonest failures (first 100 characters), so a run with many tells what they were.
+    result["error_kinds"] = dict(collections.Counter(error[:100] for error in errors).most_common(5))
     result["latencies_ms"] = [round(1000 * x, 3) for x in latencies]
     return result
 

@@ -49,6 +49,7 @@ import contextlib
 import gzip
 import itertools
 import json
+import math
 import os
 import shutil
 import socket
@@ -79,6 +80,9 @@ MiB = 1024 * 1024
 STORM_RELOADS = 64
 HOSTILE_BODY_BYTES = 40 * MiB
 WITHIN = 0.10  # resources back within 10 % of the idle baseline
+# After the run, how long the gateway may take to serve the server's newest version (its --refresh_seconds
+# is 2 s; reading a version's metadata on a loaded machine takes a few more).
+FOLLOW_SECONDS = 60.0
 
 
 def rss_kib(pid):
@@ -456,12 +460,8 @@ class Soak(object):
         results = {}
         windows = collections.defaultdict(dict)  # window index -> {target: drive() result}
 
-        def legit(name, port, path, bodies, clients, check):
-            index, left = 0, self.seconds
-            while left > 0.5:
-                windows[index][name] = drive(port, path, bodies, clients, min(self.window_seconds, left), check)
-                index, left = index + 1, self.seconds - (time.monotonic() - mixed_started)
-            results[name] = _merged([w[name] for w in windows.values() if name in w])
+        def legit(name, *target):
+            results[name] = self.drive_windows(mixed_started, windows, name, *target)
 
         drivers = [threading.Thread(target=legit, args=target) for target in self.legit_targets(server)]
         for thread in drivers:
@@ -473,7 +473,10 @@ class Soak(object):
             thread.join(60)
         with contextlib.suppress(AttributeError):
             self._channel.close()
-        states = requests.get(server.rest_url + "/v1/models/m", timeout=30).json()
+        if self.front is not None:
+            states, gateway_status, follow_wait = self.await_gateway(server)
+        else:
+            states = server_states(server)
         end = resources_of(self.pids)
         latencies = [ms / 1000.0 for result in results.values() for ms in result["latencies_ms"]]
         samples = [sample for _, sample in self.samples]
@@ -482,6 +485,8 @@ class Soak(object):
             "legit_requests": sum(r["requests"] for r in results.values()),
             "legit_failed": sum(r["errors"] for r in results.values()),
             "legit_first_error": next((r["first_error"] for r in results.values() if r["first_error"]), None),
+            "legit_errors": dict(sum((collections.Counter(r["error_kinds"]) for r in results.values()),
+                                     collections.Counter()).most_common(5)),
             "legit_rps": round(sum(r["rps"] for r in results.values()), 1),
             "hostile": dict(sorted(self.hostile.items())),
             "hostile_5xx": sum(n for key, n in self.hostile.items() if _is_5xx(key.split(" ", 1)[1])),
@@ -492,14 +497,43 @@ class Soak(object):
             "windows": self.window_report(windows, mixed_started),
         }
         if self.front is not None:
-            summary["gateway_status"] = self.front.status()
-            available = [int(v) for v, state in summary["final_versions"].items() if state == "AVAILABLE"]
-            # The gateway followed the swaps: it serves the server's newest version.
-            summary["gateway_follows"] = summary["gateway_status"].get("version") == max(available, default=None)
+            # The gateway followed the swaps: it serves the server's newest version (within FOLLOW_SECONDS).
+            summary["gateway_status"] = gateway_status
+            summary["gateway_follows"] = follows(gateway_status, states)
+            summary["gateway_follow_wait_s"] = follow_wait
             summary["gateway_alive"] = self.front.process.poll() is None
             summary["gateway_log_problems"] = self.front.log_problems()
         summary.update({k: round(v, 1) for k, v in percentiles(latencies).items()})
         return summary
+
+    def window_count(self):
+        return max(1, int(math.ceil(self.seconds / self.window_seconds - 1e-9)))
+
+    def drive_windows(self, started, windows, name, port, path, bodies, clients, check):
+        """Legit load from `started` for the run's seconds, one drive() per window into windows[i][name]; merged.
+
+        Windows end on the clock: one whose last answers come late (a loaded machine) shortens the
+        next, so a run always has window_count() windows.
+        """
+        for index in range(self.window_count()):
+            ends = started + min((index + 1) * self.window_seconds, self.seconds)
+            windows[index][name] = drive(port, path, bodies, clients, max(0.0, ends - time.monotonic()), check)
+        return _merged([w[name] for w in windows.values() if name in w])
+
+    def await_gateway(self, server, seconds=None):
+        """(server states, gateway status, seconds waited) once the gateway serves the newest AVAILABLE version.
+
+        A swap may land just before the run ends and the gateway checks for new versions on its own
+        schedule (--refresh_seconds), so it gets up to `seconds` (FOLLOW_SECONDS) to follow; the
+        server's states are read again each time, as a version may still become AVAILABLE meanwhile.
+        """
+        deadline = time.monotonic() + (FOLLOW_SECONDS if seconds is None else seconds)
+        began = time.monotonic()
+        while True:
+            states, status = server_states(server), self.front.status()
+            if follows(status, states) or time.monotonic() >= deadline:
+                return states, status, round(time.monotonic() - began, 2)
+            time.sleep(0.1)  # poll interval
 
     def window_report(self, windows, started):
         """Per window: legit requests, failures, p99 and each process's resources at its end and peak."""
@@ -517,11 +551,23 @@ class Soak(object):
         return report
 
 
+def server_states(server):
+    """The server's answer to GET /v1/models/m (model_version_status)."""
+    return requests.get(server.rest_url + "/v1/models/m", timeout=30).json()
+
+
+def follows(gateway_status, states):
+    """Whether the gateway is ready on the newest version the server has AVAILABLE."""
+    available = [int(s["version"]) for s in states.get("model_version_status", []) if s["state"] == "AVAILABLE"]
+    return bool(gateway_status.get("ready")) and gateway_status.get("version") == max(available, default=None)
+
+
 def _merged(results):
     """One drive() result of consecutive windows' results."""
     requests_ = sum(r["requests"] for r in results)
     return {"requests": requests_, "errors": sum(r["errors"] for r in results),
             "first_error": next((r["first_error"] for r in results if r["first_error"]), None),
+            "error_kinds": dict(sum((collections.Counter(r["error_kinds"]) for r in results), collections.Counter())),
             "rps": sum(r["rps"] for r in results) / max(1, len(results)),
             "latencies_ms": [ms for r in results for ms in r["latencies_ms"]]}
 
