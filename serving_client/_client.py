@@ -55,7 +55,7 @@ Example = Union[str, Tuple[str, Optional[str]]]
 
 ON_ERROR = ("raise", "collect")
 
-# Reads of the latest version's metadata, when rollouts keep unloading the version being read.
+# Reads of the latest version's metadata, and follows of one batch, when rollouts keep overtaking them.
 FETCH_ATTEMPTS = 3
 
 
@@ -454,15 +454,20 @@ class ServingClient:
     # -- predict ----------------------------------------------------------------
 
     def _post_predict(self, model: _Model, request: Request) -> Tuple[Request, Dict[str, Any]]:
-        """Sends a batch encoded for `model`; after a rollout, to the current version if it fits."""
-        try:
-            return request, self._call(request)
-        except ServerError as e:
-            if e.status_code != 404 or self.version is not None:
-                raise
-            current = self._follow(model, e)
-        resent = Request("POST", current.predict_url, request.json)
-        return resent, self._call(resent)
+        """Sends a batch encoded for `model`; after a rollout, to the current version if it fits.
+
+        A batch whose resend is overtaken by the next rollout follows again (at most FETCH_ATTEMPTS times).
+        """
+        follows = 0
+        while True:
+            try:
+                return request, self._call(request)
+            except ServerError as e:
+                if e.status_code != 404 or self.version is not None or follows >= FETCH_ATTEMPTS:
+                    raise
+                model = self._follow(model, e)
+            request = Request("POST", model.predict_url, request.json)
+            follows += 1
 
     def _follow(self, model: _Model, gone: ServerError) -> _Model:
         """The model's current version, when `model`'s version is gone and the current one featurizes alike."""

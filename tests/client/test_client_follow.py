@@ -74,3 +74,19 @@ def test_a_model_that_keeps_moving_while_read_gives_up_with_the_404(make_client,
     else:
         raise AssertionError("load() succeeded on a model that never held still")
     assert len(fake.metadata_requests()) == 3  # FETCH_ATTEMPTS reads of the latest, then the 404
+
+
+def test_a_resend_overtaken_by_the_next_rollout_follows_again(make_client, fake):
+    """Rollouts 2.5 s apart (the soak test's) can overtake a batch that waits long on a loaded machine."""
+    client = make_client()
+    client.load()
+
+    def swap(request):
+        if is_text_predict(fake.version)(request) and fake.version < 9:
+            fake.version += 1  # this request's version is unloaded as it arrives: 7 -> 8, then its resend 8 -> 9
+        return None
+
+    fake.before = swap
+    assert client.predict("good movie").label and client.model_version == 9
+    texts = [r.url for r in fake.requests if r.method == "POST" and r.json.get("signature_name") not in ("metadata", "vocab")]
+    assert [url.rsplit("/", 1)[1] for url in texts] == ["7:predict", "8:predict", "9:predict"]
