@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 from client_fakes import LocalServer  # noqa: E402  (tests/client)
 from serving_client import Request  # noqa: E402
 
-pytest.importorskip("prometheus_client", reason="the gateway's packages are not installed (make setup-gateway)")
+pytest.importorskip("starlette", reason="the gateway's packages are not installed (make setup-gateway)")
 
 from text_gateway.app import make_transport  # noqa: E402
 from text_gateway.settings import GatewaySettings  # noqa: E402
