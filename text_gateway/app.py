@@ -98,16 +98,17 @@ class Gateway:
         limit = self.settings.max_body_bytes
         content_length(request.headers.get("content-length"), limit)
         parts = []
-        received = request.state.body_bytes = 0
+        received = 0
         try:
             async for part in request.stream():
                 received += len(part)
-                request.state.body_bytes = received
                 if received > limit:
                     raise TooLarge("the body has more than %d bytes, the limit" % limit)
                 parts.append(part)
         except ClientDisconnect:
             raise BadRequest("the client closed the connection before the body ended")
+        finally:
+            request.state.body_bytes = received
         return b"".join(parts)
 
     async def dispatch(self, request: Request) -> Response:
