@@ -563,12 +563,12 @@ def main(argv=None):
     lengths = [len(e.input_ids) for e in encoded]
     print("%d SMS test texts, %.1f tokens on average (max %d); exports %s, %s"
           % (len(texts), sum(lengths) / len(lengths), max(lengths), latest_version(fixed), latest_version(dynamic)))
-    bodies = {"fixed": [request_body(e, args.max_seq_length) for e in encoded],
-              "dynamic": [request_body(e, None) for e in encoded]}
     if args.offline_json:
         with open(args.offline_json, "w") as f:
             json.dump(offline(fixed, dynamic, encoded, args), f)
         return 0
+    bodies = {"fixed": [request_body(e, args.max_seq_length) for e in encoded],
+              "dynamic": [request_body(e, None) for e in encoded]}
     argv = list(argv if argv is not None else sys.argv[1:])
     load_before = os.getloadavg()
     print("offline limit (d), before the servers:")
