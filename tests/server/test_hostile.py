@@ -177,7 +177,7 @@ def test_a_request_sent_as_the_keep_alive_timeout_falls_due_is_answered(hostile_
     pid = hostile_server.process.pid
     with socket.create_connection(("127.0.0.1", hostile_server.rest_port), timeout=30) as sock:
         sock.sendall(request)
-        assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        assert read_one_response(sock).startswith(b"HTTP/1.1 200")
         # Once the server answered another connection, it has armed this one's keep-alive timer.
         assert Rest(hostile_server.rest_url).get("/v1/models/toy")[0] == 200
         answered = time.monotonic()
@@ -215,6 +215,26 @@ def test_stalled_request_heads_are_closed_and_stalled_bodies_get_408(toy_export)
             assert answer.startswith(b"HTTP/1.1 408") and b"--rest_api_read_timeout_seconds" in answer
             assert recv_all(trickle) == (b"", "closed")  # closed without an answer
         assert Rest(server.rest_url).post(PREDICT, {"instances": [ROW]})[0] == 200
+
+
+def read_one_response(sock):
+    """One whole HTTP response, by its Content-Length: a single recv() may stop between head and body, and
+    the rest would then be read as the start of the next answer."""
+    sock.settimeout(30)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, "closed before the response head: %r" % data
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        assert chunk, "closed inside the response body: %r" % data
+        body += chunk
+    assert len(body) == length, "more than one response: %r" % body
+    return head + b"\r\n\r\n" + body
 
 
 def recv_all(sock):
