@@ -190,7 +190,8 @@ def bert_part(args, splits, labels, pretrained, work: str, timer: Timer) -> Dict
     settings = {key: getattr(options, key) for key in (
         "max_seq_length", "train_batch_size", "learning_rate", "num_train_epochs", "warmup_proportion", "seed",
         "dynamic_padding", "train_micro_batches")}
-    settings.update(pretrained=pretrained.get("origin"), train_steps=summary["train"]["steps"])
+    settings.update(pretrained=pretrained.get("origin"), train_steps=summary["train"]["steps"],
+                    pooling=summary["train"]["pooling"], adam_bias_correction=summary["train"]["adam_bias_correction"])
     return {"settings": settings, "dev_choices": choices, "eval": summary["eval"], "loadavg_before": load,
             "training_examples_per_sec": summary["train"]["examples_per_sec"],
             "steady_examples_per_sec": summary["train"]["steady_examples_per_sec"]}
@@ -296,9 +297,10 @@ def report(results_dir: str) -> Dict:
     summary = {"seeds": [s["settings"]["seed"] for s in seeds]}
     if seeds:
         s0 = seeds[0]["settings"]
-        lines += ["BERT: %s, %g epochs (%d steps), lr %g, batch %d, max_seq_length %d, seeds %s"
+        lines += ["BERT: %s, %g epochs (%d steps), lr %g, batch %d, max_seq_length %d, %s pooling, seeds %s"
                   % (s0["pretrained"], s0["num_train_epochs"], s0["train_steps"], s0["learning_rate"],
-                     s0["train_batch_size"], s0["max_seq_length"], ", ".join(str(x) for x in summary["seeds"])), "",
+                     s0["train_batch_size"], s0["max_seq_length"], s0.get("pooling") or "cls",
+                     ", ".join(str(x) for x in summary["seeds"])), "",
                   "| dev, threshold choice | model | macro F1 | micro F1 | subset accuracy |", "|---|---|---:|---:|---:|"]
         for key, name in CHOICES:
             figures = {f: spread([s["dev_choices"][key][f] for s in seeds]) for f, _ in FIGURES}

@@ -2,7 +2,7 @@
 
 Reading is `tasks.py` (the reference tasks and the generic TSV/CSV); a record
 holds the featurizer's ids and one label id; the head is the reference's
-pooled [CLS] -> dropout -> linear -> softmax; evaluation adds a confusion
+pooled [CLS] (or the token mean, `--pooling`) -> dropout -> linear -> softmax; evaluation adds a confusion
 matrix for per-class scores; outputs are the reference's `eval_results.txt`
 and `test_results.tsv` plus `eval_results.json` and `test_predictions.tsv`.
 """
@@ -70,11 +70,13 @@ def output_layer(num_labels: int, hidden_size: int):
 
 
 def classifier_logits(encoder, num_labels: int, is_training: bool):
-    """The reference classifier's pooled [CLS] -> dropout -> linear layer (its variables at the top scope).
+    """The reference classifier's sentence vector -> dropout -> linear layer (its variables at the top scope).
 
+    The sentence vector is the reference's pooled [CLS], or the token mean for a model
+    pretrained to give it (`--pooling`, `encoder.Encoder.get_sentence_output`).
     Called inside a head's name scope; a variable scope would rename the variables.
     """
-    pooled = encoder.get_pooled_output()
+    pooled = encoder.get_sentence_output()
     output_weights, output_bias = output_layer(num_labels, pooled.shape[-1].value)
     if is_training:
         pooled = tf.nn.dropout(pooled, rate=0.1)
@@ -126,7 +128,7 @@ class SequenceClassification(TaskFamily):
             for e, label in zip(encoded, label_ids(examples, labels))
         ]
 
-    # model: BERT's pooled [CLS] output -> dropout -> linear -> softmax, as in the reference
+    # model: BERT's pooled [CLS] output (or the token mean) -> dropout -> linear -> softmax, as in the reference
     def head(self, encoder, features, num_labels, is_training):
         label_ids = features[LABEL_IDS]
         # Named "classifier" (not the reference's "loss", which holds no variables)

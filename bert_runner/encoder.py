@@ -21,7 +21,9 @@ import copy
 import tensorflow.compat.v1 as tf
 from bert import modeling
 
-from bert_contract.model_config import ARCHITECTURE_FIELD, ARCHITECTURES, BERT, DISTILBERT, GELU_EXACT, PRE_CLASSIFIER_SCOPE
+from bert_contract.model_config import (
+    ARCHITECTURE_FIELD, ARCHITECTURES, BERT, CLS_POOLING, DISTILBERT, GELU_EXACT, MEAN_POOLING, MEAN_POOLING_SCOPE,
+    POOLING_FIELD, POOLINGS, PRE_CLASSIFIER_SCOPE)
 from bert_runner.gelu import gelu_exact
 
 
@@ -29,30 +31,69 @@ def architecture(bert_config) -> str:
     return getattr(bert_config, ARCHITECTURE_FIELD, None) or BERT
 
 
+def pooling(bert_config) -> str:
+    return getattr(bert_config, POOLING_FIELD, None) or CLS_POOLING
+
+
 def check_config(bert_config) -> None:
     """ValueError naming the field when the config asks for an encoder this code cannot build."""
     if architecture(bert_config) not in ARCHITECTURES:
         raise ValueError("architecture %r is not supported (supported: %s)"
                          % (architecture(bert_config), ", ".join(ARCHITECTURES)))
+    if pooling(bert_config) not in POOLINGS:
+        raise ValueError("pooling %r is not supported (supported: %s)" % (pooling(bert_config), ", ".join(POOLINGS)))
     act = bert_config.hidden_act
     if isinstance(act, str) and act.lower() != GELU_EXACT:
         modeling.get_activation(act)  # raises ValueError for an unknown name
 
 
 def build_encoder(bert_config, is_training, input_ids, input_mask=None, token_type_ids=None,
-                  use_one_hot_embeddings=False):
-    """`modeling.BertModel` or `DistilBertEncoder`; both answer get_sequence_output/get_pooled_output."""
+                  use_one_hot_embeddings=False) -> "Encoder":
+    """`modeling.BertModel` or `DistilBertEncoder`, with the sentence vector the config's pooling asks for."""
     check_config(bert_config)
     config = copy.deepcopy(bert_config)
     if isinstance(config.hidden_act, str) and config.hidden_act.lower() == GELU_EXACT:
         config.hidden_act = gelu_exact  # modeling.get_activation passes callables through
+    if input_mask is None:
+        input_mask = tf.ones_like(input_ids)
     if architecture(config) == DISTILBERT:
-        return DistilBertEncoder(config, is_training, input_ids, input_mask, use_one_hot_embeddings)
-    # scope "bert" (not the default_name): built again under reuse, for each training
-    # micro-batch, it keeps the same variables instead of making "bert_1".
-    return modeling.BertModel(config=config, is_training=is_training, input_ids=input_ids, input_mask=input_mask,
-                              token_type_ids=token_type_ids, use_one_hot_embeddings=use_one_hot_embeddings,
-                              scope="bert")
+        model = DistilBertEncoder(config, is_training, input_ids, input_mask, use_one_hot_embeddings)
+    else:
+        # scope "bert" (not the default_name): built again under reuse, for each training
+        # micro-batch, it keeps the same variables instead of making "bert_1".
+        model = modeling.BertModel(config=config, is_training=is_training, input_ids=input_ids, input_mask=input_mask,
+                                   token_type_ids=token_type_ids, use_one_hot_embeddings=use_one_hot_embeddings,
+                                   scope="bert")
+    return Encoder(model, pooling(config), input_mask)
+
+
+class Encoder:
+    """The built encoder's outputs: every token's vector, the pooled first token, and the sentence vector."""
+
+    def __init__(self, model, pooling_name: str, input_mask):
+        self.model = model
+        self.pooling = pooling_name
+        self.input_mask = input_mask
+
+    def get_sequence_output(self):
+        return self.model.get_sequence_output()
+
+    def get_pooled_output(self):
+        return self.model.get_pooled_output()
+
+    def get_sentence_output(self):
+        """What a sentence-level head reads: the pooled first token, or the masked token mean (`pooling`)."""
+        if self.pooling == MEAN_POOLING:
+            return masked_mean(self.get_sequence_output(), self.input_mask)
+        return self.get_pooled_output()
+
+
+def masked_mean(sequence, input_mask):
+    """The mean of the real tokens' vectors, [batch, hidden] (sentence-transformers' mean pooling)."""
+    with tf.name_scope(MEAN_POOLING_SCOPE):
+        mask = tf.cast(tf.expand_dims(input_mask, -1), sequence.dtype)
+        count = tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)  # an all-padding row gives zeros, not NaN
+        return tf.reduce_sum(sequence * mask, axis=1) / count
 
 
 class DistilBertEncoder:
@@ -64,8 +105,6 @@ class DistilBertEncoder:
             config.attention_probs_dropout_prob = 0.0
         self.config = config
         self.is_training = is_training
-        if input_mask is None:
-            input_mask = tf.ones_like(input_ids)
         with tf.variable_scope("bert"):
             with tf.variable_scope("embeddings"):
                 words, _ = modeling.embedding_lookup(

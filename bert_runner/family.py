@@ -95,6 +95,8 @@ class TaskFamily:
     splits_into_micro_batches = False
     # `--adam_bias_correction` when the flag is not given: off is the reference's optimizer.
     adam_bias_correction = False
+    # True when `head` reads the sentence vector (`Encoder.get_sentence_output`): `--pooling` applies.
+    reads_sentence_vector = True
 
     @property
     def record_schema(self) -> RecordSchema:

@@ -63,6 +63,9 @@ class RunOptions:
     # Adam's bias correction, which Google's AdamWeightDecayOptimizer leaves out.
     # None: the task family's default (`TaskFamily.adam_bias_correction`).
     adam_bias_correction: Optional[bool] = None
+    # The sentence vector of sequence and multi-label heads, "cls" or "mean" (bert_runner/pooling.py).
+    # None: the run's saved choice, else bert_config.json's `pooling`, else "cls" (the reference).
+    pooling: Optional[str] = None
     cache_features: bool = True
     log_every_steps: int = 50
     keep_checkpoint_max: int = 5

@@ -11,7 +11,7 @@ from typing import Dict, List, Optional
 from bert import tokenization
 
 from bert_contract import SEQUENCE_CLASSIFICATION, ModelInfo
-from bert_runner import checks, distribute, families, labels, storage
+from bert_runner import checks, distribute, families, labels, pooling, storage
 from bert_runner.errors import RunnerError
 from bert_runner.family import TaskFamily
 from bert_runner.options import RunOptions
@@ -62,6 +62,13 @@ class Plan:
         if o.init_checkpoint and o.do_train:
             self.init_checkpoint = checks.check_init_checkpoint(o.init_checkpoint, self.bert_config, o.bert_config_file)
         labels.check_run_kind(o.output_dir, family.kind, SEQUENCE_CLASSIFICATION, families.command_for)
+        self.pooling = None  # type: Optional[str]
+        if family.reads_sentence_vector:
+            # The config object is the model's: the encoder builds the pooling it names.
+            self.bert_config.pooling = self.pooling = pooling.resolve(o.pooling, o.output_dir, self.bert_config)
+        elif o.pooling is not None:
+            raise RunnerError("--pooling=%s: %s classifies every token's own vector; there is no sentence vector to pool"
+                              % (o.pooling, family.command))
         self.labels = labels.resolve_labels(self.task, o.output_dir, family.label)  # type: List[str]
         # Read and check every split this run will use, before any work.
         self.examples = {}  # type: Dict[str, List]
@@ -74,6 +81,8 @@ class Plan:
         storage.makedirs(o.output_dir)
         labels.save_labels(o.output_dir, self.labels)
         labels.save_run_kind(o.output_dir, family.kind)
+        if self.pooling:
+            pooling.save_pooling(o.output_dir, self.pooling)
 
     def _train_steps(self):
         o = self.options

@@ -40,7 +40,7 @@ def train(plan, estimator) -> Dict:
     record_file = split_records(plan, "train", o.train_batch_size)
     log.info(
         "training: %d examples, batch size %d, %d steps (%d warm-up), %s padding, %d micro-batches a batch, "
-        "Adam bias correction %s",
+        "Adam bias correction %s%s",
         record_file.num_examples,
         o.train_batch_size,
         plan.num_train_steps,
@@ -48,6 +48,7 @@ def train(plan, estimator) -> Dict:
         "dynamic" if plan.dynamic_padding else "fixed",
         plan.train_micro_batches,
         "on" if plan.adam_bias_correction else "off",
+        ", %s pooling" % plan.pooling if plan.pooling else "",
     )
     progress = ProgressHook(o.train_batch_size, plan.num_train_steps, o.log_every_steps)
     hooks = [progress]
@@ -67,6 +68,7 @@ def train(plan, estimator) -> Dict:
         "steady_examples_per_sec": progress.steady_examples_per_sec(),
         "steady_from_step": STEADY_FROM_STEP,
         "adam_bias_correction": plan.adam_bias_correction,
+        "pooling": plan.pooling,
     }
     # One file per process, so a cluster's run shows what each task contributed.
     results.write_json(os.path.join(o.output_dir, "train_summary-%s.json" % cluster.name), summary)

@@ -108,6 +108,7 @@ class TokenClassification(TaskFamily):
     kind = TOKEN_CLASSIFICATION
     command = "run_ner.py"  # its own flags (--tag_scheme, --doc_stride): no run_classifier.py task name
     label = PER_TOKEN
+    reads_sentence_vector = False  # every token's vector: --pooling does not apply
     extra_sequences = (LABEL_WEIGHTS,)
     eval_uses_predictions = True
     splits_into_micro_batches = True

@@ -23,9 +23,9 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from bert_contract.model_config import ARCHITECTURE_FIELD, BERT
+from bert_contract.model_config import ARCHITECTURE_FIELD, BERT, CLS_POOLING, POOLING_FIELD
 from featurizer import FeaturizerError, load_vocab
-from pretrained import checkpoint, hf_heads, hf_tokenizer, hf_weights, layout
+from pretrained import checkpoint, hf_heads, hf_tokenizer, hf_weights, layout, sentence_pooling
 from pretrained.digests import file_sha256
 from pretrained.errors import ConversionError
 from pretrained.hf_config import bert_config_from_hf, read_json
@@ -39,8 +39,9 @@ HF_TOKENIZER_CONFIG = hf_tokenizer.TOKENIZER_CONFIG
 BERT_CONFIG = "bert_config.json"
 VOCAB = "vocab.txt"
 MANIFEST = "conversion.json"
-# Bumped when the same input converts to something else (2: "gelu" -> "gelu_exact"), so caches redo it.
-CONVERTER_VERSION = 2
+# Bumped when the same input converts to something else, so caches redo it
+# (2: "gelu" -> "gelu_exact"; 3: a sentence-transformers model's mean pooling).
+CONVERTER_VERSION = 3
 POOLER_SEED = 12345
 _FLOAT_KINDS = ("f",)
 
@@ -64,6 +65,11 @@ def convert(
     head = hf_heads.head_from_config(hf_config, config_path, encoder_only or not heads)
     tokenizer = hf_tokenizer.read_settings(hf_dir)
     notes += tokenizer.notes
+    if head.kind is None:  # an imported head was trained on the pooled [CLS]
+        pooling, pooling_notes = sentence_pooling.read_pooling(hf_dir)
+        notes += pooling_notes
+        if pooling:
+            config[POOLING_FIELD] = pooling
     weights_path = hf_weights.weights_file(hf_dir)
     for note in notes:
         logger.info("note: %s", note)
@@ -123,6 +129,7 @@ def convert(
         "do_lower_case": tokenizer.do_lower_case,
         "max_seq_length": hf_tokenizer.max_seq_length(tokenizer, config["max_position_embeddings"]),
         "architecture": config.get(ARCHITECTURE_FIELD, BERT),
+        "pooling": config.get(POOLING_FIELD, CLS_POOLING),
         "head": head.kind,
         "labels": head.labels,
         "thresholds": head.thresholds,

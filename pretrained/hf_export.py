@@ -13,7 +13,9 @@ Writes, into a private directory renamed to `hf_dir` when complete:
 * the tokenizer (`hf_tokenizer.write_tokenizer`): vocab.txt, tokenizer_config.json with the
   casing and `model_max_length` = `max_seq_length`, special tokens, tokenizer.json.
 
-What `transformers` has no class for is refused with one line before anything is written.
+What `transformers` has no class for is refused with one line before anything is written,
+such as a classifier that reads the mean of the token vectors (`--pooling=mean`): its
+sequence classes read the pooled first token.
 """
 
 import json
@@ -25,8 +27,8 @@ from typing import Dict
 
 import numpy as np
 
-from bert_contract import DEFAULT_THRESHOLD
-from bert_contract.model_config import ARCHITECTURE_FIELD, BERT
+from bert_contract import DEFAULT_THRESHOLD, TOKEN_CLASSIFICATION
+from bert_contract.model_config import ARCHITECTURE_FIELD, BERT, MEAN_POOLING
 from pretrained import hf_heads, hf_tokenizer, layout
 from pretrained.errors import ExportError
 from pretrained.hf_config import hf_config_from_bert
@@ -48,6 +50,10 @@ def export_hf(model: TrainedModel, hf_dir: str, force: bool = False) -> Dict[str
     if architecture not in hf_heads.CLASS_PREFIXES:
         raise ExportError("%s: architecture %r has no Hugging Face class" % (model.bert_config_file, architecture))
     class_name, head = hf_heads.hf_head(info.task_kind, architecture)
+    if model.pooling == MEAN_POOLING and info.task_kind != TOKEN_CLASSIFICATION:
+        raise ExportError("%s: the classifier reads the mean of the token vectors (pooling mean), and Hugging Face's "
+                          "%s reads the first token: fine-tune with --pooling=cls to export to Hugging Face"
+                          % (model.checkpoint, class_name))
     hf_config = hf_config_from_bert(config, model.bert_config_file)
     shapes = layout.expected_variables(config, info.task_kind, len(info.labels))
     weights = read_weights(model, shapes)

@@ -7,7 +7,8 @@ weights in `variables/`. A run's `--output_dir` holds the checkpoints, `label_li
 `task_kind.txt`; the vocab, casing and length come from the flags `run_classifier.py` took.
 Neither holds `bert_config.json` (heads, activation, architecture), so both need
 `--bert_config_file`; every weight's shape is checked against it, and an export's graph
-tells whether it computes the exact GELU (`gelu_exact`), which the config must say.
+tells whether it computes the exact GELU (`gelu_exact`), which the config must say, and
+which sentence vector its head reads (the run's `pooling.txt` tells for a run).
 """
 
 import os
@@ -16,7 +17,7 @@ from typing import Dict, List, NamedTuple, Optional, Tuple
 import numpy as np
 
 from bert_contract import SEQUENCE_CLASSIFICATION, MetadataError, ModelInfo, bytes_sha256
-from bert_contract.model_config import GELU_EXACT
+from bert_contract.model_config import CLS_POOLING, GELU_EXACT, MEAN_POOLING, MEAN_POOLING_SCOPE, POOLING_FIELD
 from pretrained.errors import ExportError
 from pretrained.hf_config import read_json
 
@@ -33,6 +34,7 @@ class TrainedModel(NamedTuple):
     bert_config_file: str
     info: ModelInfo  # labels in id order, task kind, casing, max_seq_length
     vocab_bytes: bytes
+    pooling: str = CLS_POOLING  # the sentence vector the head reads (bert_contract.model_config)
 
 
 def from_export(export_dir: str, bert_config_file: str) -> TrainedModel:
@@ -48,21 +50,28 @@ def from_export(export_dir: str, bert_config_file: str) -> TrainedModel:
     except Exception as e:  # TensorFlow's loader: a broken or foreign SavedModel
         raise ExportError("--export_dir=%s: cannot load the SavedModel: %s" % (version, str(e).splitlines()[0]))
     config = read_json(bert_config_file)
-    _check_activation(version, config, bert_config_file)
-    return TrainedModel(os.path.join(version, SAVED_MODEL_VARIABLES), config, bert_config_file, info, vocab_bytes)
+    nodes = _graph_nodes(version)
+    _check_activation(nodes, config, bert_config_file)
+    # The graph, not the config, tells: `--pooling` may have overridden the config's field.
+    pooling = MEAN_POOLING if any("%s/" % MEAN_POOLING_SCOPE in node.name for node in nodes) else CLS_POOLING
+    return TrainedModel(os.path.join(version, SAVED_MODEL_VARIABLES), config, bert_config_file, info, vocab_bytes,
+                        pooling)
 
 
-def _check_activation(version: str, config: Dict[str, object], bert_config_file: str) -> None:
-    """The export's graph computes the exact GELU (bert_runner.gelu's `gelu_exact` scope, or an Erf op in exports
-    written before it) in the first layer's feed-forward exactly when the config says `gelu_exact`: weights fit
-    both GELUs, and the wrong one would drift by ~1e-3 unnoticed."""
+def _graph_nodes(version: str) -> List:
     from tensorflow.core.protobuf import saved_model_pb2
 
     saved = saved_model_pb2.SavedModel()
     with open(os.path.join(version, SAVED_MODEL), "rb") as f:
         saved.ParseFromString(f.read())
-    nodes = [node for graph in saved.meta_graphs for node in graph.graph_def.node
-             if node.name.startswith(FEED_FORWARD_SCOPE)]
+    return [node for graph in saved.meta_graphs for node in graph.graph_def.node]
+
+
+def _check_activation(graph_nodes: List, config: Dict[str, object], bert_config_file: str) -> None:
+    """The export's graph computes the exact GELU (bert_runner.gelu's `gelu_exact` scope, or an Erf op in exports
+    written before it) in the first layer's feed-forward exactly when the config says `gelu_exact`: weights fit
+    both GELUs, and the wrong one would drift by ~1e-3 unnoticed."""
+    nodes = [node for node in graph_nodes if node.name.startswith(FEED_FORWARD_SCOPE)]
     if not nodes:
         return  # not a graph bert_runner built: nothing to compare
     exact_in_graph = any(node.op == "Erf" or "/%s/" % GELU_EXACT in node.name for node in nodes)
@@ -80,6 +89,7 @@ def from_run(output_dir: str, bert_config_file: str, vocab_file: Optional[str], 
     import tensorflow.compat.v1 as tf
 
     from bert_runner import labels
+    from bert_runner.pooling import saved_pooling
 
     if not vocab_file:
         raise ExportError("--output_dir needs --vocab_file (the vocab the run was trained with)")
@@ -99,7 +109,10 @@ def from_run(output_dir: str, bert_config_file: str, vocab_file: Optional[str], 
     info = ModelInfo(labels=saved, vocab_sha256=bytes_sha256(vocab_bytes), do_lower_case=do_lower_case,
                      max_seq_length=max_seq_length, task_kind=kind,
                      thresholds=_saved_thresholds(output_dir, saved, prefix))
-    return TrainedModel(prefix, read_json(bert_config_file), bert_config_file, info, vocab_bytes)
+    config = read_json(bert_config_file)
+    # As the runner chooses (bert_runner/pooling.py): the run's own choice, else the config's.
+    pooling = saved_pooling(output_dir) or config.get(POOLING_FIELD) or CLS_POOLING
+    return TrainedModel(prefix, config, bert_config_file, info, vocab_bytes, pooling)
 
 
 def _saved_thresholds(output_dir: str, labels: List[str], checkpoint: str) -> List[float]:
