@@ -172,8 +172,9 @@ def as_distilbert_config(bert_config):
             "initializer_range": 0.02, "pad_token_id": 0}
 
 
-def run_encoder(manifest, inputs):
-    """Sequence output of bert_runner's encoder on a converted checkpoint, initialised as run_classifier does."""
+def run_encoder(manifest, inputs, output="sequence"):
+    """Sequence output (or, with output="sentence", the sentence vector its config's pooling gives) of
+    bert_runner's encoder on a converted checkpoint, initialised as run_classifier does."""
     import tensorflow.compat.v1 as tf
     from bert import modeling
 
@@ -190,4 +191,4 @@ def run_encoder(manifest, inputs):
         tf.train.init_from_checkpoint(checkpoint, assignment)
         with tf.Session() as session:
             session.run(tf.global_variables_initializer())
-            return session.run(model.get_sequence_output())
+            return session.run(model.get_sentence_output() if output == "sentence" else model.get_sequence_output())

@@ -199,3 +199,59 @@ def test_config_translation_notes_what_changes():
     del hf_config["num_hidden_layers"], hf_config["vocab_size"]
     with pytest.raises(ConversionError, match="lacks the field\\(s\\) vocab_size, num_hidden_layers"):
         bert_config_from_hf(hf_config, "config.json")
+
+
+def _sentence_transformers_files(hf_dir, modes, pooling_path="1_Pooling"):
+    """modules.json and the Pooling module's config.json, as sentence-transformers saves them."""
+    modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+               {"idx": 1, "name": "1", "path": pooling_path, "type": "sentence_transformers.models.Pooling"}]
+    with open(os.path.join(hf_dir, "modules.json"), "w") as f:
+        json.dump(modules, f)
+    os.makedirs(os.path.join(hf_dir, pooling_path), exist_ok=True)
+    config = {"word_embedding_dimension": 32, "pooling_mode_cls_token": False, "pooling_mode_mean_tokens": False,
+              "pooling_mode_max_tokens": False, "pooling_mode_mean_sqrt_len_tokens": False}
+    with open(os.path.join(hf_dir, pooling_path, "config.json"), "w") as f:
+        json.dump(dict(config, **{"pooling_mode_%s" % mode: True for mode in modes}), f)
+
+
+def _converted_config(manifest):
+    with open(manifest["bert_config_file"]) as f:
+        return json.load(f)
+
+
+@needs_tf
+def test_a_sentence_transformers_mean_pooling_becomes_the_configs_pooling(tiny_hf, tmp_path):
+    """all-MiniLM-L6-v2 is trained to give the token mean; its BERT pooler never was (its bias is all zeros)."""
+    hf_dir, _, _ = tiny_hf()
+    plain = convert(hf_dir, str(tmp_path / "plain"))
+    assert "pooling" not in _converted_config(plain) and plain["pooling"] == "cls"
+
+    _sentence_transformers_files(hf_dir, ["mean_tokens"])
+    manifest = convert(hf_dir, str(tmp_path / "tf"))
+    assert _converted_config(manifest)["pooling"] == "mean" and manifest["pooling"] == "mean"
+    assert any("1_Pooling/config.json: mean pooling" in note for note in manifest["notes"])
+
+
+@needs_tf
+@pytest.mark.parametrize("modes", [["cls_token"], ["max_tokens"], ["mean_tokens", "max_tokens"]])
+def test_other_sentence_transformers_poolings_keep_the_pooled_cls_and_say_so(tiny_hf, tmp_path, modes):
+    hf_dir, _, _ = tiny_hf()
+    _sentence_transformers_files(hf_dir, modes, pooling_path="pool")
+    manifest = convert(hf_dir, str(tmp_path / "tf"))
+    assert "pooling" not in _converted_config(manifest)
+    wanted = "pool/config.json: pooling %s has no counterpart here" % " + ".join(
+        sorted("pooling_mode_" + mode for mode in modes))
+    assert any(wanted in note for note in manifest["notes"]), manifest["notes"]
+
+
+@needs_tf
+def test_a_broken_sentence_transformers_module_list_is_named(tiny_hf, tmp_path):
+    hf_dir, _, _ = tiny_hf()
+    with open(os.path.join(hf_dir, "modules.json"), "w") as f:
+        f.write('{"not": "a list"}')
+    with pytest.raises(ConversionError, match=r"modules.json: not a sentence-transformers module list"):
+        convert(hf_dir, str(tmp_path / "tf"))
+    _sentence_transformers_files(hf_dir, ["mean_tokens"], pooling_path="missing")
+    os.remove(os.path.join(hf_dir, "missing", "config.json"))
+    with pytest.raises(ConversionError, match=r"missing file .*missing/config.json"):
+        convert(hf_dir, str(tmp_path / "tf"))

@@ -451,3 +451,28 @@ def test_thresholds_tuned_for_another_checkpoint_are_refused(tiny_runs, tiny_voc
                     "--bert_config_file", run["config_file"], "--vocab_file", tiny_vocab_file)
     assert "thresholds.json was tuned for labels %s at step 3, not for " % MULTI_LABELS in line
     assert "model.ckpt-7 (labels" in line
+
+
+def test_a_classifier_reading_the_token_mean_is_refused(tiny_runs, tiny_vocab_file, tmp_path):
+    """transformers' sequence classes read the first token; a --pooling=mean head has no class there."""
+    import shutil
+
+    from bert_runner.options import RunOptions
+    from bert_runner.run import run
+
+    source = tiny_runs["bert-seq"]
+    run_dir = str(tmp_path / "run")
+    shutil.copytree(source["run_dir"], run_dir, ignore=shutil.ignore_patterns("export", "pooling.txt"))
+    labels, task_name = KINDS[source["kind"]]
+    run(RunOptions(do_export=True, output_dir=run_dir, bert_config_file=source["config_file"],
+                   vocab_file=tiny_vocab_file, max_seq_length=MAX_SEQ_LENGTH, task_name=task_name,
+                   text_b_column="text_b", pooling="mean"))
+    wanted = ("the classifier reads the mean of the token vectors (pooling mean), and Hugging Face's "
+              "BertForSequenceClassification reads the first token: fine-tune with --pooling=cls")
+    line = _refusal("export-hf", "--export_dir", os.path.join(run_dir, "export"), "--hf_dir", str(tmp_path / "a"),
+                    "--bert_config_file", source["config_file"])
+    assert wanted in line
+    line = _refusal("export-hf", "--output_dir", run_dir, "--hf_dir", str(tmp_path / "b"),
+                    "--bert_config_file", source["config_file"], "--vocab_file", tiny_vocab_file)
+    assert wanted in line
+    assert not os.path.exists(str(tmp_path / "a")) and not os.path.exists(str(tmp_path / "b"))

@@ -61,7 +61,8 @@ def _cosine(a, b):
 
 
 def test_real_minilm_ranks_paraphrase_above_unrelated(real_minilm):
-    """Mean-pooled embeddings (the model's sentence-transformers pooling) carry meaning."""
+    """The sentence vector the converted config gives the classifier is the model's own (sentence-transformers'
+    mean pooling), and it carries meaning."""
     triplets = [
         ("A man is playing a guitar.", "Someone is playing an acoustic guitar.",
          "The stock market fell sharply on Monday."),
@@ -73,9 +74,11 @@ def test_real_minilm_ranks_paraphrase_above_unrelated(real_minilm):
     ]
     texts = [text for triplet in triplets for text in triplet]
     inputs = encode(real_minilm["vocab_file"], [(text, None) for text in texts], max_seq_length=64)
+    assert read_json(real_minilm["bert_config_file"])["pooling"] == "mean"  # from its 1_Pooling/config.json
     hidden = hf_reference.run_encoder(real_minilm, inputs)
     mask = np.asarray(inputs["input_mask"], np.float32)[:, :, None]
-    embeddings = (hidden * mask).sum(axis=1) / mask.sum(axis=1)
+    embeddings = hf_reference.run_encoder(real_minilm, inputs, output="sentence")
+    np.testing.assert_allclose(embeddings, (hidden * mask).sum(axis=1) / mask.sum(axis=1), atol=1e-5)
     for index, (anchor, _, _) in enumerate(triplets):
         a, p, u = embeddings[3 * index: 3 * index + 3]
         assert _cosine(a, p) > _cosine(a, u) + 0.1, (anchor, _cosine(a, p), _cosine(a, u))

