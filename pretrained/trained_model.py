@@ -17,7 +17,7 @@ from typing import Dict, List, NamedTuple, Optional, Tuple
 import numpy as np
 
 from bert_contract import SEQUENCE_CLASSIFICATION, MetadataError, ModelInfo, bytes_sha256
-from bert_contract.model_config import CLS_POOLING, GELU_EXACT, MEAN_POOLING, MEAN_POOLING_SCOPE, POOLING_FIELD
+from bert_contract.model_config import CLS_POOLING, GELU_EXACT, MEAN_POOLING, MEAN_POOLING_SCOPE
 from pretrained.errors import ExportError
 from pretrained.hf_config import read_json
 
@@ -89,7 +89,7 @@ def from_run(output_dir: str, bert_config_file: str, vocab_file: Optional[str], 
     import tensorflow.compat.v1 as tf
 
     from bert_runner import labels
-    from bert_runner.pooling import saved_pooling
+    from bert_runner.pooling import run_pooling
 
     if not vocab_file:
         raise ExportError("--output_dir needs --vocab_file (the vocab the run was trained with)")
@@ -109,10 +109,9 @@ def from_run(output_dir: str, bert_config_file: str, vocab_file: Optional[str], 
     info = ModelInfo(labels=saved, vocab_sha256=bytes_sha256(vocab_bytes), do_lower_case=do_lower_case,
                      max_seq_length=max_seq_length, task_kind=kind,
                      thresholds=_saved_thresholds(output_dir, saved, prefix))
-    config = read_json(bert_config_file)
-    # As the runner chooses (bert_runner/pooling.py): the run's own choice, else the config's.
-    pooling = saved_pooling(output_dir) or config.get(POOLING_FIELD) or CLS_POOLING
-    return TrainedModel(prefix, config, bert_config_file, info, vocab_bytes, pooling)
+    # The run's own (bert_runner/pooling.py), not the config's: --pooling may have overridden it.
+    return TrainedModel(prefix, read_json(bert_config_file), bert_config_file, info, vocab_bytes,
+                        run_pooling(output_dir) or CLS_POOLING)
 
 
 def _saved_thresholds(output_dir: str, labels: List[str], checkpoint: str) -> List[float]:

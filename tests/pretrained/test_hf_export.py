@@ -462,11 +462,13 @@ def test_a_classifier_reading_the_token_mean_is_refused(tiny_runs, tiny_vocab_fi
 
     source = tiny_runs["bert-seq"]
     run_dir = str(tmp_path / "run")
-    shutil.copytree(source["run_dir"], run_dir, ignore=shutil.ignore_patterns("export", "pooling.txt"))
+    shutil.copytree(source["run_dir"], run_dir, ignore=shutil.ignore_patterns("export"))
+    with open(os.path.join(run_dir, "pooling.txt"), "w") as f:
+        f.write("mean\n")  # as a run with --pooling=mean leaves it
     labels, task_name = KINDS[source["kind"]]
     run(RunOptions(do_export=True, output_dir=run_dir, bert_config_file=source["config_file"],
                    vocab_file=tiny_vocab_file, max_seq_length=MAX_SEQ_LENGTH, task_name=task_name,
-                   text_b_column="text_b", pooling="mean"))
+                   text_b_column="text_b"))
     wanted = ("the classifier reads the mean of the token vectors (pooling mean), and Hugging Face's "
               "BertForSequenceClassification reads the first token: fine-tune with --pooling=cls")
     line = _refusal("export-hf", "--export_dir", os.path.join(run_dir, "export"), "--hf_dir", str(tmp_path / "a"),

@@ -111,6 +111,26 @@ def test_the_flag_overrides_the_config_for_a_new_run(tiny_model_files, tmp_path)
     assert from_export(summary["export"]["path"], mean_config).pooling == "cls"
 
 
+def test_checkpoints_from_before_pooling_txt_keep_the_pooled_cls(tiny_model_files, tmp_path):
+    """Runs trained before the mean option read the pooled [CLS]; re-fetching all-MiniLM-L6-v2 (whose config
+    now says mean) must not change what their checkpoints compute."""
+    from bert_runner.errors import RunnerError
+    from bert_runner.run import run
+    from pretrained.trained_model import from_export
+
+    output_dir = tmp_path / "run"
+    run(tiny_bert.run_options(tiny_model_files, output_dir, do_train=True, num_train_epochs=0.25))
+    os.remove(str(output_dir / "pooling.txt"))
+    with pytest.raises(RunnerError, match=r"trained with --pooling=cls \(they have no pooling.txt: written before "
+                                          r"it, they read the pooled \[CLS\]\)"):
+        run(tiny_bert.run_options(tiny_model_files, output_dir, do_export=True, pooling="mean"))
+    mean_config = _config_file(tiny_model_files, tmp_path, pooling="mean")
+    exported = run(tiny_bert.run_options(tiny_model_files, output_dir, bert_config_file=mean_config,
+                                         do_export=True))["export"]["path"]
+    assert from_export(exported, mean_config).pooling == "cls"
+    assert (output_dir / "pooling.txt").read_text() == "cls\n"
+
+
 def test_run_ner_refuses_pooling(tiny_model_files, tmp_path):
     from bert_runner.errors import RunnerError
     from bert_runner.run import run
