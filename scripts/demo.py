@@ -67,7 +67,12 @@ def main():
     parser.add_argument("--output_dir")
     parser.add_argument("--epochs")
     parser.add_argument("--queries")
+    parser.add_argument("--pooling", choices=["cls", "mean"],
+                        help="the classifier's sentence vector (default: the model's own, mean for all-MiniLM-L6-v2); "
+                             "cls for a model to take to Hugging Face")
     args = parser.parse_args()
+    if args.pooling and args.task == "ner":
+        parser.error("--pooling: the tagger classifies every token's own vector")
     task = TASKS[args.task]
     data = os.path.join(REPO, "data", task["data"])
     args.data_dir = args.data_dir or data
@@ -98,7 +103,7 @@ def main():
         "--save_checkpoints_steps=100000",
         "--log_every_steps=10",
         "--seed=42",
-    ] + task["flags"] + model_flags
+    ] + task["flags"] + model_flags + (["--pooling=" + args.pooling] if args.pooling else [])
     run(classifier + ["--do_train", "--do_eval"])
 
     stage(3, "export a SavedModel for TF Serving")
