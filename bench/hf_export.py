@@ -3,8 +3,8 @@
     .venv/bin/python -m bench.hf_export --classifier_export DIR --tagger_export DIR [--texts 200]
 
 Each export (an `--export_dir` of run_classifier.py / run_ner.py, e.g. the demo's
-runs/demo/export and a MiniLM tagger fine-tuned on WNUT-17) is written as a Hugging Face
-directory by `python -m pretrained export-hf` and served, as it is, by the local model
+runs/demo-cls/export from `scripts.demo --pooling=cls`, and a MiniLM tagger fine-tuned on
+WNUT-17) is written as a Hugging Face directory by `python -m pretrained export-hf` and served, as it is, by the local model
 server. On the first N SMS test texts (classifier) and WNUT-17 test sentences (tagger,
 words joined by spaces) it compares, with transformers 4.46's TF classes in .venv-tf2
 (bench/hf_transformers.py; TF2_PYTHON, default .venv-tf2/bin/python):
