@@ -6,6 +6,7 @@ was trained on. Output equals `bert.tokenization.FullTokenizer` followed by the
 reference `run_classifier.convert_single_example` (before padding).
 """
 
+import re
 from typing import Dict, List, NamedTuple, Optional, Sequence
 
 from bert_contract import INPUT_IDS, INPUT_MASK, SEGMENT_IDS
@@ -15,6 +16,15 @@ from featurizer.offsets import WordPieces
 from featurizer.vocab import parse_vocab, read_vocab_bytes, vocab_bytes_sha256
 from featurizer.windows import Window, WindowedText, window_pieces, windows
 from featurizer.wordpiece import WordpieceTokenizer
+
+
+# Tokenization is word by word, so the first N pieces of a text are those of any prefix that ends
+# at whitespace and holds N pieces. A text longer than this many characters per needed piece
+# is tokenized as such a prefix first (English runs ~4-5 characters a piece): a megabyte text
+# costs what its first words cost, and fills no word cache with pieces truncation drops.
+PREFIX_CHARS_PER_PIECE = 8
+# Whitespace to both BERT's basic tokenizer and str.split(), never removed by its cleaning.
+_WORD_BREAK = re.compile(r"[ \t\n\r]")
 
 
 class EncodedInput(NamedTuple):
@@ -75,8 +85,29 @@ class Featurizer:
         """WordPiece tokens of one text (for display and debugging)."""
         return self._wordpiece.tokenize(text)
 
-    def token_ids(self, texts: Sequence[str]) -> List[List[int]]:
-        """WordPiece ids of each text; ASCII texts take the fast path when there is one."""
+    def token_ids(self, texts: Sequence[str], limit: Optional[int] = None) -> List[List[int]]:
+        """WordPiece ids of each text; ASCII texts take the fast path when there is one.
+
+        With `limit`, only a text's first `limit` ids matter (truncation drops the rest): a
+        long text's list may then stop after them, at a word boundary, instead of holding all.
+        """
+        if limit is None:
+            return self._token_ids(texts)
+        result = [None] * len(texts)  # type: List
+        pending = list(range(len(texts)))
+        chars = max(limit, 8) * PREFIX_CHARS_PER_PIECE
+        while pending:
+            prefixes = [_prefix(texts[i], chars) for i in pending]
+            still = []
+            for i, prefix, ids in zip(pending, prefixes, self._token_ids(prefixes)):
+                if len(ids) >= limit or len(prefix) == len(texts[i]):
+                    result[i] = ids
+                else:  # e.g. long runs of characters the cleaning drops: take a longer prefix
+                    still.append(i)
+            pending, chars = still, chars * 4
+        return result
+
+    def _token_ids(self, texts: Sequence[str]) -> List[List[int]]:
         result = [None] * len(texts)  # type: List
         ascii_positions = []
         if self._fast is not None:
@@ -128,12 +159,14 @@ class Featurizer:
             raise FeaturizerError(
                 "got %d first texts but %d second texts" % (len(texts_a), len(texts_b))
             )
-        ids_a = self.token_ids(texts_a)
+        # Neither text of a pair keeps more than max_seq_length - 3 pieces, whatever the other's length.
+        limit = self.max_seq_length - 2
+        ids_a = self.token_ids(texts_a, limit)
         ids_b = [None] * len(ids_a)  # type: List
         if texts_b is not None:
             # The reference treats an empty second text as no second text.
             present = [i for i, text in enumerate(texts_b) if text]
-            for i, ids in zip(present, self.token_ids([texts_b[i] for i in present])):
+            for i, ids in zip(present, self.token_ids([texts_b[i] for i in present], limit)):
                 ids_b[i] = ids
         return [self._assemble(a, b) for a, b in zip(ids_a, ids_b)]
 
@@ -160,6 +193,14 @@ class Featurizer:
             input_ids = [self._cls_id] + ids_a + [self._sep_id]
             segment_ids = [0] * len(input_ids)
         return EncodedInput(input_ids, segment_ids)
+
+
+def _prefix(text: str, chars: int) -> str:
+    """`text`, or its start up to the first word break at or after `chars` characters."""
+    if len(text) <= chars:
+        return text
+    found = _WORD_BREAK.search(text, chars)
+    return text if found is None else text[: found.start()]
 
 
 def pad_batch(encoded: Sequence[EncodedInput], length: Optional[int] = None) -> Dict[str, List[List[int]]]:

@@ -138,10 +138,11 @@ def label_names(model: Any, width: int) -> List[str]:
 
 def truncation_flags(featurizer: Featurizer, examples: Sequence[Example], truncation: bool) -> List[bool]:
     """Which examples the model's length cuts; InputError when `truncation` is false and one would be."""
-    ids_a = featurizer.token_ids([a for a, _ in examples])
-    present = [i for i, (_, b) in enumerate(examples) if b]
-    lengths_b = dict(zip(present, map(len, featurizer.token_ids([examples[i][1] for i in present]))))
     limit = featurizer.max_seq_length
+    # Counted up to the limit: a longer text is cut whatever its length, so a long one is not tokenized whole.
+    ids_a = featurizer.token_ids([a for a, _ in examples], limit)
+    present = [i for i, (_, b) in enumerate(examples) if b]
+    lengths_b = dict(zip(present, map(len, featurizer.token_ids([examples[i][1] for i in present], limit))))
     flags = []
     for i, ids in enumerate(ids_a):
         # [CLS] a [SEP], or [CLS] a [SEP] b [SEP]; an empty second text counts as none (the reference's rule).
@@ -149,7 +150,7 @@ def truncation_flags(featurizer: Featurizer, examples: Sequence[Example], trunca
         flags.append(length > limit)
         if length > limit and not truncation:
             raise InputError(
-                "instances[%d] has %d tokens, more than the model's %d, and parameters.truncation is false"
+                "instances[%d] has %d or more tokens, more than the model's %d, and parameters.truncation is false"
                 % (i, length, limit)
             )
     return flags

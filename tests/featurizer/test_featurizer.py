@@ -5,7 +5,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from featurizer import Featurizer, FeaturizerError, MetadataError, ModelInfo, load_vocab, pad_batch
-from featurizer import fast
+from featurizer import fast, features
+
+import hostile_text
 
 
 def test_wordpiece_cases_from_the_reference_tests(tiny_vocab_file):
@@ -95,3 +97,50 @@ def test_model_info_reads_exports_from_before_task_kinds():
     assert info.schema_version == 1
     with pytest.raises(MetadataError, match="task kind 'regression'"):
         ModelInfo.from_json(old[:-1] + ', "task_kind": "regression"}')
+
+
+# Long texts: many hostile pieces joined by every kind of whitespace, so prefixes end anywhere.
+_long_texts = st.lists(
+    st.one_of(hostile_text.hostile_texts, st.sampled_from(hostile_text.ASCII_WORDS)),
+    min_size=20, max_size=120,
+).flatmap(lambda parts: st.lists(st.sampled_from([" ", "\t", "\n", "\r", "\u00a0", "", "\x00"]),
+                                 min_size=len(parts), max_size=len(parts))
+          .map(lambda gaps: "".join(p + g for p, g in zip(parts, gaps))))
+
+
+def _whole_text_encoding(featurizer, text_a, text_b):
+    """What encode gives when every text is tokenized whole (no prefix shortcut)."""
+    ids_a = featurizer.token_ids([text_a])[0]
+    ids_b = featurizer.token_ids([text_b])[0] if text_b else None
+    return featurizer._assemble(ids_a, ids_b)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_long_texts, st.one_of(st.none(), _long_texts, hostile_text.hostile_texts), st.integers(3, 24),
+       st.booleans(), st.booleans(), st.sampled_from([1, 2, features.PREFIX_CHARS_PER_PIECE]))
+def test_a_long_text_encodes_as_if_tokenized_whole(tiny_vocab_file, text_a, text_b, max_seq_length, do_lower_case,
+                                                    use_fast, chars_per_piece):
+    """Only a prefix of a long text is tokenized; the ids (pairs truncated longest first) are the same.
+
+    Shorter first prefixes than the default put the cut among the pieces that are kept.
+    """
+    if use_fast and not fast.available():
+        use_fast = False
+    featurizer = Featurizer(tiny_vocab_file, do_lower_case=do_lower_case, max_seq_length=max_seq_length,
+                            use_fast=use_fast)
+    default, features.PREFIX_CHARS_PER_PIECE = features.PREFIX_CHARS_PER_PIECE, chars_per_piece
+    try:
+        got = featurizer.encode_batch([text_a], [text_b])[0]
+    finally:
+        features.PREFIX_CHARS_PER_PIECE = default
+    assert got == _whole_text_encoding(featurizer, text_a, text_b)
+
+
+def test_a_megabyte_text_is_tokenized_only_as_far_as_it_is_read(tiny_vocab_file):
+    featurizer = Featurizer(tiny_vocab_file, max_seq_length=16)
+    text = "the movie is good today " * 50000  # 1.2 MB
+    assert featurizer.encode(text) == _whole_text_encoding(featurizer, text, None)
+    assert len(featurizer.token_ids([text], limit=14)[0]) < 200  # a prefix, not 250,000 pieces
+    # Nothing but characters the cleaning drops before the words: the prefix grows until it holds them.
+    hidden = "\x00" * 5000 + " " + "the movie " * 20
+    assert featurizer.token_ids([hidden], limit=14)[0][:14] == featurizer.token_ids([hidden])[0][:14]
