@@ -150,10 +150,22 @@ def truncation_flags(featurizer: Featurizer, examples: Sequence[Example], trunca
         flags.append(length > limit)
         if length > limit and not truncation:
             raise InputError(
-                "instances[%d] has %d or more tokens, more than the model's %d, and parameters.truncation is false"
-                % (i, length, limit)
+                "instances[%d] has %s tokens, more than the model's %d, and parameters.truncation is false"
+                % (i, _exact_length(featurizer, examples[i]), limit)
             )
     return flags
+
+
+# Texts up to this long are counted whole for the error message; a longer one says "over N".
+EXACT_COUNT_CHARS = 65536
+
+
+def _exact_length(featurizer: Featurizer, example: Example) -> str:
+    a, b = example
+    if len(a) + len(b or "") > EXACT_COUNT_CHARS:
+        return "over %d" % featurizer.max_seq_length
+    ids_a, ids_b = featurizer.token_ids([a, b or ""])
+    return str(len(ids_a) + len(ids_b) + 3 if ids_b else len(ids_a) + 2)
 
 
 def text_fields(result: Any) -> Dict[str, Any]:

@@ -92,3 +92,17 @@ def test_missing_and_undecodable_files(tmp_path):
 def test_plain_text_has_no_second_column(tmp_path):
     with pytest.raises(InputError):
         list(read_examples(write(tmp_path, "t.txt", "a\n"), text_b_column="b"))
+
+
+def test_refused_lengths_are_exact_for_ordinary_texts_and_bounded_for_huge_ones(tiny_vocab_file):
+    """parameters.truncation=false: the error counts a text's tokens, but never tokenizes megabytes to do it."""
+    from featurizer import Featurizer
+    from serving_client.decoders._base import truncation_flags
+
+    featurizer = Featurizer(tiny_vocab_file, max_seq_length=8)
+    assert truncation_flags(featurizer, [("the movie", None), ("the movie is good today " * 3, None)], True) == [
+        False, True]
+    with pytest.raises(InputError, match=r"instances\[1\] has 19 tokens, more than the model's 8"):
+        truncation_flags(featurizer, [("the movie", None), ("the movie is good today " * 3, "bad")], False)
+    with pytest.raises(InputError, match=r"instances\[0\] has over 8 tokens, more than the model's 8"):
+        truncation_flags(featurizer, [("the movie is good today " * 5000, None)], False)

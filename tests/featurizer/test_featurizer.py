@@ -144,3 +144,4 @@ def test_a_megabyte_text_is_tokenized_only_as_far_as_it_is_read(tiny_vocab_file)
     # Nothing but characters the cleaning drops before the words: the prefix grows until it holds them.
     hidden = "\x00" * 5000 + " " + "the movie " * 20
     assert featurizer.token_ids([hidden], limit=14)[0][:14] == featurizer.token_ids([hidden])[0][:14]
+
