@@ -141,6 +141,9 @@ def test_a_megabyte_text_is_tokenized_only_as_far_as_it_is_read(tiny_vocab_file)
     text = "the movie is good today " * 50000  # 1.2 MB
     assert featurizer.encode(text) == _whole_text_encoding(featurizer, text, None)
     assert len(featurizer.token_ids([text], limit=14)[0]) < 200  # a prefix, not 250,000 pieces
+    # Distinct words do not fill the tokenizer's per-word cache (what held a gateway's memory after such texts).
+    featurizer.encode(" ".join("word%d" % i for i in range(150000)))
+    assert len(featurizer._wordpiece._id_cache) < 1000
     # Nothing but characters the cleaning drops before the words: the prefix grows until it holds them.
     hidden = "\x00" * 5000 + " " + "the movie " * 20
     assert featurizer.token_ids([hidden], limit=14)[0][:14] == featurizer.token_ids([hidden])[0][:14]
