@@ -297,6 +297,13 @@ def report(results_dir: str) -> Dict:
     summary = {"seeds": [s["settings"]["seed"] for s in seeds]}
     if seeds:
         s0 = seeds[0]["settings"]
+        differ = sorted({key for s in seeds for key in set(s["settings"]) | set(s0)
+                         if key != "seed" and s["settings"].get(key) != s0.get(key)})
+        if differ:  # e.g. a result file left from before --pooling
+            lines += ["**The seeds ran with different settings** (%s): the figures below mix them." % "; ".join(
+                "%s: %s" % (key, ", ".join("%s for seed %s" % (s["settings"].get(key), s["settings"]["seed"])
+                                           for s in seeds)) for key in differ), ""]
+            summary["mixed_settings"] = differ
         lines += ["BERT: %s, %g epochs (%d steps), lr %g, batch %d, max_seq_length %d, %s pooling, seeds %s"
                   % (s0["pretrained"], s0["num_train_epochs"], s0["train_steps"], s0["learning_rate"],
                      s0["train_batch_size"], s0["max_seq_length"], s0.get("pooling") or "cls",

@@ -63,6 +63,15 @@ def test_the_report_aggregates_the_finished_seeds(tmp_path):
     assert exported["sd"] == pytest.approx(np.std(values, ddof=1))
     assert "| per label on dev (--tune_thresholds, exported) | BERT |" in summary["text"]
     assert "| one global threshold chosen on dev | TF-IDF + LR |" in summary["text"]
+    assert "mixed_settings" not in summary and "different settings" not in summary["text"]
+
+    # A result file from another configuration (e.g. before --pooling) is named, not silently averaged in.
+    part = json.loads((tmp_path / "goemotions-bert-seed-2.json").read_text())
+    part["bert"]["settings"]["pooling"] = "mean"
+    (tmp_path / "goemotions-bert-seed-2.json").write_text(json.dumps(part))
+    summary = goemotions.report(str(tmp_path))
+    assert summary["mixed_settings"] == ["pooling"]
+    assert "**The seeds ran with different settings** (pooling: None for seed 1, mean for seed 2)" in summary["text"]
 
 
 def gateway_rounds(direct, through):
