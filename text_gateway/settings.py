@@ -80,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.add_argument("--vocab", dest="vocab_file",
                          help="vocab.txt for exports that carry none (default: the export's own)")
     gateway.add_argument("--upstream_retries", type=int, default=defaults.upstream_retries,
-                         help="resends on connection errors and upstream 503 (default: %(default)s)")
+                         help="resends on connection errors (also a connection lost after sending: predict "
+                              "has no side effects) and upstream 503 (default: %(default)s)")
     gateway.add_argument("--upstream_concurrency", type=int, default=defaults.upstream_concurrency,
                          help="upstream requests in flight (default: %(default)s)")
     gateway.add_argument("--chunk_size", type=int, default=defaults.chunk_size,

@@ -55,7 +55,9 @@ class ModelBackend(Backend):
             batch_size=settings.chunk_size,
             max_in_flight=settings.upstream_concurrency,
             timeout=settings.upstream_timeout,
-            retry=Retry(max_retries=settings.upstream_retries, backoff_factor=0.05),
+            # A lost connection is resent too: predict has no side effects, and a pooled connection the
+            # upstream's keep-alive timer closes as a request goes out loses it unread (bench/soak.py --gateway).
+            retry=Retry(max_retries=settings.upstream_retries, backoff_factor=0.05, retry_sent=True),
             transport=transport,
         )
         self.loaded = None  # type: Optional[LoadedModel]

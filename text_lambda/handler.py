@@ -44,8 +44,10 @@ class ClientBackend(Backend):
                  transport: Optional[Transport] = None):
         self.name = model
         self.timeout = timeout
-        self.client = ServingClient(url, model, vocab_file, timeout=timeout, retry=Retry(max_retries=1, backoff_factor=0.05),
-                                    transport=transport)
+        # One resend, also of a request whose connection was lost after sending: predict has no side effects,
+        # and a kept-alive connection the server closes as a request goes out loses it unread.
+        self.client = ServingClient(url, model, vocab_file, timeout=timeout,
+                                    retry=Retry(max_retries=1, backoff_factor=0.05, retry_sent=True), transport=transport)
         self.model = self._call(lambda: load_model(self.client))  # type: LoadedModel
 
     def predict(self, examples: List[Example], parameters: Parameters) -> List[Dict[str, Any]]:

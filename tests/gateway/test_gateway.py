@@ -193,9 +193,11 @@ def raw_request(port, data):
 class StallingUpstream:
     """Forwards to the real server, but holds every `serving_default` predict until closed (`drop`: closes it unanswered)."""
 
-    def __init__(self, target: str, drop: bool = False):
+    def __init__(self, target: str, drop: bool = False, drop_first: int = 0):
         self.target = target
         self.drop = drop
+        self.drop_first = drop_first  # drop this many predictions, then forward them
+        self.dropped = 0
         self.release = threading.Event()
         self.held = threading.Semaphore(0)
         outer = self
@@ -207,6 +209,12 @@ class StallingUpstream:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 if json.loads(body).get("signature_name", "serving_default") == "serving_default":
+                    if outer.dropped < outer.drop_first:  # read, then the connection closes unanswered
+                        outer.dropped += 1
+                        self.close_connection = True
+                        return
+                    if outer.drop_first:
+                        return self._forward(body)
                     outer.held.release()
                     if outer.drop:  # dies mid-request: the connection closes without an answer
                         self.close_connection = True
@@ -274,6 +282,17 @@ def test_an_upstream_that_dies_mid_request_gives_502_with_retry_after(model_serv
         assert upstream.held.acquire(timeout=1)
         metrics = gateway.get("/metrics").text
         assert 'text_gateway_upstream_errors_total{kind="connection_lost",model="tiny"} 1.0' in metrics
+
+
+def test_a_request_lost_by_the_upstream_unread_is_resent(model_server, start_gateway):
+    """A pooled connection the upstream closes as a request goes out (its keep-alive timer) loses the request
+    unanswered; predict has no side effects, so the gateway resends it (--upstream_retries, default 1)."""
+    with StallingUpstream(model_server.rest_host, drop_first=1) as upstream:
+        gateway = start_gateway(["--model_name=%s" % MODEL, "--predictor_host=%s" % upstream.host]).wait_ready()
+        answer = gateway.post("/v1/models/%s:predict" % MODEL, json={"instances": TEXTS[:1]})
+        assert answer.status_code == 200, answer.text
+        assert upstream.dropped == 1
+        assert len(answer.json()["predictions"]) == 1
 
 
 def test_a_bearer_token_guards_the_api_but_not_the_probes(model_server, start_gateway, tmp_path):

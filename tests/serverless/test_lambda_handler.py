@@ -83,7 +83,7 @@ def test_bad_direct_events_get_errors_with_their_status(backend):
 
 @pytest.mark.parametrize("error, status, message", [
     (ConnectError, 503, "upstream is unreachable"),
-    # Dropped after the request was sent: not resent here, but safe for the caller to resend.
+    # Dropped after the request was sent, every time: resent once here, then safe for the caller to resend.
     (ConnectionLost, 502, "upstream closed the connection before answering"),
 ])
 def test_upstream_down_or_lost_mid_request_is_retry_after(backend, fake, error, status, message):
@@ -95,6 +95,21 @@ def test_upstream_down_or_lost_mid_request_is_retry_after(backend, fake, error, 
     answer = handle(backend, v2_event("POST", "/v1/models/sms:predict", {"instances": ["a"]}))
     assert answer["statusCode"] == status and answer["headers"]["Retry-After"] == "1"
     assert message in json.loads(answer["body"])["error"]
+
+
+def test_a_request_lost_once_after_sending_is_resent(backend, fake):
+    """A kept-alive connection the server closes as a request goes out loses it unread; predict has no side
+    effects, so the handler resends it once."""
+    lost = []
+
+    def lose_the_first(request):
+        if request.method == "POST" and not lost:
+            lost.append(request.url)
+            raise ConnectionLost("the connection to %s broke after the request was sent" % request.url, request)
+
+    fake.before = lose_the_first
+    answer = handle(backend, v2_event("POST", "/v1/models/sms:predict", {"instances": ["a"]}))
+    assert answer["statusCode"] == 200 and len(lost) == 1, answer
 
 
 def test_a_token_classifier_answers_entity_spans(tiny_vocab_file):
