@@ -27,7 +27,7 @@ from typing import Dict
 
 import numpy as np
 
-from bert_contract import DEFAULT_THRESHOLD, TOKEN_CLASSIFICATION
+from bert_contract import DEFAULT_THRESHOLD
 from bert_contract.model_config import ARCHITECTURE_FIELD, BERT, MEAN_POOLING
 from pretrained import hf_heads, hf_tokenizer, layout
 from pretrained.errors import ExportError
@@ -50,7 +50,7 @@ def export_hf(model: TrainedModel, hf_dir: str, force: bool = False) -> Dict[str
     if architecture not in hf_heads.CLASS_PREFIXES:
         raise ExportError("%s: architecture %r has no Hugging Face class" % (model.bert_config_file, architecture))
     class_name, head = hf_heads.hf_head(info.task_kind, architecture)
-    if model.pooling == MEAN_POOLING and info.task_kind != TOKEN_CLASSIFICATION:
+    if model.pooling == MEAN_POOLING and head.pooled:
         raise ExportError("%s: the classifier reads the mean of the token vectors (pooling mean), and Hugging Face's "
                           "%s reads the first token: fine-tune with --pooling=cls to export to Hugging Face"
                           % (model.checkpoint, class_name))
