@@ -6,6 +6,8 @@ Every flag of Google's reference `run_classifier.py` keeps its name and default
 
 from absl import flags
 
+from bert_contract.model_config import POOLINGS
+
 REFERENCE_FLAGS = (
     "data_dir bert_config_file task_name vocab_file output_dir init_checkpoint do_lower_case "
     "max_seq_length do_train do_eval do_predict train_batch_size eval_batch_size predict_batch_size "
@@ -89,7 +91,7 @@ def _project_flags():
     f.DEFINE_integer("length_chunk_batches", 1, "With --dynamic_padding: cut training batches from chunks of this many batches sorted by length. 1 (default): shuffled batches, each with the label mix of uniform shuffling. More: less padding, and every this many steps still see a uniform random sample, but single batches hold similar lengths, so their labels are skewed when label follows length.")
     f.DEFINE_integer("train_micro_batches", 4, "Run each training batch as this many micro-batches of rows sorted by length, each padded only to its own longest, with shared weights and the whole batch's loss (same gradient and label mix, less padding); at most one per 8 rows of a device's batch. 1: run the batch whole. Off on TPU, which needs fixed shapes.")
     f.DEFINE_bool("adam_bias_correction", None, "Train with Adam's bias correction, which the reference's AdamWeightDecayOptimizer leaves out (its first ~100 steps are then 3-6x larger than Adam's); checkpoints are unchanged. Default: the task family's (on for run_ner.py, off for run_classifier.py).")
-    f.DEFINE_enum("pooling", None, ["cls", "mean"], "The sentence vector the classifier reads: cls, the pooled [CLS] as in the reference; mean, the mean of the token vectors, which sentence-transformers models such as all-MiniLM-L6-v2 are trained to give (their pooler is untrained). Default: the run's earlier choice, else bert_config.json's \"pooling\" (written by pretrained/), else cls. Not for run_ner.py.")
+    f.DEFINE_enum("pooling", None, list(POOLINGS), "The sentence vector the classifier reads: cls, the pooled [CLS] as in the reference; mean, the mean of the token vectors, which sentence-transformers models such as all-MiniLM-L6-v2 are trained to give (their pooler is untrained). Default: the run's earlier choice, else bert_config.json's \"pooling\" (written by pretrained/), else cls. Not for run_ner.py.")
     f.DEFINE_bool("cache_features", True, "Reuse featurized TFRecords in <output_dir>/features while data and settings are unchanged.")
     f.DEFINE_integer("log_every_steps", 50, "How often training logs loss and examples/sec.")
     f.DEFINE_integer("keep_checkpoint_max", 5, "How many recent checkpoints to keep.")

@@ -11,6 +11,7 @@ from typing import Dict, List, Optional
 from bert import tokenization
 
 from bert_contract import SEQUENCE_CLASSIFICATION, ModelInfo
+from bert_contract.model_config import POOLING_FIELD
 from bert_runner import checks, distribute, families, labels, pooling, storage
 from bert_runner.errors import RunnerError
 from bert_runner.family import TaskFamily
@@ -64,8 +65,9 @@ class Plan:
         labels.check_run_kind(o.output_dir, family.kind, SEQUENCE_CLASSIFICATION, families.command_for)
         self.pooling = None  # type: Optional[str]
         if family.reads_sentence_vector:
+            self.pooling = pooling.resolve(o.pooling, o.output_dir, self.bert_config)
             # The config object is the model's: the encoder builds the pooling it names.
-            self.bert_config.pooling = self.pooling = pooling.resolve(o.pooling, o.output_dir, self.bert_config)
+            setattr(self.bert_config, POOLING_FIELD, self.pooling)
         elif o.pooling is not None:
             raise RunnerError("--pooling=%s: %s classifies every token's own vector; there is no sentence vector to pool"
                               % (o.pooling, family.command))

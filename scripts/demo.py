@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 
+from bert_contract.model_config import POOLINGS
 from model_server.launch import running_server
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -67,7 +68,7 @@ def main():
     parser.add_argument("--output_dir")
     parser.add_argument("--epochs")
     parser.add_argument("--queries")
-    parser.add_argument("--pooling", choices=["cls", "mean"],
+    parser.add_argument("--pooling", choices=POOLINGS,
                         help="the classifier's sentence vector (default: the model's own, mean for all-MiniLM-L6-v2); "
                              "cls for a model to take to Hugging Face")
     args = parser.parse_args()
