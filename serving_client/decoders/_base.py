@@ -145,8 +145,7 @@ def truncation_flags(featurizer: Featurizer, examples: Sequence[Example], trunca
     lengths_b = dict(zip(present, map(len, featurizer.token_ids([examples[i][1] for i in present], limit))))
     flags = []
     for i, ids in enumerate(ids_a):
-        # [CLS] a [SEP], or [CLS] a [SEP] b [SEP]; an empty second text counts as none (the reference's rule).
-        length = len(ids) + lengths_b[i] + 3 if lengths_b.get(i) else len(ids) + 2
+        length = _input_length(len(ids), lengths_b.get(i, 0))
         flags.append(length > limit)
         if length > limit and not truncation:
             raise InputError(
@@ -165,7 +164,12 @@ def _exact_length(featurizer: Featurizer, example: Example) -> str:
     if len(a) + len(b or "") > EXACT_COUNT_CHARS:
         return "over %d" % featurizer.max_seq_length
     ids_a, ids_b = featurizer.token_ids([a, b or ""])
-    return str(len(ids_a) + len(ids_b) + 3 if ids_b else len(ids_a) + 2)
+    return str(_input_length(len(ids_a), len(ids_b)))
+
+
+def _input_length(pieces_a: int, pieces_b: int) -> int:
+    """[CLS] a [SEP], or [CLS] a [SEP] b [SEP]; an empty second text counts as none (the reference's rule)."""
+    return pieces_a + pieces_b + 3 if pieces_b else pieces_a + 2
 
 
 def text_fields(result: Any) -> Dict[str, Any]:
