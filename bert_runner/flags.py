@@ -85,7 +85,7 @@ def _project_flags():
     f.DEFINE_string("dev_file", None, "generic task: evaluation file (default: dev.tsv or dev.csv in --data_dir).")
     f.DEFINE_string("test_file", None, "generic task: prediction file (default: test.tsv or test.csv in --data_dir).")
     # Multi-label classification.
-    f.DEFINE_bool("tune_thresholds", False, "multilabel/goemotions: with --do_eval, choose one decision threshold per label on dev (best F1 over 0.05..0.95), save it as thresholds.json and export it in the metadata; default: 0.5 for every label.")
+    f.DEFINE_bool("tune_thresholds", False, "multilabel/goemotions: with --do_eval, choose one decision threshold per label on dev (best F1 over 0.01..0.04 and 0.05..0.95 step 0.05), save it as thresholds.json and export it in the metadata; default: 0.5 for every label.")
     # Speed and bookkeeping.
     f.DEFINE_bool("dynamic_padding", True, "Pad each batch only to its longest example (off on TPU, which needs fixed shapes); see --length_chunk_batches.")
     f.DEFINE_integer("length_chunk_batches", 1, "With --dynamic_padding: cut training batches from chunks of this many batches sorted by length. 1 (default): shuffled batches, each with the label mix of uniform shuffling. More: less padding, and every this many steps still see a uniform random sample, but single batches hold similar lengths, so their labels are skewed when label follows length.")

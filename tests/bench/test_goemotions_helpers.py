@@ -38,6 +38,9 @@ def test_two_fold_scores_every_row_once_and_in_sample_tuning_flatters():
     assert choices["per_label_on_dev"]["macro_f1"] >= choices["per_label_two_fold"]["macro_f1"]
     assert choices["per_label_on_dev"]["macro_f1"] > choices["default_0.5"]["macro_f1"]  # b needs a low threshold
     assert choices["per_label_on_dev"]["thresholds"][1] < 0.5
+    # The grid's low end can only help the rows it is tuned on.
+    assert choices["per_label_on_dev"]["macro_f1"] >= choices["per_label_without_low_end"]["macro_f1"]
+    assert min(choices["per_label_without_low_end"]["thresholds"]) >= 0.05
 
 
 def test_the_report_aggregates_the_finished_seeds(tmp_path):
@@ -64,6 +67,9 @@ def test_the_report_aggregates_the_finished_seeds(tmp_path):
     assert "| per label on dev (--tune_thresholds, exported) | BERT |" in summary["text"]
     assert "| one global threshold chosen on dev | TF-IDF + LR |" in summary["text"]
     assert "mixed_settings" not in summary and "different settings" not in summary["text"]
+    coarse = [s["per_label_without_low_end"]["macro_f1"] for s in seeds]
+    assert summary["per_label_without_low_end"]["macro_f1"]["mean"] == pytest.approx(np.mean(coarse))
+    assert "without the grid's low end" in summary["text"]
 
     # A result file from another configuration (e.g. before --pooling) is named, not silently averaged in.
     part = json.loads((tmp_path / "goemotions-bert-seed-2.json").read_text())

@@ -116,6 +116,15 @@ def test_tuning_takes_each_labels_best_f1_and_keeps_the_default_where_nothing_is
     assert thresholds == [0.25, 0.65, 0.5, 0.5]
 
 
+def test_a_rare_label_whose_positives_score_below_005_gets_a_threshold_from_the_low_end():
+    from bert_runner.multi_label import tune_thresholds
+
+    gold = np.array([[1], [1], [0], [0], [0]], bool)
+    probabilities = np.array([[0.03], [0.035], [0.012], [0.004], [0.001]])
+    # 0.05 would find none of them; (0.012, 0.03] separates, and 0.03 is the nearest 0.5 of 0.02, 0.03.
+    assert tune_thresholds(probabilities, gold) == [0.03]
+
+
 # ---------------------------------------------------------------- a tiny run
 
 
