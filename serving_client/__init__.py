@@ -44,7 +44,7 @@ from serving_client._errors import (
     ServingClientError,
     TransportError,
 )
-from serving_client._retry import Retry
+from serving_client._retry import Retry, RetryTransport
 from serving_client._transport import HTTPTransport, MockTransport, Request, Response, Transport
 
 __all__ = [
@@ -63,6 +63,7 @@ __all__ = [
     "Request",
     "Response",
     "Retry",
+    "RetryTransport",
     "ServerError",
     "ServingClient",
     "ServingClientError",

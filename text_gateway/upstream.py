@@ -17,7 +17,7 @@ from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 from urllib.parse import quote
 
-from serving_client import Request, Retry, ServerError, ServingClient, ServingClientError, Transport
+from serving_client import Request, Retry, RetryTransport, ServerError, ServingClient, ServingClientError, Transport
 
 from text_api.backend import Backend, LoadedModel, call_model, load_model
 from text_api.errors import ApiError, BadGateway, Unavailable, UpstreamTimeout, upstream_error
@@ -44,10 +44,13 @@ class ModelBackend(Backend):
     ):
         self.name = name
         self.settings = settings
-        self._transport = transport
         self._executor = executor
         self._slots = slots
         self._metrics = metrics
+        # A lost connection is resent too: predict and the version check have no side effects, and a pooled
+        # connection the upstream's keep-alive timer closes as a request goes out loses it unread
+        # (bench/soak.py --gateway).
+        retry = Retry(max_retries=settings.upstream_retries, backoff_factor=0.05, retry_sent=True)
         self.client = ServingClient(
             settings.upstream_url,
             name,
@@ -55,11 +58,11 @@ class ModelBackend(Backend):
             batch_size=settings.chunk_size,
             max_in_flight=settings.upstream_concurrency,
             timeout=settings.upstream_timeout,
-            # A lost connection is resent too: predict has no side effects, and a pooled connection the
-            # upstream's keep-alive timer closes as a request goes out loses it unread (bench/soak.py --gateway).
-            retry=Retry(max_retries=settings.upstream_retries, backoff_factor=0.05, retry_sent=True),
+            retry=retry,
             transport=transport,
         )
+        # One lost check would otherwise make the model not ready, every request a 503, until the next one.
+        self._checks = RetryTransport(transport, retry)
         self.loaded = None  # type: Optional[LoadedModel]
         self.ready = False
         self.reason = "not checked yet"
@@ -118,7 +121,7 @@ class ModelBackend(Backend):
     def _upstream_version(self) -> Optional[int]:
         """The version upstream serves now (GET .../metadata answers only for an AVAILABLE one)."""
         request = Request("GET", self._metadata_url)
-        response = self._transport.send(request)
+        response = self._checks.send(request)
         if response.status_code != 200:
             raise ServerError(response.status_code, response.content.decode("utf-8", "replace")[:300], request)
         try:

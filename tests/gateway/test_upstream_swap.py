@@ -58,3 +58,38 @@ def test_a_new_upstream_version_loads_while_the_old_one_keeps_answering(tiny_voc
     assert seen_while_loading and all(s["ready"] and s["version"] == 7 for s in seen_while_loading)
     assert answers and all(a[0]["label"] in ("ham", "spam") for a in answers)
     assert backend.status()["ready"] and backend.status()["version"] == 8
+
+
+def test_a_version_check_lost_once_is_resent_and_the_model_stays_ready(tiny_vocab_file):
+    """The watcher's GET .../metadata over a pooled connection can meet the upstream's keep-alive close too;
+    one such loss must not make the model not ready (every request a 503 until the next check)."""
+    from serving_client import ConnectionLost
+
+    fake = FakeServing(tiny_vocab_file, with_vocab=True, version=7)
+    lost = []
+
+    def lose_the_first_check(request):
+        if request.method == "GET" and request.url.endswith("/v1/models/sms/metadata") and not lost:
+            lost.append(request.url)
+            raise ConnectionLost("the connection to %s broke after the request was sent" % request.url, request)
+        return None
+
+    async def two_checks():
+        await backend.refresh()
+        fake.before = lose_the_first_check
+        await backend.refresh()
+        return backend.status(), await backend.predict([("good movie", None)], Parameters())
+
+    settings = GatewaySettings(("sms",), "serving", refresh_seconds=60)
+    with ThreadPoolExecutor(4) as executor:
+        loop = asyncio.new_event_loop()
+        try:
+            backend = ModelBackend("sms", settings, MockTransport(fake.handler), executor, asyncio.Semaphore(4),
+                                   GatewayMetrics())
+            status, answer = loop.run_until_complete(two_checks())
+        finally:
+            loop.close()
+            backend.close()
+    assert lost, "the fake did not lose a version check"
+    assert status["ready"] and status["version"] == 7, status
+    assert answer[0]["label"] in ("ham", "spam")
