@@ -25,6 +25,7 @@ PUBLIC = [
     "Request",
     "Response",
     "Retry",
+    "RetryTransport",
     "ServerError",
     "ServingClient",
     "ServingClientError",
