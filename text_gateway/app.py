@@ -96,15 +96,20 @@ class Gateway:
     async def read_body(self, request: Request) -> bytes:
         """The body within --max_body_bytes; `request.state.body_bytes` says how much was read, also on failure."""
         limit = self.settings.max_body_bytes
-        content_length(request.headers.get("content-length"), limit)
         parts = []
         received = 0
         try:
+            content_length(request.headers.get("content-length"), limit)
             async for part in request.stream():
                 received += len(part)
                 if received > limit:
                     raise TooLarge("the body has more than %d bytes, the limit" % limit)
                 parts.append(part)
+        except TooLarge as e:
+            # The rest of the body stays unread: the answer closes the connection (as nginx's 413 does) rather
+            # than read up to the size the client declared, or read the rest as its next request.
+            e.headers["Connection"] = "close"
+            raise
         except ClientDisconnect:
             raise BadRequest("the client closed the connection before the body ended")
         finally:

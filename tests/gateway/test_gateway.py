@@ -143,6 +143,12 @@ def test_every_bad_request_gets_4xx_json_and_the_gateway_keeps_serving(model_ser
     assert status == 400 and headers["content-type"] == "application/json"
     assert "not a valid HTTP/1.1 request" in json.loads(body)["error"]
     assert gateway.post("/predict", json={"text": 1}).status_code == 400
+    # A body over the limit is not read to its end: the 413 closes the connection (raw_request reads until the
+    # gateway closes it), so a client can neither make it read the 1 MB it declared nor have the rest read as
+    # its next request.
+    status, headers, body = raw_request(gateway.port, b"POST /v1/models/tiny:predict HTTP/1.1\r\nHost: x\r\n"
+                                                      b"Content-Length: 1000000\r\n\r\n" + b"a" * 100)
+    assert status == 413 and headers["connection"] == "close" and "the limit is 2048" in json.loads(body)["error"]
     # A client that hangs up halfway through its body: counted a 400, not an unexpected error.
     answered_400 = lambda: requests_counted(gateway, "400")  # noqa: E731
     before = answered_400()
