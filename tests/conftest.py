@@ -2,11 +2,16 @@
 
 import os
 
-import pytest
+# Tests start servers with subprocess (fork + exec) while gRPC channels are open. gRPC's fork handlers wait
+# for its threads to settle before every fork, and once (CI, 2026-12-07) waited forever in
+# subprocess.Popen. gRPC's own advice for fork-then-exec programs: turn them off, before grpc is imported.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
-import model_servers  # tests/helpers: on sys.path through pyproject.toml's pytest `pythonpath`
-import tiny_bert
-from loopback import ModelServer, build_tiny_export, py37_interpreter
+import pytest  # noqa: E402
+
+import model_servers  # noqa: E402  tests/helpers: on sys.path through pyproject.toml's pytest `pythonpath`
+import tiny_bert  # noqa: E402
+from loopback import ModelServer, build_tiny_export, py37_interpreter  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
