@@ -117,10 +117,10 @@ def two_fold_per_label(probabilities, gold, labels, seed: int = 0) -> Dict:
 
 def threshold_choices(probabilities, gold, labels) -> Dict:
     """Each threshold choice's dev scores; `per_label_without_low_end` is the runner's grid before LOW_THRESHOLDS."""
-    from bert_runner.multi_label import LOW_THRESHOLDS, THRESHOLD_GRID, decide, multi_label_scores, tune_thresholds
+    from bert_runner.multi_label import STEP_THRESHOLDS, decide, multi_label_scores, tune_thresholds
 
     per_label = tune_thresholds(probabilities, gold)
-    coarse = tune_thresholds(probabilities, gold, grid=[t for t in THRESHOLD_GRID if t not in LOW_THRESHOLDS])
+    coarse = tune_thresholds(probabilities, gold, grid=STEP_THRESHOLDS)
     best = best_global_threshold(probabilities, gold, labels)
     return {
         "default_0.5": multi_label_scores(gold, decide(probabilities, [0.5] * len(labels)), labels),

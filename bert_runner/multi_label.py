@@ -49,7 +49,8 @@ THRESHOLDS_FILE = "thresholds.json"
 # rows choose less noise, and 0.01 apart below 0.05, where a rare label's positives score (the
 # sigmoid of a label seen in 0.2% of train, as GoEmotions' grief, rarely reaches 0.05).
 LOW_THRESHOLDS = (0.01, 0.02, 0.03, 0.04)
-THRESHOLD_GRID = LOW_THRESHOLDS + tuple(round(0.05 * i, 2) for i in range(1, 20))
+STEP_THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(1, 20))  # the whole grid before the low end
+THRESHOLD_GRID = LOW_THRESHOLDS + STEP_THRESHOLDS
 THRESHOLD_GRID_TEXT = "0.01..0.04 step 0.01, 0.05..0.95 step 0.05"
 _WARMUP_FALLBACK = "this is a warm-up request"
 
