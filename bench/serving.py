@@ -15,7 +15,10 @@
 
 Every server and (d) get the same TF thread settings (--intra_op, --inter_op;
 by default single-threaded runs, one batch thread per core: fastest here) and
-the same runtime: with --server_python, (d) and (d@32) run in that Python too.
+the same runtime: with --server_python, (d) and (d@32) run in a child of that
+Python too. Each side's Python and TF version are recorded in serving.json
+("runtime") and printed under the table; a run whose offline limit measured
+another TF than its servers stops with an error.
 
 Requests are single texts from ../shared/data/sms_spam/test.tsv, featurized with
 `featurizer.Featurizer` into REST :predict bodies once, then replayed in a cycle
@@ -45,7 +48,7 @@ import threading
 import time
 
 from bench.loadgen import drive, percentiles
-from featurizer import Featurizer, pad_batch
+from featurizer import EncodedInput, Featurizer, pad_batch
 from model_server.launch import running_server
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -265,7 +268,7 @@ def offline(fixed, dynamic, encoded, args):
               for callers in sorted({1, args.offline_callers}) for size in args.offline_batch_sizes]
     points += [("window", args.offline_callers, cost, window_runs(encoded, args.window, args.max_batch_size, cost))
                for cost in args.window_run_costs]
-    result = {"sorted_batches": [], "window": args.window}
+    result = {"sorted_batches": [], "window": args.window, "runtime": this_runtime()}
     session, run = _load_export(dynamic, args)
     try:
         for order, callers, knob, chunks in points:
@@ -330,18 +333,67 @@ def offline_in_runtime(fixed, dynamic, encoded, args, argv):
 
     The offline limit must run the TF the servers run (TF 2.19 vectorises erf, TF 1.15 does
     not), or the ratios (c)/(d) compare two runtimes instead of serving against its limit.
+    The child gets this run's settings (`argv`) and a job file with the exports and the
+    featurized texts, so it measures exactly what this process would, and writes its result
+    (with its own `runtime`) back into the job file.
     """
     if not args.server_python:
         return offline(fixed, dynamic, encoded, args)
     fd, path = tempfile.mkstemp(prefix="bench-serving-offline-", suffix=".json")
-    os.close(fd)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"fixed": fixed, "dynamic": dynamic, "encoded": [list(e) for e in encoded]}, f)
     try:
-        subprocess.run([args.server_python, "-m", "bench.serving"] + list(argv) + ["--offline_json=" + path],
+        subprocess.run([args.server_python, "-m", "bench.serving"] + list(argv) + ["--offline_job=" + path],
                        cwd=ROOT, check=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
         with open(path) as f:
-            return json.load(f)
+            return json.load(f)["offline"]
     finally:
         os.remove(path)
+
+
+def offline_job(path, args):
+    """The child's side of offline_in_runtime: measure the job's exports and texts, add the result to the file."""
+    with open(path) as f:
+        job = json.load(f)
+    job["offline"] = offline(job["fixed"], job["dynamic"], [EncodedInput(*e) for e in job["encoded"]], args)
+    with open(path, "w") as f:
+        json.dump(job, f)
+
+
+def this_runtime():
+    """The Python and TensorFlow of this process (the one that measures (d))."""
+    import tensorflow as tf
+    return {"python": sys.executable, "python_version": platform.python_version(), "tensorflow": tf.__version__}
+
+
+def server_runtime(python):
+    """The Python and TensorFlow the servers run, as `python -m model_server --version` reports them."""
+    done = subprocess.run([python, "-m", "model_server", "--version"], cwd=ROOT, stdout=subprocess.PIPE,
+                          universal_newlines=True, check=True)
+    version = done.stdout.strip().splitlines()[-1]  # "TensorFlow Library: 2.19.1"
+    return {"python": python, "tensorflow": version.rsplit(":", 1)[-1].strip(), "version_line": version}
+
+
+def check_same_runtime(server, offline_runtime):
+    """Refuse a run whose (d) measured another TF than its servers: its (c)/(d) would compare runtimes.
+
+    Compared by major.minor: the TF 1.15 server reports "1.15" (Python 3.7 has no importlib.metadata).
+    """
+    def release(version):
+        return version.split(".")[:2]
+
+    if release(server["tensorflow"]) != release(offline_runtime["tensorflow"]):
+        raise SystemExit("bench/serving.py: the offline limit ran TF %s (%s) but the servers run TF %s (%s)"
+                         % (offline_runtime["tensorflow"], offline_runtime["python"], server["tensorflow"],
+                            server["python"]))
+
+
+def runtime_line(runtime):
+    """One line naming both sides' runtimes, printed under the table."""
+    server, offline_runtime = runtime["server"], runtime["offline"]
+    return "- runtime: servers TF %s (%s); offline (d), (d@N) TF %s (%s, Python %s)" % (
+        server["tensorflow"], server["python"], offline_runtime["tensorflow"], offline_runtime["python"],
+        offline_runtime["python_version"])
 
 
 def _load_export(base, args):
@@ -447,7 +499,7 @@ def targets(rows, offline, at):
     return out
 
 
-def table(rows, offline, goals):
+def table(rows, offline, goals, runtime):
     limit, window = offline["sequences_per_sec"], offline["window_sequences_per_sec"]
     lines = ["| variant | concurrency | req/s | x (a) | x (d) | p50 ms | p90 ms | p99 ms | errors |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -457,11 +509,14 @@ def table(rows, offline, goals):
             row["variant"], VARIANTS[row["variant"]], row["concurrency"], row["rps"],
             "%.2f" % (row["rps"] / a["rps"]) if a and a["rps"] else "-", row["rps"] / limit,
             row["p50_ms"], row["p90_ms"], row["p99_ms"], row["errors"]))
-    lines.append("| (d) offline, sorted by length, best batch (%d, %d caller(s)) | - | %.1f seq/s | | 1.00 | | | | |"
-                 % (offline["best_batch_size"], offline["best_callers"], limit))
-    lines.append("| (d@%d) offline, sorted %d at a time, server's runs (cost %d) | - | %.1f seq/s | | %.2f | | | | |"
-                 % (offline["window"], offline["window"], offline["window_run_cost_tokens"], window, window / limit))
+    tf_version = offline["runtime"]["tensorflow"]
+    lines.append("| (d) offline on TF %s, sorted by length, best batch (%d, %d caller(s)) | - | %.1f seq/s | | 1.00 | | | | |"
+                 % (tf_version, offline["best_batch_size"], offline["best_callers"], limit))
+    lines.append("| (d@%d) offline on TF %s, sorted %d at a time, server's runs (cost %d) | - | %.1f seq/s | | %.2f | | | | |"
+                 % (offline["window"], tf_version, offline["window"], offline["window_run_cost_tokens"], window,
+                    window / limit))
     lines.append("")
+    lines.append(runtime_line(runtime))
     for goal in goals.values():
         verdict = "" if goal["met"] is None else " -> MET" if goal["met"] else " -> not met"
         lines.append("- %s: %.2fx%s" % (goal["what"], goal["ratio"], verdict))
@@ -534,8 +589,8 @@ def parse_args(argv=None):
     parser.add_argument("--server_python", default=None,
                         help="run the servers with this Python (e.g. .venv-tf2/bin/python: the TF 2.x runtime); "
                              "default: this one")
-    parser.add_argument("--offline_json", default=None,
-                        help=argparse.SUPPRESS)  # internal: measure (d) only, in this Python, into this file
+    parser.add_argument("--offline_job", default=None,
+                        help=argparse.SUPPRESS)  # internal: measure (d) of this job file, in this Python (offline_job)
     parser.add_argument("--output", default=os.path.join(RESULTS, "serving.json"))
     parser.add_argument("--plot", default=os.path.join(RESULTS, "serving.png"))
     args = parser.parse_args(argv)
@@ -554,6 +609,9 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.offline_job:
+        offline_job(args.offline_job, args)
+        return 0
     if not os.path.isdir(SMS_DIR):
         print("bench/serving.py: %s is absent; skipping" % SMS_DIR)
         return 0
@@ -563,10 +621,6 @@ def main(argv=None):
     lengths = [len(e.input_ids) for e in encoded]
     print("%d SMS test texts, %.1f tokens on average (max %d); exports %s, %s"
           % (len(texts), sum(lengths) / len(lengths), max(lengths), latest_version(fixed), latest_version(dynamic)))
-    if args.offline_json:
-        with open(args.offline_json, "w") as f:
-            json.dump(offline(fixed, dynamic, encoded, args), f)
-        return 0
     bodies = {"fixed": [request_body(e, args.max_seq_length) for e in encoded],
               "dynamic": [request_body(e, None) for e in encoded]}
     argv = list(argv if argv is not None else sys.argv[1:])
@@ -576,25 +630,26 @@ def main(argv=None):
     rows = []
     work = tempfile.mkdtemp(prefix="bench-serving-")
     args.server_binary = server_launcher(args.server_python, work) if args.server_python else None
-    runtime = subprocess.run([args.server_python or sys.executable, "-m", "model_server", "--version"], cwd=ROOT,
-                             stdout=subprocess.PIPE, universal_newlines=True).stdout.strip().splitlines()[-1]
-    print("servers: %s" % runtime)
+    runtime = {"server": server_runtime(args.server_python or sys.executable), "offline": limit["runtime"]}
+    check_same_runtime(runtime["server"], limit["runtime"])
+    print("servers: %s (%s)" % (runtime["server"]["version_line"], runtime["server"]["python"]))
     for variant in args.variants:
         print("server (%s) %s:" % (variant, VARIANTS[variant]))
         flags = server_flags(variant, fixed, dynamic, work, args)
         rows += serve_and_drive(variant, flags, bodies["dynamic" if variant == "c" else "fixed"], args)
     print("offline limit (d), after the servers (the better of the two is the limit: the machine is shared):")
     again = offline_in_runtime(fixed, dynamic, encoded, args, argv)
+    check_same_runtime(runtime["server"], again["runtime"])
     limit = best_of(limit, again)
     at = 32 if 32 in args.concurrency else max(args.concurrency)
     goals = targets(rows, limit, at)
-    text = table(rows, limit, goals)
+    text = table(rows, limit, goals, runtime)
     print()
     print(text)
     report = {
         "date": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
         "command": " ".join(["python -m bench.serving"] + argv),
-        "server_runtime": runtime,  # (d) and (d@N) ran in it too
+        "runtime": runtime,  # the servers' and the offline limit's Python and TF (the same TF, checked)
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "loadavg_before": load_before, "loadavg_after": os.getloadavg()},
         "settings": dict(vars(args)),
