@@ -371,7 +371,7 @@ def server_runtime(python):
     done = subprocess.run([python, "-m", "model_server", "--version"], cwd=ROOT, stdout=subprocess.PIPE,
                           universal_newlines=True, check=True)
     version = done.stdout.strip().splitlines()[-1]  # "TensorFlow Library: 2.19.1"
-    return {"python": python, "tensorflow": version.rsplit(":", 1)[-1].strip(), "version_line": version}
+    return {"python": os.path.abspath(python), "tensorflow": version.rsplit(":", 1)[-1].strip(), "version_line": version}
 
 
 def check_same_runtime(server, offline_runtime):
