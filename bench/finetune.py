@@ -5,6 +5,7 @@
     .venv/bin/python -m bench.finetune --full   # the issue's setting: all 4460 train rows, 1 epoch,
                                                 # max_seq_length 128, batch 32; ~20 min a seed (quiet)
     .venv/bin/python -m bench.finetune --seeds 3 --variants reference,length   # one case
+    .venv/bin/python -m bench.finetune --seeds 1 --variants length,trainer     # against the PyTorch Trainer
 
 Both runners fine-tune all-MiniLM-L6-v2 (`python -m pretrained fetch`) on the SMS spam
 split with the same max_seq_length, batch size, learning rate, epochs and warm-up, each
@@ -18,7 +19,11 @@ as its own process doing --do_train --do_eval --do_predict on the same rows:
   micro-batches); "fixed", `--dynamic_padding=false --train_micro_batches=1` (every batch
   padded to max_seq_length and run whole, as the reference); and, on request, "sorted8",
   `--length_chunk_batches=8 --train_micro_batches=1` (batches sorted by length within
-  random chunks of 8 batches).
+  random chunks of 8 batches);
+- the peer a PyTorch user would pick, on request ("trainer"): Hugging Face's Trainer
+  (bench/hf_trainer.py) on the same all-MiniLM-L6-v2 files, rows, steps, batch size, learning
+  rate, warm-up and max length, with dynamic padding and --trainer_threads threads, in
+  .venv-torch, which bench/torch_venv.py builds on demand (~5 GB: PyPI's torch pulls CUDA).
 
 Every seed of `--seeds` picks its own quick subset and is ours' `--seed`; all variants of a
 seed train on the same rows.
@@ -81,6 +86,7 @@ from bench.quality import (  # TF-free
     score,
     sms_split_present,
 )
+from bench import hf_trainer, torch_venv  # TF-free; hf_trainer imports torch only in its main()
 from bert_contract.model_config import GELU_EXACT
 
 # The reference's CoLA task has labels "0" and "1"; spam is the positive class.
@@ -472,8 +478,10 @@ OURS_VARIANTS = {
     # faster, label-skewed batches (bench/README.md)
     "sorted8": ["--length_chunk_batches=8", "--train_micro_batches=1"],
 }
-VARIANTS = ("reference", "fixed", "whole", "length", "sorted8")
+TRAINER = "trainer"  # Hugging Face's Trainer on PyTorch: opt-in (its venv is ~5 GB)
+VARIANTS = ("reference", "fixed", "whole", "length", "sorted8", TRAINER)
 DEFAULT_VARIANTS = ("reference", "fixed", "whole", "length")
+TRAINER_DONE = re.compile(r"^%s$" % re.escape(hf_trainer.TRAIN_DONE))
 
 
 def ours_command(args, train_file: Optional[str], output_dir: str, model_flags: Sequence[str],
@@ -487,6 +495,40 @@ def ours_command(args, train_file: Optional[str], output_dir: str, model_flags: 
     extra = OURS_VARIANTS[variant] + (list(args.ours_flag or []) if variant == "length" else [])
     return (command + common_flags(args, output_dir, model_flags)
             + ["--seed=%d" % args.seed, "--log_every_steps=1"] + extra)
+
+
+def hf_dir_of(model_flags: Sequence[str]) -> str:
+    """The Hugging Face directory `python -m pretrained fetch` unpacked beside the converted checkpoint."""
+    for flag in model_flags:
+        name, _, value = flag.partition("=")
+        if name == "--init_checkpoint":
+            from pretrained.fetch import HF_SUBDIR
+
+            hf_dir = os.path.join(os.path.dirname(value), HF_SUBDIR)
+            if not os.path.isfile(os.path.join(hf_dir, "config.json")):
+                raise BenchError("the trainer variant needs the Hugging Face files of the pretrained model in %s "
+                                 "(python -m pretrained fetch --force unpacks them)" % hf_dir)
+            return hf_dir
+    raise BenchError("the pretrained flags name no --init_checkpoint: %s" % " ".join(model_flags))
+
+
+def trainer_command(args, python: str, hf_dir: str, train_file: Optional[str], output_dir: str,
+                    steps: int) -> List[str]:
+    """bench/hf_trainer.py in the torch venv, with the settings of the other runners."""
+    command = [python, os.path.join(HERE, "hf_trainer.py"), "--hf_dir=%s" % hf_dir,
+               "--data_dir=%s" % args.data_dir, "--labels=%s" % ",".join(LABELS), "--output_dir=%s" % output_dir]
+    if train_file:
+        command.append("--train_file=%s" % train_file)
+    return command + [
+        "--max_seq_length=%d" % args.max_seq_length,
+        "--train_batch_size=%d" % args.train_batch_size,
+        "--eval_batch_size=%d" % args.eval_batch_size,
+        "--learning_rate=%g" % args.learning_rate,
+        "--max_steps=%d" % steps,
+        "--warmup_proportion=%g" % args.warmup_proportion,
+        "--seed=%d" % args.seed,
+        "--threads=%d" % args.trainer_threads,
+    ]
 
 
 def train_steps(num_examples: int, batch_size: int, epochs: float) -> int:
@@ -566,6 +608,27 @@ def run_ours(args, work_dir: str, train_file: Optional[str], test_labels, model_
         label_order = [line.strip() for line in f if line.strip()]
     figures.update(quality_figures(output_dir, label_order, test_labels))
     return figures, run
+
+
+def run_trainer(args, work_dir: str, train_file: Optional[str], test_labels, steps: int) -> Tuple[Dict, ProcessRun]:
+    """Hugging Face's Trainer: timed and scored as ours (its progress lines have our format)."""
+    output_dir = os.path.join(work_dir, TRAINER)
+    log_path = os.path.join(args.results_dir, log_name(TRAINER, args.seed))
+    command = trainer_command(args, args.torch_python, args.hf_dir, train_file, output_dir, steps)
+    run = run_logged(command, log_path, work_dir, "[%s seed %d]" % (TRAINER, args.seed))
+    _finished(run, TRAINER, log_path)
+    return trainer_figures(run, output_dir, test_labels, steps, args.train_batch_size), run
+
+
+def trainer_figures(run: ProcessRun, output_dir: str, test_labels, steps: int, batch_size: int) -> Dict:
+    """Speed from the Trainer's log (steady span after step STEADY_FROM_STEP, TRAIN_DONE's arrival), quality from its files."""
+    figures = speed_figures(run, first_time(run.lines, TRAINER_DONE), ours_steady_rate(run.lines, batch_size),
+                            "progress log times (after step %d)" % STEADY_FROM_STEP, ours_step_span(run.lines),
+                            steps, batch_size)
+    with open(os.path.join(output_dir, "label_list.txt"), encoding="utf-8") as f:
+        label_order = [line.strip() for line in f if line.strip()]
+    figures.update(quality_figures(output_dir, label_order, test_labels))
+    return figures
 
 
 # ---------------------------------------------------------------- report
@@ -703,7 +766,8 @@ def seed_summary(runs: Dict[int, Dict[str, Dict]]) -> Dict[str, Dict]:
     for variant in variants:
         figures = {seed: runs[seed][variant] for seed in seeds if variant in runs[seed]}
         row = {"test_errors": {seed: f.get("test_errors") for seed, f in figures.items()}}
-        for key in ("test_errors", "steady_examples_per_sec", "steady_examples_per_cpu_second", "test_spam_recall"):
+        for key in ("test_errors", "steady_examples_per_sec", "steady_examples_per_cpu_second", "test_spam_recall",
+                    "total_seconds", "train_phase_seconds"):
             row[key + "_spread"] = spread([f.get(key) for f in figures.values()])
         for key in ("steady_examples_per_sec", "steady_examples_per_cpu_second"):
             ratios_ = [f.get(key) / runs[seed]["reference"][key] for seed, f in figures.items()
@@ -711,18 +775,26 @@ def seed_summary(runs: Dict[int, Dict[str, Dict]]) -> Dict[str, Dict]:
             row[key + "_ratio"] = spread(ratios_)
         row["load_average_1min"] = {seed: f.get("load_average_1min") for seed, f in figures.items()}
         summary[variant] = row
+    if "length" in summary and TRAINER in summary:
+        # How much sooner than the PyTorch user ours is done, per seed (the trainer / ours).
+        for key in ("total_seconds", "train_phase_seconds"):
+            summary["length"][key + "_vs_trainer"] = spread([
+                runs[seed][TRAINER][key] / runs[seed]["length"][key] for seed in seeds
+                if TRAINER in runs[seed] and "length" in runs[seed]
+                and runs[seed][TRAINER].get(key) and runs[seed]["length"].get(key)])
     return summary
 
 
 def format_seed_table(summary: Dict[str, Dict], seeds: Sequence[int]) -> str:
     """A markdown table: test errors per seed, mean ± sd, speed and its ratio to the reference."""
     header = (["variant"] + ["errors, seed %d" % seed for seed in seeds]
-              + ["errors, mean ± sd", "steady ex/s", "x reference", "x reference per CPU-s"])
+              + ["errors, mean ± sd", "whole process s", "steady ex/s", "x reference", "x reference per CPU-s"])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" + "---:|" * (len(header) - 1)]
     for variant, row in summary.items():
         errors = ["%d" % row["test_errors"][seed] if row["test_errors"].get(seed) is not None else "-" for seed in seeds]
         ratio, cpu_ratio = row["steady_examples_per_sec_ratio"], row["steady_examples_per_cpu_second_ratio"]
         cells = ([variant] + errors + [str(row["test_errors_spread"] or "-"),
+                                        str(row.get("total_seconds_spread") or "-"),
                                         str(row["steady_examples_per_sec_spread"] or "-"),
                                         ("%.2fx" % ratio.mean) if ratio and variant != "reference" else "-",
                                         ("%.2fx" % cpu_ratio.mean) if cpu_ratio and variant != "reference" else "-"])
@@ -744,6 +816,30 @@ def seed_verdict(summary: Dict[str, Dict]) -> List[str]:
         ratio = length["steady_examples_per_sec_ratio"]
         lines.append("speed target (length-aware >= %.0fx reference, steady examples/sec, mean over seeds): %s (%s x)"
                      % (SPEED_TARGET, "met" if ratio.mean >= SPEED_TARGET else "NOT met", ratio))
+    lines += trainer_verdict(summary)
+    return lines
+
+
+TRAINER_TARGET = 1.5  # issue #23: ours' whole process >= 1.5x faster than the PyTorch Trainer, errors no worse
+
+
+def trainer_verdict(summary: Dict[str, Dict]) -> List[str]:
+    """Ours (length-aware) against Hugging Face's Trainer: whole process time, training phase, test errors."""
+    length, trainer = summary.get("length"), summary.get(TRAINER)
+    if not length or not trainer or not length.get("total_seconds_vs_trainer"):
+        return []
+    whole, phase = length["total_seconds_vs_trainer"], length.get("train_phase_seconds_vs_trainer")
+
+    def times(ratio):
+        return "-" if not ratio else "%.2fx" % ratio.mean + ("" if ratio.sd is None else " ± %.2f" % ratio.sd)
+
+    lines = ["against the PyTorch Trainer (whole process >= %.1fx faster, mean over seeds): %s (%s; training "
+             "phase %s)" % (TRAINER_TARGET, "met" if whole.mean >= TRAINER_TARGET else "NOT met", times(whole),
+                            times(phase))]
+    ours_errors, its_errors = length["test_errors_spread"], trainer["test_errors_spread"]
+    if ours_errors and its_errors:
+        lines.append("against the PyTorch Trainer (test errors no worse, mean over seeds): %s (ours %s, Trainer %s)"
+                     % ("met" if ours_errors.mean <= its_errors.mean else "NOT met", ours_errors, its_errors))
     return lines
 
 
@@ -780,6 +876,11 @@ def parse_args(argv):
                              "has no seed flag (default: 1,2,3)")
     parser.add_argument("--variants", type=variant_list, default=list(DEFAULT_VARIANTS),
                         help="which runs, of %s (default: %s)" % (",".join(VARIANTS), ",".join(DEFAULT_VARIANTS)))
+    parser.add_argument("--torch_venv", default=torch_venv.DEFAULT_VENV,
+                        help="the trainer variant's venv, built there on demand from bench/requirements-torch.txt "
+                             "(default: %(default)s)")
+    parser.add_argument("--trainer_threads", type=int, default=os.cpu_count() or 1,
+                        help="the trainer variant's torch threads (default: the machine's cores, %(default)s)")
     parser.add_argument("--ours_flag", action="append", metavar="FLAG",
                         help="an extra run_classifier.py flag for the length-aware variant (repeatable), "
                              "e.g. --ours_flag=--length_chunk_batches=16")
@@ -835,6 +936,8 @@ def _run_seed(args, work_dir: str, model_flags: List[str]) -> Dict:
     for variant in args.variants:
         if variant == "reference":
             result, run = run_reference(args, work_dir, splits, model_flags, steps)
+        elif variant == TRAINER:
+            result, run = run_trainer(args, work_dir, train_file, splits["test"][1], steps)
         else:
             result, run = run_ours(args, work_dir, train_file, splits["test"][1], model_flags, steps, variant)
         figures[variant], commands[variant] = result, run.command
@@ -861,14 +964,18 @@ def main(argv=None) -> int:
     load_before = os.getloadavg()
     per_seed = {}  # type: Dict[int, Dict]
     try:
-        model_flags = reference_compatible(pretrained_flags(), work_dir)
+        fetched = pretrained_flags()
+        if TRAINER in args.variants:  # before any run: a failed build should cost no training
+            args.hf_dir = hf_dir_of(fetched)
+            args.torch_python = torch_venv.ensure(args.torch_venv)
+        model_flags = reference_compatible(fetched, work_dir)
         for seed in args.seeds:
             args.seed = seed
             per_seed[seed] = _run_seed(args, os.path.join(work_dir, "seed-%d" % seed), model_flags)
             _print_seed(per_seed[seed])
             # After every seed, so a long run that is stopped keeps the seeds it finished.
             _write_results(args, started, load_before, model_flags, per_seed)
-    except BenchError as e:
+    except (BenchError, torch_venv.VenvError) as e:
         print("error: %s" % e, file=sys.stderr)
         return 1
     finally:
@@ -913,6 +1020,9 @@ def _write_results(args, started: str, load_before, model_flags: List[str], per_
             "eval_batch_size": args.eval_batch_size, "max_seq_length": args.max_seq_length,
             "warmup_proportion": args.warmup_proportion, "seeds": args.seeds, "variants": args.variants,
             "ours_flags": args.ours_flag or [], "pretrained_flags": model_flags,
+            "trainer": ({"python": args.torch_python, "hf_dir": args.hf_dir, "threads": args.trainer_threads,
+                         "requirements": os.path.relpath(torch_venv.REQUIREMENTS, REPO)}
+                        if TRAINER in args.variants else None),
         },
         "seeds": {str(seed): run for seed, run in per_seed.items()},
         "summary": {variant: {key: (value._asdict() if isinstance(value, Spread) else value)
@@ -938,6 +1048,13 @@ def _print_seed(run: Dict) -> None:
     if "reference" in figures and "length" in figures:
         print(format_tables(figures["reference"], figures["length"]))
         print("\n".join(verdict(figures["reference"], figures["length"], run["rows"]["test"])))
+    if TRAINER in figures and "length" in figures:
+        ours, its = figures["length"], figures[TRAINER]
+        print("against the PyTorch Trainer: whole process %.1f s vs %.1f s (%.2fx), steady %.1f vs %.1f examples/sec, "
+              "test errors %d vs %d" % (ours["total_seconds"], its["total_seconds"],
+                                        its["total_seconds"] / ours["total_seconds"],
+                                        ours["steady_examples_per_sec"] or 0, its["steady_examples_per_sec"] or 0,
+                                        ours["test_errors"], its["test_errors"]))
     sys.stdout.flush()
 
 

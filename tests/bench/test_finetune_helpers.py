@@ -212,9 +212,9 @@ def test_seed_summary_gives_mean_sd_and_speed_ratios_against_the_same_seeds_refe
     assert fixed.mean == pytest.approx(32 / 3.0) and fixed.sd == pytest.approx(2.8867513)
     table = finetune.format_seed_table(summary, [1, 2, 3])
     assert table.splitlines()[0] == ("| variant | errors, seed 1 | errors, seed 2 | errors, seed 3 | errors, mean ± sd "
-                                     "| steady ex/s | x reference | x reference per CPU-s |")
-    assert "| length | 8 | 10 | 9 | 9.0 ± 1.0 | 56.7 ± 25.2 | 3.33x | 3.33x |" in table
-    assert "| reference | 6 | 7 | 5 | 6.0 ± 1.0 | 16.7 ± 5.8 | - | - |" in table
+                                     "| whole process s | steady ex/s | x reference | x reference per CPU-s |")
+    assert "| length | 8 | 10 | 9 | 9.0 ± 1.0 | - | 56.7 ± 25.2 | 3.33x | 3.33x |" in table
+    assert "| reference | 6 | 7 | 5 | 6.0 ± 1.0 | - | 16.7 ± 5.8 | - | - |" in table
     verdict = finetune.seed_verdict(summary)
     assert verdict[0].startswith("quality target") and ": met (9.0 against 10.7 ± 2.9)" in verdict[0]
     assert verdict[1].startswith("speed target") and ": met" in verdict[1]
@@ -226,7 +226,7 @@ def test_seed_summary_of_one_seed_or_missing_variants():
     summary = finetune.seed_summary({3: {"reference": _figures(6, 20.0), "length": _figures(8, 80.0)}})
     assert list(summary) == ["reference", "length"]
     assert str(summary["length"]["test_errors_spread"]) == "8.0"  # no sd from one value
-    assert "| length | 8 | 8.0 | 80.0 | 4.00x | 4.00x |" in finetune.format_seed_table(summary, [3])
+    assert "| length | 8 | 8.0 | - | 80.0 | 4.00x | 4.00x |" in finetune.format_seed_table(summary, [3])
     assert finetune.spread([None]) is None
 
 
@@ -267,7 +267,7 @@ def test_the_seed_loop_writes_every_seed_and_the_table(sms_dir, tmp_path, monkey
     results = tmp_path / "results"
     assert finetune.main(["--data_dir", sms_dir, "--results_dir", str(results), "--seeds", "2,1"]) == 0
     out = capsys.readouterr().out
-    assert "| fixed | 11 | 10 | 10.5 ± 0.7 | 70.0 ± 0.0 | 3.50x | 3.50x |" in out
+    assert "| fixed | 11 | 10 | 10.5 ± 0.7 | - | 70.0 ± 0.0 | 3.50x | 3.50x |" in out
     assert "quality target (length-aware mean errors within one sd of fixed padding's, or below): met" in out
     written = json.loads((results / "finetune.json").read_text())
     assert sorted(written["seeds"]) == ["1", "2"] and written["settings"]["seeds"] == [2, 1]
