@@ -10,71 +10,73 @@ for classification, label-weighted tokens for token classification), so the grad
 the batch's label mix are unchanged; only the padding falls (SMS spam at batch 32: ~72
 tokens a row padded to the batch's longest, ~35 with 4 micro-batches).
 
+The groups run one after another in a `tf.while_loop`, so the graph holds one copy of the
+encoder and its gradient whatever the group count: building and optimising N copies cost
+a short fine-tune more than the padding it saved.
+
 Exact because BERT's attention masks keep padded positions out of every real token's
 output: a row's outputs do not depend on how far it is padded (up to float rounding).
 Dropout draws its masks per group, which changes no expectation. Training only:
 evaluation, prediction and the export build the unsplit graph.
 """
 
-from typing import Callable, Dict, List, Sequence
+from typing import Callable, Dict, Sequence
 
 import tensorflow.compat.v1 as tf
 
 from bert_contract import INPUT_MASK
 from bert_runner.family import Head
 
+LOOP_NAME = "micro_batches"
 
-def split_by_length(features: Dict, num_micro_batches: int, sequence_keys: Sequence[str]) -> List[Dict]:
-    """`features` (one batch) as `num_micro_batches` groups of rows sorted by length, each cut to its longest.
 
-    Every row lands in exactly one group; group sizes differ by at most one (a batch
-    smaller than `num_micro_batches` leaves some groups empty). `sequence_keys` are the
-    per-token features (`[batch, length]`), sliced to the group's longest `input_mask`.
+def micro_batch(features: Dict, index, num_micro_batches: int, sequence_keys: Sequence[str]) -> Dict:
+    """Group `index` (a Python or tensor int) of `features` split into `num_micro_batches` groups by length.
+
+    The rows are sorted by length (stably) and cut into consecutive groups whose sizes
+    differ by at most one, so every row lands in exactly one group; a batch smaller than
+    `num_micro_batches` leaves some groups empty. `sequence_keys` are the per-token
+    features (`[batch, length]`), sliced to the group's longest `input_mask`.
     """
     lengths = tf.reduce_sum(tf.cast(features[INPUT_MASK], tf.int32), axis=1)
     order = tf.argsort(lengths, stable=True)
     batch = tf.size(order)
-    groups = []
-    for index in range(num_micro_batches):
-        rows = order[(batch * index) // num_micro_batches : (batch * (index + 1)) // num_micro_batches]
-        # At least one position, so an empty group still has a valid shape.
-        width = tf.maximum(tf.reduce_max(tf.gather(lengths, rows)), 1)
-        group = {}
-        for key, value in features.items():
-            value = tf.gather(value, rows)
-            if key in sequence_keys:
-                value = value[:, :width]
-            group[key] = value
-        groups.append(group)
-    return groups
-
-
-def combined_loss(heads: Sequence[Head]):
-    """The unsplit batch's loss from its groups' heads: their mean losses weighted by `Head.loss_weight`.
-
-    A head's loss is a mean over `loss_weight` (rows, or label-weighted tokens) with the
-    denominator clamped to at least 1, so `loss * loss_weight` is the group's loss sum
-    whenever the weights are whole numbers; the sums over the groups' sum and weight give
-    the batch's mean with the same clamp. An empty group (a batch smaller than the group
-    count) has weight 0 and a NaN mean, and adds nothing.
-    """
-    total = tf.add_n([tf.math.multiply_no_nan(head.loss, head.loss_weight) for head in heads])
-    weight = tf.add_n([head.loss_weight for head in heads])
-    return total / tf.maximum(weight, 1.0)
+    rows = order[(batch * index) // num_micro_batches : (batch * (index + 1)) // num_micro_batches]
+    # At least one position, so an empty group still has a valid shape.
+    width = tf.maximum(tf.reduce_max(tf.gather(lengths, rows)), 1)
+    group = {}
+    for key, value in features.items():
+        value = tf.gather(value, rows)
+        if key in sequence_keys:
+            value = value[:, :width]
+        group[key] = value
+    return group
 
 
 def micro_batched_loss(build_head: Callable[[Dict], Head], features: Dict, num_micro_batches: int,
                        sequence_keys: Sequence[str]):
-    """The training loss of `features` built as `num_micro_batches` length-sorted groups.
+    """The training loss of `features` run as `num_micro_batches` length-sorted groups, one at a time.
 
-    `build_head(group_features)` builds encoder and head for one group; the first call
-    creates the variables, the others reuse them.
+    `build_head(group_features)` builds the encoder and head once, inside the loop's body;
+    it creates the variables or reuses them as the caller's variable scope says.
+
+    A head's loss is a mean over `Head.loss_weight` (rows, or label-weighted tokens) with
+    the denominator clamped to at least 1, so `loss * loss_weight` is the group's loss sum
+    whenever the weights are whole numbers; the sums of the groups' sums and weights give
+    the batch's mean with the same clamp. An empty group (a batch smaller than the group
+    count) has weight 0 and a NaN mean, and adds nothing.
     """
-    heads = []
-    for index, group in enumerate(split_by_length(features, num_micro_batches, sequence_keys)):
-        with tf.variable_scope(tf.get_variable_scope(), reuse=True if index else None):
-            with tf.name_scope("micro_batch_%d" % index):
-                heads.append(build_head(group))
-    if any(head.loss_weight is None for head in heads):
-        raise ValueError("micro-batches need the head's loss_weight (what its loss is a mean over)")
-    return combined_loss(heads)
+
+    def add_group(index, total, weight):
+        head = build_head(micro_batch(features, index, num_micro_batches, sequence_keys))
+        if head.loss_weight is None:
+            raise ValueError("micro-batches need the head's loss_weight (what its loss is a mean over)")
+        loss_weight = tf.cast(head.loss_weight, tf.float32)
+        return index + 1, total + tf.math.multiply_no_nan(head.loss, loss_weight), weight + loss_weight
+
+    # One group at a time: the groups exist to bound the step's padding, and running them
+    # side by side would only hold more activations in memory at once.
+    _, total, weight = tf.while_loop(
+        lambda index, total, weight: index < num_micro_batches, add_group,
+        (tf.constant(0), tf.constant(0.0), tf.constant(0.0)), parallel_iterations=1, name=LOOP_NAME)
+    return total / tf.maximum(weight, 1.0)

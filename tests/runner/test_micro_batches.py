@@ -49,7 +49,7 @@ def test_split_keeps_every_row_once_and_cuts_each_group_to_its_longest():
     with tf.Graph().as_default(), tf.Session() as session:
         features = {key: tf.placeholder_with_default(value, [None] * value.ndim) for key, value in arrays.items()}
         sequence_keys = (INPUT_IDS, SEGMENT_IDS, LABEL_IDS, LABEL_WEIGHTS, INPUT_MASK)
-        groups = session.run(micro_batches.split_by_length(features, 4, sequence_keys))
+        groups = session.run([micro_batches.micro_batch(features, i, 4, sequence_keys) for i in range(4)])
     assert [len(g["row"]) for g in groups] == [2, 3, 2, 3]
     assert sorted(np.concatenate([g["row"] for g in groups]).tolist()) == list(range(len(lengths)))
     seen = []
@@ -66,8 +66,9 @@ def test_split_keeps_every_row_once_and_cuts_each_group_to_its_longest():
 def test_a_batch_smaller_than_the_micro_batch_count_leaves_groups_empty():
     arrays = batch_arrays([4, 2], per_token_labels=False)
     with tf.Graph().as_default(), tf.Session() as session:
-        groups = session.run(micro_batches.split_by_length({k: tf.constant(v) for k, v in arrays.items()}, 4,
-                                                           (INPUT_IDS, SEGMENT_IDS, INPUT_MASK)))
+        features = {k: tf.constant(v) for k, v in arrays.items()}
+        groups = session.run([micro_batches.micro_batch(features, i, 4, (INPUT_IDS, SEGMENT_IDS, INPUT_MASK))
+                              for i in range(4)])
     assert [g[INPUT_IDS].shape for g in groups] == [(0, 1), (1, 2), (0, 1), (1, 4)]
 
 
@@ -115,22 +116,28 @@ def test_micro_batches_give_the_unsplit_loss_and_gradients(family, rows):
     assert max(np.abs(g).max() for g in gradients) > 1e-3  # a gradient that says something
 
 
-def test_training_builds_micro_batches_and_other_modes_the_plain_graph():
+def test_training_runs_the_micro_batches_in_a_loop_over_one_encoder_and_other_modes_the_plain_graph():
     family = SequenceClassification()
     config = modeling.BertConfig.from_dict(
         tiny_bert.bert_config(vocab_size=64, num_layers=1, max_position_embeddings=MAX_LENGTH))
     model_fn = model.model_fn_builder(family, config, 3, None, 1e-3, 10, 1, False, False, train_micro_batches=4)
     arrays = batch_arrays([3, 5, 8, 12], per_token_labels=False)
-    ops = {}
+    encoders, scopes = {}, {}
     for mode in (tf.estimator.ModeKeys.TRAIN, tf.estimator.ModeKeys.PREDICT):
         with tf.Graph().as_default() as graph:
             features = {key: tf.constant(value) for key, value in arrays.items() if key != IS_REAL_EXAMPLE}
             model_fn(features, None, mode, {})
-            ops[mode] = {op.name.split("/")[0] for op in graph.get_operations()}
+            operations = graph.get_operations()
+            # Copies of the encoder: forward query projections of its first layer.
+            encoders[mode] = [op.name for op in operations if op.type == "MatMul" and not op.name.startswith("gradients")
+                              and "/layer_0/attention/self/query/" in op.name]
+            scopes[mode] = {op.name.split("/")[0] for op in operations}
             names = sorted(v.name for v in tf.trainable_variables())
             assert all(name.startswith(("bert/", "output_")) for name in names), names
-    assert {"micro_batch_%d" % i for i in range(4)} <= ops[tf.estimator.ModeKeys.TRAIN]
-    assert not any(name.startswith("micro_batch") for name in ops[tf.estimator.ModeKeys.PREDICT])
+    assert len(encoders[tf.estimator.ModeKeys.TRAIN]) == 1, encoders
+    assert encoders[tf.estimator.ModeKeys.TRAIN][0].startswith(micro_batches.LOOP_NAME + "/bert/encoder/")
+    assert len(encoders[tf.estimator.ModeKeys.PREDICT]) == 1 and encoders[tf.estimator.ModeKeys.PREDICT][0].startswith("bert/")
+    assert micro_batches.LOOP_NAME not in scopes[tf.estimator.ModeKeys.PREDICT]
 
 
 def test_a_run_trains_on_micro_batches_of_at_least_eight_rows(tiny_model_files, tmp_path, caplog):
