@@ -33,12 +33,19 @@ Parts (`--parts`, all by default):
   variant (c); WNUT-17 test sentences sent (one text per request) by the real
   client (`ServingClient.entities_batch`: featurize, HTTP, decode to entity spans)
   with 1 and 32 requests in flight, and the same requests replayed by
-  bench/loadgen.py without the client (the server's share). Texts/sec.
+  bench/loadgen.py without the client (the server's share). Texts/sec, and the
+  CPU milliseconds the client and the server spent per text. The reference: a
+  classifier with the same encoder (bench/serving.py's SMS export, or
+  --reference_export_dir) served the same way beside it and sent the same texts
+  (`predict_batch`), passes alternated model, reference, model, reference
+  (--serving_rounds); the ratio token classification / classifier, target >= 0.8x
+  at concurrency 32 (issue #23).
 
 Prints the tables and writes bench/results/ner.json (and ner_loss.png).
 """
 
 import argparse
+import collections
 import dataclasses
 import datetime
 import json
@@ -50,7 +57,7 @@ import statistics
 import sys
 import tempfile
 import time
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -75,6 +82,10 @@ NER_LEARNING_RATE = 2e-4
 # --crf_grid repeats the search (2-4 min a fit on 2 shared cores).
 CRF_GRID = "0.25/0.01"
 SERVING_CONCURRENCY = (1, 32)
+# Token classification / the classifier, client + server texts/s at concurrency 32, same texts (issue #23).
+SERVING_REFERENCE_TARGET = 0.8
+REFERENCE_MODEL_NAME = "classifier"
+QUICK_SERVING_TEXTS = 200  # --quick: the first test texts only
 MODEL_NAME = "ner"
 
 log = logging.getLogger("bench.ner")
@@ -398,71 +409,197 @@ def training_part(args, pretrained, work: str, timer: Timer, run_one=None) -> Di
 # ---------------------------------------------------------------- serving
 
 
+class Served(NamedTuple):
+    """One model the serving part serves: its name on the server, export, client method and tally."""
+
+    name: str
+    export_dir: str
+    method: str  # the `ServingClient` method that answers its kind
+    tally: Callable[[List], Dict]  # a figure of what the client answered, e.g. entities found
+
+
 def entities_found(results) -> Dict:
     """What `entities_batch` found, recorded beside its speed: the answers were decoded, not just received."""
     return {"entities_found": sum(len(t.entities) for t in results)}
 
 
+def labels_predicted(results) -> Dict:
+    """What the reference classifier's `predict_batch` answered (texts per label): its answers were decoded too."""
+    return {"labels_predicted": dict(collections.Counter(r.label for r in results))}
+
+
+def reference_export(args) -> Optional[str]:
+    """The classifier to compare with: --reference_export_dir, else bench/serving.py's SMS export (built once).
+
+    None, after saying why, when there is none to build (--reference_export_dir=none, or no SMS data).
+    """
+    from bench import serving
+
+    if args.reference_export_dir == "none":
+        return None
+    if args.reference_export_dir:
+        return os.path.abspath(args.reference_export_dir)
+    if not os.path.isdir(serving.SMS_DIR):
+        log.warning("serving: no classifier reference (%s is absent); pass --reference_export_dir", serving.SMS_DIR)
+        return None
+    # The same encoder (the converted all-MiniLM-L6-v2), a few fine-tuning steps: speed does not depend on the weights.
+    return serving.build_exports(os.path.abspath(serving.parse_args([]).model_dir), args.max_seq_length)[1]
+
+
+def client_pass(server, served: Served, texts: List[str], concurrency: int) -> Dict:
+    """All `texts` through the real client, one text a request: texts/s and the CPU each side spent per text."""
+    from bench import serving
+    from serving_client import ServingClient
+
+    load = os.getloadavg()
+    server_cpu = serving.cpu_seconds(server.process.pid)
+    with ServingClient(server.rest_url, served.name, batch_size=1, max_in_flight=concurrency) as client:
+        started, cpu = time.perf_counter(), time.process_time()
+        results = getattr(client, served.method)(texts)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    server_after = serving.cpu_seconds(server.process.pid)
+    row = {"texts": len(results), "client_seconds": seconds, "client_server_texts_per_sec": len(results) / seconds,
+           "client_cpu_ms_per_text": 1000 * cpu / len(results), "loadavg_before": load}
+    if server_cpu and server_after:
+        row["server_cpu_ms_per_text"] = 1000 * (server_after[0] - server_cpu[0]) / len(results)
+    row.update(served.tally(results))
+    return row
+
+
+def median_row(passes: List[Dict]) -> Dict:
+    """The rounds of one model at one concurrency as one row: the median of each figure, the first pass's tally."""
+    row = dict(passes[0])
+    for key in ("client_server_texts_per_sec", "client_cpu_ms_per_text", "server_cpu_ms_per_text", "client_seconds"):
+        values = [p[key] for p in passes if key in p]
+        if values:
+            row[key] = statistics.median(values)
+    row["rounds_texts_per_sec"] = [p["client_server_texts_per_sec"] for p in passes]
+    return row
+
+
+def reference_ratios(row: Dict, reference: Dict) -> Dict:
+    """The model against the classifier on the same texts: client + server and server-alone texts/s ratios."""
+    return {"ratio": row["client_server_texts_per_sec"] / reference["client_server_texts_per_sec"],
+            "server_alone_ratio": (row["server_alone_texts_per_sec"] / reference["server_alone_texts_per_sec"]
+                                   if reference["server_alone_texts_per_sec"] else None)}
+
+
 def serving_part(args, export_dir: str, texts: List[str], timer: Timer, method: str = "entities_batch",
-                 model_name: str = MODEL_NAME, tally: Callable[[List], Dict] = entities_found) -> Dict:
+                 model_name: str = MODEL_NAME, tally: Callable[[List], Dict] = entities_found,
+                 reference: Optional[Served] = None) -> Dict:
     """Texts/sec through the client + local server, and the server alone (bench/loadgen.py), per concurrency.
 
     `method` is the `ServingClient` method that answers the model's kind (`entities_batch` here,
     `predict_batch` for bench/goemotions.py's multi-label model); `tally(results)` adds a
-    figure of what it answered to each row.
+    figure of what it answered to each row. With a `reference` (a classifier), it is served
+    beside the model the same way and driven with the same texts, alternating model and
+    reference pass by pass (`args.serving_rounds` each), so both see the same machine.
     """
+    import contextlib
+
     from bench import serving
     from bench.loadgen import drive
     from model_server.launch import running_server
     from serving_client import ServingClient
 
+    models = [Served(model_name, export_dir, method, tally)] + ([reference] if reference else [])
+    rounds = args.serving_rounds or (2 if reference else 1)
     work = tempfile.mkdtemp(prefix="bench-%s-serving-" % model_name)
     # bench/serving.py's variant (c): dynamic export, length-aware batching, its thread settings.
-    flags = serving.server_flags("c", None, export_dir, work, serving.parse_args([]), model_name=model_name)
-    rows = []
+    options = serving.parse_args([])
+    rows, flags = [], []
     try:
-        with running_server(flags, timeout=300) as server:
-            with ServingClient(server.rest_url, model_name, batch_size=1, max_in_flight=8) as warm:
-                getattr(warm, method)(texts[:64])
-            # The very bodies the client sends (its decoder's requests), one text a request.
-            bodies = serving.client_bodies(server.rest_url, model_name, texts)
-            path = "/v1/models/%s:predict" % model_name
+        with contextlib.ExitStack() as stack:
+            servers, bodies = [], []
+            for served in models:
+                flags.append(serving.server_flags("c", None, served.export_dir, work, options, model_name=served.name))
+                server = stack.enter_context(running_server(flags[-1], timeout=300))
+                with ServingClient(server.rest_url, served.name, batch_size=1, max_in_flight=8) as warm:
+                    getattr(warm, served.method)(texts[:64])
+                servers.append(server)
+                # The very bodies the client sends (its decoder's requests), one text a request.
+                bodies.append(serving.client_bodies(server.rest_url, served.name, texts))
             for concurrency in args.serving_concurrency:
-                load = os.getloadavg()
-                with ServingClient(server.rest_url, model_name, batch_size=1, max_in_flight=concurrency) as client:
-                    started = time.perf_counter()
-                    results = getattr(client, method)(texts)
-                    seconds = time.perf_counter() - started
-                alone = drive(server.rest_port, path, bodies, concurrency, args.serving_seconds)
-                row = {"concurrency": concurrency, "texts": len(results), "client_seconds": seconds,
-                       "client_server_texts_per_sec": len(results) / seconds,
-                       "server_alone_texts_per_sec": alone["rps"], "server_alone_errors": alone["errors"],
-                       "server_alone_p50_ms": alone["p50_ms"], "server_alone_p99_ms": alone["p99_ms"],
-                       "loadavg_before": load}
-                row.update(tally(results))
+                passes = [[] for _ in models]
+                for _ in range(rounds):  # model, reference, model, reference, ...
+                    for i, served in enumerate(models):
+                        passes[i].append(client_pass(servers[i], served, texts, concurrency))
+                measured = []
+                for i, served in enumerate(models):
+                    row = dict(median_row(passes[i]), concurrency=concurrency)
+                    alone = drive(servers[i].rest_port, "/v1/models/%s:predict" % served.name, bodies[i], concurrency,
+                                  args.serving_seconds)
+                    row.update(server_alone_texts_per_sec=alone["rps"], server_alone_errors=alone["errors"],
+                               server_alone_p50_ms=alone["p50_ms"], server_alone_p99_ms=alone["p99_ms"])
+                    measured.append(row)
+                    log.info("%s, concurrency %d: client+server %.1f texts/s (rounds %s; client CPU %.2f ms/text); "
+                             "server alone %.1f texts/s (p50 %.1f ms, %d errors)", served.name, concurrency,
+                             row["client_server_texts_per_sec"],
+                             ", ".join("%.1f" % r for r in row["rounds_texts_per_sec"]),
+                             row["client_cpu_ms_per_text"], alone["rps"], alone["p50_ms"], alone["errors"])
+                row = measured[0]
+                if reference:
+                    row["reference"] = measured[1]
+                    row.update(reference_ratios(row, measured[1]))
                 rows.append(row)
-                log.info("concurrency %d: client+server %.1f texts/s; server alone %.1f texts/s (p50 %.1f ms, %d errors)",
-                         concurrency, row["client_server_texts_per_sec"], alone["rps"], alone["p50_ms"], alone["errors"])
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return {"rows": rows, "server_flags": flags, "texts": len(texts), "server_alone_seconds": args.serving_seconds,
-            "client_method": method}
+    result = {"rows": rows, "server_flags": flags[0], "texts": len(texts), "server_alone_seconds": args.serving_seconds,
+              "client_method": method, "rounds": rounds}
+    if reference:
+        result["reference"] = {"model": reference.name, "export_dir": reference.export_dir,
+                               "client_method": reference.method, "target": SERVING_REFERENCE_TARGET}
+    return result
 
 
 # ---------------------------------------------------------------- output
 
 
 def serving_table(serving: Dict, texts: str) -> List[str]:
-    """`serving_part`'s rows: client + server and server-alone texts/s per concurrency (bench/goemotions.py's too)."""
-    lines = ["serving (%d %s, one per request, dynamic export, length-aware batching; client: %s):"
-             % (serving["texts"], texts, serving.get("client_method", "entities_batch")),
-             "| in flight | client + server texts/s | server alone texts/s (p50 ms) | load before |",
-             "|---:|---:|---:|---:|"]
+    """`serving_part`'s rows: client + server and server-alone texts/s per concurrency (bench/goemotions.py's too).
+
+    With a reference classifier: its figures on the same texts beside them, the ratios, and the target's verdict.
+    """
+    reference = serving.get("reference")
+    lines = ["serving (%d %s, one per request, dynamic export, length-aware batching; client: %s%s):"
+             % (serving["texts"], texts, serving.get("client_method", "entities_batch"),
+                "; median of %d alternated passes per model" % serving["rounds"] if serving.get("rounds", 1) > 1 else "")]
+    if not reference:
+        lines += ["| in flight | client + server texts/s | server alone texts/s (p50 ms) | load before |",
+                  "|---:|---:|---:|---:|"]
+        for row in serving["rows"]:
+            lines.append("| %d | %.1f | %.1f (%.1f) | %.2f |" % (
+                row["concurrency"], row["client_server_texts_per_sec"], row["server_alone_texts_per_sec"],
+                row["server_alone_p50_ms"], row["loadavg_before"][0]))
+        return lines
+    lines += ["| in flight | model | client + server texts/s (passes) | CPU ms/text: client, server | "
+              "server alone texts/s (p50 ms) | load before |", "|---:|---|---:|---:|---:|---:|"]
     for row in serving["rows"]:
-        lines.append("| %d | %.1f | %.1f (%.1f) | %.2f |" % (
-            row["concurrency"], row["client_server_texts_per_sec"], row["server_alone_texts_per_sec"],
-            row["server_alone_p50_ms"], row["loadavg_before"][0]))
+        for name, r in (("token classification", row), ("classifier (reference)", row["reference"])):
+            lines.append("| %d | %s | %.1f (%s) | %.2f, %s | %.1f (%.1f) | %.2f |" % (
+                row["concurrency"], name, r["client_server_texts_per_sec"],
+                ", ".join("%.1f" % v for v in r["rounds_texts_per_sec"]), r["client_cpu_ms_per_text"],
+                "%.2f" % r["server_cpu_ms_per_text"] if "server_cpu_ms_per_text" in r else "-",
+                r["server_alone_texts_per_sec"], r["server_alone_p50_ms"], r["loadavg_before"][0]))
+        lines.append("| %d | ratio | **%.2fx** | | %s | |" % (
+            row["concurrency"], row["ratio"],
+            "%.2fx" % row["server_alone_ratio"] if row["server_alone_ratio"] is not None else "-"))
+    verdict = reference_verdict(serving)
+    if verdict:
+        lines += ["", "- token classification / classifier, client + server texts/s at concurrency %d >= %.1fx: "
+                  "%.2fx -> %s" % (verdict["concurrency"], reference["target"], verdict["ratio"],
+                                   "MET" if verdict["met"] else "not met")]
     return lines
+
+
+def reference_verdict(serving: Dict) -> Optional[Dict]:
+    """The issue's target at concurrency 32 (else the highest measured), or None without a reference."""
+    rows = [row for row in serving["rows"] if "ratio" in row]
+    if not rows or not serving.get("reference"):
+        return None
+    row = next((r for r in rows if r["concurrency"] == 32), max(rows, key=lambda r: r["concurrency"]))
+    return {"concurrency": row["concurrency"], "ratio": row["ratio"],
+            "met": row["ratio"] >= serving["reference"]["target"]}
 
 
 def report_text(results: Dict) -> str:
@@ -549,10 +686,17 @@ def add_serving_arguments(parser: argparse.ArgumentParser, export_help: str) -> 
     parser.add_argument("--export_dir", help=export_help)
     parser.add_argument("--serving_concurrency", default=",".join(map(str, SERVING_CONCURRENCY)),
                         help="comma list (default: %(default)s)")
+    parser.add_argument("--serving_rounds", type=int,
+                        help="client passes per model and concurrency, alternated with the reference's "
+                             "(default 2 with a reference, 1 without; --quick 1)")
 
 
 def serving_settings(args, parser: argparse.ArgumentParser) -> None:
     args.serving_seconds = args.serving_seconds or (3.0 if args.quick else 10.0)
+    if args.serving_rounds is not None and args.serving_rounds < 1:
+        parser.error("--serving_rounds=%d: must be >= 1" % args.serving_rounds)
+    if args.quick and args.serving_rounds is None:
+        args.serving_rounds = 1
     try:
         args.serving_concurrency = [int(c) for c in args.serving_concurrency.split(",")]
     except ValueError:
@@ -569,7 +713,8 @@ def parse_args(argv):
     parser.add_argument("--work_dir", help="keep models and exports here (default: a temporary directory, deleted)")
     parser.add_argument("--parts", default=",".join(PARTS), help="comma list of %s (default: all)" % ", ".join(PARTS))
     parser.add_argument("--quick", action="store_true",
-                        help="smoke run: 0.2 epoch, one speed round of 0.05 epoch, 3 s per serving point")
+                        help="smoke run: 0.2 epoch, one speed round of 0.05 epoch, 3 s per serving point, "
+                             "the first %d test texts served" % QUICK_SERVING_TEXTS)
     add_fine_tune_arguments(parser, "default 3 (--quick: 0.2)", learning_rate=NER_LEARNING_RATE)
     parser.add_argument("--seeds", help="comma list: fine-tune BERT once per seed (default: --seed)")
     parser.add_argument("--adam_bias_correction", type=_bool,
@@ -583,6 +728,10 @@ def parse_args(argv):
     parser.add_argument("--speed_epochs", type=float, help="epochs of each speed run (default 0.1, --quick 0.05)")
     add_serving_arguments(parser, "serve this NER export (e.g. <work_dir>/export of an earlier --parts=quality run) "
                           "instead of the one the quality part writes")
+    parser.add_argument("--reference_export_dir",
+                        help="serving: the classifier served beside the NER model on the same texts (a base directory "
+                             "of numbered versions; default: bench/serving.py's dynamic SMS export, built once under "
+                             "bench/results/serving_model; 'none': no reference)")
     args = parser.parse_args(argv)
     args.parts = [p for p in args.parts.split(",") if p]
     unknown = sorted(set(args.parts) - set(PARTS))
@@ -651,9 +800,12 @@ def main(argv=None) -> int:
             results["training"] = training_part(args, pretrained, work, timer)
         if "serving" in args.parts:
             texts = [" ".join(s.words) for s in splits["test"]]
+            texts = texts[:QUICK_SERVING_TEXTS] if args.quick else texts
             export_dir = args.export_dir or results["quality"]["bert"]["export_dir"]
+            reference = reference_export(args)
             results["serving"] = timer("serving: client + local server, server alone", serving_part, args,
-                                       os.path.abspath(export_dir), texts, timer)
+                                       os.path.abspath(export_dir), texts, timer, reference=reference and Served(
+                                           REFERENCE_MODEL_NAME, reference, "predict_batch", labels_predicted))
     except (RunnerError, PretrainedError, TaggingError) as e:
         print("error: %s" % e, file=sys.stderr)
         return 1

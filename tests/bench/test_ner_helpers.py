@@ -139,3 +139,52 @@ def test_report_and_loss_png_over_seeds(tmp_path):
     assert "| 2 | 0.00 | 0.00 (0.0 / 0.0) | every dev word is tagged O |" in text
     assert "- BERT test F1 >= 35 on every seed: minimum 0.00 -> not met" in text
     assert "- mean over 2 seeds 50.00 ± 70.71" in text and "- collapsed seeds: 1 of 2" in text
+
+
+def _serving_row(concurrency, rate, reference_rate=None):
+    row = {"concurrency": concurrency, "client_server_texts_per_sec": rate, "rounds_texts_per_sec": [rate],
+           "client_cpu_ms_per_text": 3.0, "server_cpu_ms_per_text": 12.0, "server_alone_texts_per_sec": 2 * rate,
+           "server_alone_p50_ms": 20.0, "loadavg_before": (1.5, 1.0, 1.0)}
+    if reference_rate is not None:
+        reference = _serving_row(concurrency, reference_rate)
+        row["reference"] = reference
+        row.update(ner.reference_ratios(row, reference))
+    return row
+
+
+def test_rounds_are_summed_up_by_their_median_and_kept():
+    passes = [{"client_server_texts_per_sec": r, "client_cpu_ms_per_text": c, "client_seconds": 1.0, "texts": 9,
+               "loadavg_before": (l, 0, 0)} for r, c, l in ((50.0, 3.0, 2.0), (70.0, 2.0, 1.0), (60.0, 4.0, 3.0))]
+    row = ner.median_row(passes)
+    assert row["client_server_texts_per_sec"] == 60.0 and row["client_cpu_ms_per_text"] == 3.0
+    assert row["rounds_texts_per_sec"] == [50.0, 70.0, 60.0]
+    assert row["loadavg_before"] == (2.0, 0, 0) and "server_cpu_ms_per_text" not in row
+
+
+def test_the_reference_row_gives_ratios_and_the_verdict_at_concurrency_32():
+    serving = {"texts": 10, "rounds": 2, "client_method": "entities_batch",
+               "reference": {"model": "classifier", "target": 0.8},
+               "rows": [_serving_row(1, 30.0, 60.0), _serving_row(32, 90.0, 100.0)]}
+    assert serving["rows"][0]["ratio"] == 0.5 and serving["rows"][1]["server_alone_ratio"] == 0.9
+    assert ner.reference_verdict(serving) == {"concurrency": 32, "ratio": 0.9, "met": True}
+    lines = ner.serving_table(serving, "texts")
+    assert "median of 2 alternated passes" in lines[0]
+    assert "| 32 | ratio | **0.90x** | | 0.90x | |" in lines
+    assert lines[-1].endswith("0.90x -> MET")
+    serving["rows"][1] = _serving_row(32, 70.0, 100.0)
+    assert ner.reference_verdict(serving)["met"] is False
+    assert ner.serving_table(serving, "texts")[-1].endswith("0.70x -> not met")
+
+
+def test_without_a_reference_the_table_is_the_model_alone():
+    serving = {"texts": 10, "rows": [_serving_row(32, 90.0)]}
+    assert ner.reference_verdict(serving) is None
+    assert ner.serving_table(serving, "texts")[-1] == "| 32 | 90.0 | 180.0 (20.0) | 1.50 |"
+
+
+def test_serving_rounds_flag():
+    assert ner.parse_args(["--parts", "serving", "--export_dir", "x"])[0].serving_rounds is None
+    assert ner.parse_args(["--parts", "serving", "--export_dir", "x", "--quick"])[0].serving_rounds == 1
+    assert ner.parse_args(["--parts", "serving", "--export_dir", "x", "--serving_rounds", "3"])[0].serving_rounds == 3
+    with pytest.raises(SystemExit):
+        ner.parse_args(["--parts", "serving", "--export_dir", "x", "--serving_rounds", "0"])
