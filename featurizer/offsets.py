@@ -19,12 +19,16 @@ the first piece gets the character and the later pieces get an empty span at
 its end: spans never overlap.
 """
 
+import re
 import unicodedata
 from typing import List, NamedTuple, Sequence, Tuple
 
-from featurizer.wordpiece import _CHAR_CLASSES, _CJK, _DROP, _PUNCT, _SPACE, UNK_TOKEN, WordpieceTokenizer
+from featurizer.wordpiece import _ASCII_WORDS, _CHAR_CLASSES, _CJK, _DROP, _PUNCT, _SPACE, UNK_TOKEN, WordpieceTokenizer
 
 Span = Tuple[int, int]
+# The ASCII characters the clean-up drops (controls other than \t \n \r): a text without them keeps
+# every character's position through the basic tokenizer's stages.
+_ASCII_DROPPED = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class WordPieces(NamedTuple):
@@ -186,6 +190,33 @@ class _Builder:
 
 def text_pieces(tokenizer: WordpieceTokenizer, text: str) -> WordPieces:
     """WordPieces of a raw text; words are the basic tokenizer's words."""
+    if text.isascii() and _ASCII_DROPPED.search(text) is None:
+        return _ascii_text_pieces(tokenizer, text)
+    return _general_text_pieces(tokenizer, text)
+
+
+def _ascii_text_pieces(tokenizer: WordpieceTokenizer, text: str) -> WordPieces:
+    """`_general_text_pieces` of an ASCII text the clean-up drops nothing from, without its per-character work.
+
+    Lower-casing keeps ASCII positions and every word is a run of letters and digits or one
+    punctuation character (`wordpiece._ASCII_WORDS`, the id path's own split), so the words are
+    the regex's matches and a piece's span is its place in its word.
+    """
+    builder = _Builder()
+    vocab = tokenizer.vocab
+    for match in _ASCII_WORDS.finditer(text.lower() if tokenizer.do_lower_case else text):
+        start, end = match.span()
+        word = match.group()
+        index = builder.add_word((start, end))
+        pieces = tokenizer.word_pieces(word)
+        for piece, length in zip(pieces, _piece_lengths(word, pieces)):
+            builder.add_piece(vocab[piece], start, start + length, index)
+            start += length
+    return builder.result
+
+
+def _general_text_pieces(tokenizer: WordpieceTokenizer, text: str) -> WordPieces:
+    """`text_pieces` of any text, one character at a time."""
     builder = _Builder()
     for word in normalized_words(text, tokenizer.do_lower_case):
         index = builder.add_word((min(word.starts), max(word.ends)))

@@ -47,6 +47,8 @@ def windows(num_pieces: int, max_pieces: int, doc_stride: int) -> List[Window]:
 
 def best_windows(spans: List[Window], num_pieces: int) -> List[int]:
     """For each piece, the index of the window where it has the most context."""
+    if len(spans) == 1 and spans[0] == (0, num_pieces):  # a text that fits: every piece is read in place
+        return [0] * num_pieces
     best = [-1] * num_pieces
     scores = [float("-inf")] * num_pieces
     for index, window in enumerate(spans):
@@ -84,15 +86,14 @@ def window_pieces(
     """Cuts `pieces` into `spans` (`encode(ids, window)` builds each input) and picks each word's window."""
     best = best_windows(spans, len(pieces.ids))
     reading = [None] * len(pieces.words)  # type: List[Optional[Tuple[int, List[int]]]]
+    word_index = pieces.word_index
     for word, first in enumerate(pieces.first_pieces()):
         if first < 0:
             continue
         index = best[first]
         window = spans[index]
-        positions = [
-            position - window.start + 1
-            for position in range(first, window.end)
-            if pieces.word_index[position] == word
-        ]
-        reading[word] = (index, positions)
+        last = first + 1  # a word's pieces are consecutive: its run ends at the next word or the window's end
+        while last < window.end and word_index[last] == word:
+            last += 1
+        reading[word] = (index, list(range(first - window.start + 1, last - window.start + 1)))
     return WindowedText(pieces, spans, [encode(pieces.ids, window) for window in spans], reading)

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from featurizer import Featurizer, FeaturizerError, Window, best_windows
+from featurizer import Featurizer, FeaturizerError, Window, best_windows, offsets
 from featurizer.wordpiece import basic_tokenize
 from hostile_text import EDGE_CASES, conll_words, hostile_texts  # tests/helpers
 
@@ -137,6 +137,30 @@ def test_text_pieces_have_the_ids_of_encode_and_exact_disjoint_spans(featurizers
     assert len(pieces.words) == len(words)
     for (start, end), word in zip(pieces.words, words):
         assert same_word(text[start:end], word, do_lower_case), (text[start:end], word)
+
+
+# ASCII texts: vocab words, their capitals, runs the vocab must split or cannot read, over-long words,
+# punctuation, whitespace, and control characters the clean-up drops (which take the general path).
+ascii_texts = st.lists(st.one_of(
+    st.sampled_from(["unwanted", "Running", "RUNNED", "lol", "u.s.a", "don't", "x" * 201, "Xy" * 150, "$5",
+                     " ", "  ", "\t", "\n", "\r\n", "\x00", "\x0b", "\x1f", "\x7f", "\x0c"]),
+    st.text(st.characters(min_codepoint=0, max_codepoint=127), max_size=12)), max_size=24).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(ascii_texts, st.booleans())
+def test_ascii_texts_take_a_shortcut_with_the_general_paths_pieces_spans_and_words(featurizers, text, do_lower_case):
+    tokenizer = featurizers[do_lower_case]._wordpiece
+    assert offsets.text_pieces(tokenizer, text) == offsets._general_text_pieces(tokenizer, text)
+
+
+def test_the_ascii_shortcut_is_taken_only_where_positions_survive(featurizers, monkeypatch):
+    taken = []
+    shortcut = offsets._ascii_text_pieces
+    monkeypatch.setattr(offsets, "_ascii_text_pieces", lambda *a: taken.append(a[1]) or shortcut(*a))
+    for text in ("Un-wanted,\trunning!", "caf\u00e9", "a\x00b", "a\x7fb"):
+        featurizers[True].text_pieces(text)
+    assert taken == ["Un-wanted,\trunning!"]
 
 
 @pytest.mark.parametrize("text", EDGE_CASES)
