@@ -21,6 +21,15 @@ from tagging.decode import (  # noqa: F401  (the client's decoding, re-exported)
 )
 
 
+# What a JSON number parses to: the quick check of a row's types.
+_NUMBER_TYPES = frozenset([int, float])
+
+
+def _numbers(row: List[Any]) -> bool:
+    """Every item is a number (an int or float, or an instance of one)."""
+    return _NUMBER_TYPES.issuperset(map(type, row)) or all(isinstance(p, (int, float)) for p in row)
+
+
 # -- requests and answers of a token classifier ------------------------------------
 
 
@@ -85,7 +94,7 @@ def window_outputs(
             if not isinstance(answer, list) or len(answer) < len(encoded.input_ids):
                 raise ProtocolError("%s is not a [windows, tokens, tags] list (rank 3)" % where, request)
             for position in answer[: len(encoded.input_ids)]:
-                if not isinstance(position, list) or not all(isinstance(p, (int, float)) for p in position):
+                if not isinstance(position, list) or not _numbers(position):
                     raise ProtocolError("%s is not a [windows, tokens, tags] list of numbers" % where, request)
                 if len(position) != num_tags:
                     raise ModelMismatchError(
