@@ -1,6 +1,8 @@
 """In-process tests of the server's parts: flags, config checks, URL routes, JSON codec, batcher, policies."""
 
 import collections
+import json
+import re
 import threading
 import time
 
@@ -175,12 +177,37 @@ def test_codec_values():
     assert tensor_json.to_array([[], []], INT32).shape == (2, 0)
 
 
+def answer(outputs, fmt):
+    return tensor_json.encode(tensor_json.predict_response(outputs, fmt))
+
+
 def test_response_shapes():
     out = {"a": np.array([[1.0, 2.0], [3.0, 4.0]], np.float32), "b_bytes": np.array([b"\x00", b"z"], object)}
-    assert tensor_json.predict_response(out, "row") == {"predictions": [
+    assert json.loads(answer(out, "row")) == {"predictions": [
         {"a": [1.0, 2.0], "b_bytes": {"b64": "AA=="}}, {"a": [3.0, 4.0], "b_bytes": {"b64": "eg=="}}]}
-    assert tensor_json.predict_response({"a": out["a"]}, "columnar") == {"outputs": [[1.0, 2.0], [3.0, 4.0]]}
+    assert answer({"a": out["a"]}, "columnar") == b'{"outputs":[[1.0,2.0],[3.0,4.0]]}'
+    assert answer({"a": np.float32(0.5), "n": np.array([[1, 2]], np.int32)}, "columnar") == \
+        b'{"outputs":{"a":0.5,"n":[[1,2]]}}'
+    assert answer({"a": np.zeros((2, 0, 3), np.float32)}, "columnar") == b'{"outputs":[[],[]]}'
     assert tensor_json.encode({"x": [float("nan"), float("-inf"), 1.0]}) == b'{"x":[NaN,-Infinity,1.0]}'
+
+
+def test_float32_outputs_are_written_with_nine_digits_that_read_back_as_the_same_float32():
+    rng = np.random.RandomState(7)
+    values = np.concatenate([
+        rng.dirichlet(np.full(13, 0.1), size=40).ravel(),  # a token classifier's probabilities
+        rng.standard_normal(200) * 10.0 ** rng.randint(-40, 37, 200),
+        [np.finfo(np.float32).max, np.finfo(np.float32).tiny, 1e-45, 0.1, 1 / 3, 16777217.0, 1e10, 123456789.0],
+    ]).astype(np.float32).reshape(-1, 4, 2)
+    text = answer({"y": values}, "columnar")
+    numbers = json.loads(text)["outputs"]
+    assert np.array_equal(np.asarray(numbers, np.float32), values)
+    written = re.findall(rb"[-0-9.e+]+", text)
+    assert len(written) == values.size
+    assert all(len(re.sub(rb"^-?0\.0*|^-|\.|e.*$", b"", number).rstrip(b"0")) <= 9 for number in written)
+    # As TFS: whole numbers keep ".0", non-finite values are words.
+    specials = np.array([3.0, -0.0, 123456792.0, 1e10, np.nan, np.inf, -np.inf], np.float32)
+    assert answer({"y": specials}, "row") == b'{"predictions":[3.0,-0.0,123456792.0,1e+10,NaN,Infinity,-Infinity]}'
 
 
 # ---------------------------------------------------------------- batcher
