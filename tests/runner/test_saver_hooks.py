@@ -36,7 +36,10 @@ def _train(model_dir, steps, make_hooks):
         with tf.control_dependencies([step_read]):
             train_op = tf.group(tf.train.GradientDescentOptimizer(0.1).minimize(loss), tf.assign_add(step, 1))
         hooks = make_hooks()
-        with tf.train.MonitoredSession(hooks=hooks + [Spy([h for h in hooks if isinstance(h, tf.train.SummarySaverHook)])]) as session:
+        # As the estimator's: restores the latest checkpoint in model_dir when there is one.
+        creator = tf.train.ChiefSessionCreator(checkpoint_dir=model_dir)
+        spy = Spy([h for h in hooks if isinstance(h, tf.train.SummarySaverHook)])
+        with tf.train.MonitoredSession(session_creator=creator, hooks=hooks + [spy]) as session:
             for _ in range(steps):
                 session.run(train_op)
     return fetched
@@ -87,7 +90,8 @@ def test_checkpoints_and_the_graph_are_saved_without_graph_pbtxt(tmp_path):
     config = tf.estimator.RunConfig(model_dir=model_dir, save_checkpoints_steps=2)
     _train(model_dir, 5, lambda: saver_hooks.chief_hooks(config, save_summary_steps=100))
     checkpoints = tf.train.get_checkpoint_state(model_dir).all_model_checkpoint_paths
-    assert [int(path.rsplit("-", 1)[1]) for path in checkpoints] == [0, 2, 4, 5]
+    # Every 2 steps and the last, as the stock hook; not step 0, which holds no training.
+    assert [int(path.rsplit("-", 1)[1]) for path in checkpoints] == [2, 4, 5]
     assert all(os.path.exists(path + ".meta") for path in checkpoints)
     assert not os.path.exists(os.path.join(model_dir, "graph.pbtxt"))
     steps, graphs = _summary_steps(model_dir)
@@ -95,3 +99,17 @@ def test_checkpoints_and_the_graph_are_saved_without_graph_pbtxt(tmp_path):
     assert steps == [1]  # and summaries are on: the first step, then every 100
     reader = tf.train.load_checkpoint(model_dir)
     assert reader.get_tensor("global_step") == 5
+
+
+def test_a_resumed_run_saves_its_next_steps_not_the_one_it_restored(tmp_path):
+    import tensorflow.compat.v1 as tf
+    from bert_runner import saver_hooks
+
+    model_dir = str(tmp_path)
+    config = tf.estimator.RunConfig(model_dir=model_dir, save_checkpoints_steps=2)
+    _train(model_dir, 3, lambda: saver_hooks.chief_hooks(config, save_summary_steps=100))
+    restored = os.path.getmtime(os.path.join(model_dir, "model.ckpt-3.index"))
+    _train(model_dir, 2, lambda: saver_hooks.chief_hooks(config, save_summary_steps=100))  # resumes at step 3
+    checkpoints = tf.train.get_checkpoint_state(model_dir).all_model_checkpoint_paths
+    assert [int(path.rsplit("-", 1)[1]) for path in checkpoints] == [2, 3, 5]
+    assert os.path.getmtime(os.path.join(model_dir, "model.ckpt-3.index")) == restored
