@@ -37,6 +37,21 @@ def checkpoint_steps(output_dir):
     return sorted(int(p.rsplit("-", 1)[1].split(".")[0]) for p in glob.glob(os.path.join(output_dir, "model.ckpt-*.index")))
 
 
+def committed_step(output_dir):
+    """The step of the checkpoint the `checkpoint` state file names: the one a rerun restores.
+
+    A save writes the step's files first and names them in the state file after, so a kill
+    between the two leaves files of a step that is not committed yet.
+    """
+    import re
+
+    try:
+        with open(os.path.join(output_dir, "checkpoint")) as f:
+            return int(re.search(r'^model_checkpoint_path: ".*-(\d+)"$', f.read(), re.M).group(1))
+    except (FileNotFoundError, AttributeError):  # none yet, or a state file being rewritten
+        return 0
+
+
 def kill_points(name):
     """A seeded random source for kill points; the seed is printed (shown when the test fails) and
     INTERRUPTION_SEED=<seed> replays it."""
@@ -49,18 +64,18 @@ def test_sigkill_during_training_then_rerun_finishes_at_the_same_step(trained_ti
     output_dir = str(tmp_path / "run")
     command = classifier_command(trained_tiny_model, output_dir, "do_train", "do_eval")
     kill_after = kill_points("training").choice([40, 80, 120, 160, 200])
-    print("kill once the checkpoint of step %d exists" % kill_after)
+    print("kill once the checkpoint of step %d is committed" % kill_after)
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 300
-        while not [s for s in checkpoint_steps(output_dir) if s >= kill_after]:
+        while committed_step(output_dir) < kill_after:
             assert process.poll() is None, "training ended before step %d" % kill_after
             assert time.time() < deadline
             time.sleep(0.05)
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
-    reached = max(checkpoint_steps(output_dir))
+    reached = committed_step(output_dir)
     assert 0 < reached < 320, "killed at step %d" % reached
 
     rerun = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
