@@ -1,8 +1,8 @@
 """Writing a versioned SavedModel from an estimator checkpoint.
 
 On a local file system the export is built in a private directory
-`<export_dir>/temp-export-*` (a `writer.json` in it names the host and process
-writing it) and renamed to `<export_dir>/<timestamp>` when complete, so a
+`<export_dir>/temp-export-<host>-<pid>-*` (its name, and a `writer.json` in it,
+name the host and process writing it) and renamed to `<export_dir>/<timestamp>` when complete, so a
 server polling the directory never sees a half-written numeric version. The
 next export removes at once what a killed writer on this host left behind;
 other `temp-*` directories (other hosts, older releases) after an hour.
@@ -22,11 +22,12 @@ import errno
 import json
 import logging
 import os
+import re
 import shutil
 import socket
 import tempfile
 import time
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 from bert_contract import WARMUP_FILE
 from bert_runner import storage
@@ -60,14 +61,28 @@ def remove_stale_temp_dirs(export_dir: str, older_than: float = STALE_TEMP_SECON
             storage.rmtree(path)
 
 
-def _writer_is_gone(path: str) -> bool:
-    """True when `path`'s writer.json names a process of this host that no longer runs."""
+# `temp-export-<host>-<pid>-<mkdtemp's suffix, which has no "-">`: the writer is known from
+# the moment the directory exists, even when it is killed before writing writer.json.
+_NAMED_WRITER = re.compile(r"^temp-export-(?P<host>.+)-(?P<pid>\d+)-[^-]+$")
+
+
+def _writer(path: str) -> Optional[Tuple[str, int]]:
+    """(host, pid) of the process writing `path`: from its writer.json, else from its name."""
     try:
         with open(os.path.join(path, WRITER_FILE)) as f:
             writer = json.load(f)
-        host, pid = writer["host"], int(writer["pid"])
+        return writer["host"], int(writer["pid"])
     except (OSError, ValueError, KeyError, TypeError):
-        return False  # not ours, or not written yet: the age rule decides
+        named = _NAMED_WRITER.match(os.path.basename(path))
+        return (named.group("host"), int(named.group("pid"))) if named else None
+
+
+def _writer_is_gone(path: str) -> bool:
+    """True when `path`'s writer is a process of this host that no longer runs."""
+    writer = _writer(path)
+    if writer is None:
+        return False  # not ours: the age rule decides
+    host, pid = writer
     if host != socket.gethostname():
         return False
     try:
@@ -81,7 +96,7 @@ def _writer_is_gone(path: str) -> bool:
 
 def _private_export_dir(export_dir: str) -> str:
     """A directory beside the versions (same file system: the final rename is atomic) for one export."""
-    path = tempfile.mkdtemp(prefix="temp-export-", dir=export_dir)
+    path = tempfile.mkdtemp(prefix="temp-export-%s-%d-" % (socket.gethostname(), os.getpid()), dir=export_dir)
     with open(os.path.join(path, WRITER_FILE), "w") as f:
         json.dump({"host": socket.gethostname(), "pid": os.getpid()}, f)
     return path

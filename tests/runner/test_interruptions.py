@@ -169,5 +169,10 @@ def test_temp_dirs_of_dead_writers_are_removed_at_once(tmp_path):
         (tmp_path / name).mkdir()
         (tmp_path / name / WRITER_FILE).write_text(json.dumps(writer))
     (tmp_path / "temp-export-starting").mkdir()  # its writer.json is not written yet
+    # Killed before it wrote writer.json: its name says who wrote it.
+    (tmp_path / ("temp-export-%s-%d-ab_c12" % (socket.gethostname(), exited.pid))).mkdir()
+    (tmp_path / ("temp-export-%s-%d-x9y8z7" % (socket.gethostname(), os.getpid()))).mkdir()
     remove_stale_temp_dirs(str(tmp_path))
-    assert sorted(os.listdir(str(tmp_path))) == ["temp-export-alive", "temp-export-elsewhere", "temp-export-starting"]
+    assert sorted(os.listdir(str(tmp_path))) == sorted([
+        "temp-export-%s-%d-x9y8z7" % (socket.gethostname(), os.getpid()),
+        "temp-export-alive", "temp-export-elsewhere", "temp-export-starting"])
