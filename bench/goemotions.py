@@ -64,6 +64,9 @@ from bench.quality import Timer, _shown  # noqa: E402
 
 DEFAULT_DATA_DIR = os.path.normpath(os.path.join(REPO, "..", "shared", "data", "goemotions"))
 DEFAULT_RESULTS_DIR = os.path.join(HERE, "results")
+# Chosen on dev (bench/README.md): 3 epochs gave seed 1 dev macro F1 51.34 against 2 epochs' 48.00;
+# the rare labels need the extra updates.
+GOEMOTIONS_EPOCHS = 3.0
 PARTS = ("baseline", "bert", "training", "serving", "report")
 MACRO_F1_TARGET = 0.48
 MARGIN_TARGET = 0.05  # BERT - baseline, dev macro F1
@@ -387,7 +390,7 @@ def parse_args(argv):
     parser.add_argument("--work_dir", help="keep models here (default: a temporary directory, deleted)")
     parser.add_argument("--parts", default="baseline,training,bert,report", help="comma list of %s" % ", ".join(PARTS))
     parser.add_argument("--quick", action="store_true", help="smoke run: 0.02 epoch, tiny speed runs")
-    ner.add_fine_tune_arguments(parser, "default 2 (--quick: 0.02)")
+    ner.add_fine_tune_arguments(parser, "default %g, chosen on dev (--quick: 0.02)" % GOEMOTIONS_EPOCHS)
     parser.add_argument("--log_every_steps", type=int, default=100, help="(default: %(default)s)")
     parser.add_argument("--c_grid", default=",".join("%g" % c for c in C_GRID), help="baseline C values")
     parser.add_argument("--speed_rounds", type=int, default=1, help="(length, fixed) pairs (default: %(default)s)")
@@ -399,7 +402,7 @@ def parse_args(argv):
     unknown = sorted(set(args.parts) - set(PARTS))
     if unknown:
         parser.error("--parts: unknown %s (choose from %s)" % (",".join(unknown), ", ".join(PARTS)))
-    args.epochs = args.epochs or (0.02 if args.quick else 2.0)
+    args.epochs = args.epochs or (0.02 if args.quick else GOEMOTIONS_EPOCHS)
     args.speed_epochs = args.speed_epochs or (0.005 if args.quick else 0.03)
     args.c_grid = [float(c) for c in args.c_grid.split(",")]
     ner.serving_settings(args, parser)
