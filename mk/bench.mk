@@ -36,7 +36,9 @@ bench-ner: setup
 #                        bert.run_classifier on the SMS split: quick run by default (800 stratified
 #                        train rows, 1 epoch, ~2-5 min on 2 cores); BENCH_FINETUNE_ARGS=--full for the
 #                        issue's setting (all 4460 rows, ~6 min quiet, 20+ min loaded). Skips when
-#                        ../shared is absent.
+#                        ../shared is absent. BENCH_FINETUNE_ARGS="--variants length,trainer" adds
+#                        Hugging Face's Trainer on PyTorch, whose .venv-torch (~5.6 GB) the bench
+#                        builds on the first such run (bench/torch_venv.py); never part of make test.
 #   make bench-gelu      the exact GELU's forms on TF 1.15 (~30 s): bert_runner/gelu.py against
 #                        tf.math.erf, the tanh form and two other erf approximations, time and accuracy
 #   make bench           every benchmark in BENCH_TARGETS, one after another (also under make -j:
