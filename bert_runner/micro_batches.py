@@ -10,9 +10,12 @@ for classification, label-weighted tokens for token classification), so the grad
 the batch's label mix are unchanged; only the padding falls (SMS spam at batch 32: ~72
 tokens a row padded to the batch's longest, ~35 with 4 micro-batches).
 
-The groups run one after another in a `tf.while_loop`, so the graph holds one copy of the
-encoder and its gradient whatever the group count: building and optimising N copies cost
-a short fine-tune more than the padding it saved.
+How the groups are built depends on the run's length (`runs_in_loop`). A short run builds
+them as one `tf.while_loop` over one copy of the encoder and its gradient: building and
+optimising N copies cost a 25-step fine-tune more than the padding saved (~16 s). A long
+run builds N copies side by side: each step is ~15 % faster than the loop's (its executor
+and the loop gradient's stacks cost time on every step), which repays the larger graph after
+about 85 steps (all-MiniLM-L6-v2, 2 CPU cores; bench/README.md, "Micro-batches in one loop").
 
 Exact because BERT's attention masks keep padded positions out of every real token's
 output: a row's outputs do not depend on how far it is padded (up to float rounding).
@@ -28,6 +31,13 @@ from bert_contract import INPUT_MASK
 from bert_runner.family import Head
 
 LOOP_NAME = "micro_batches"
+# Runs of at most this many steps build the groups as one loop, longer ones as copies.
+LOOP_UP_TO_STEPS = 80
+
+
+def runs_in_loop(num_train_steps: int) -> bool:
+    """Whether a run of `num_train_steps` builds its micro-batches as one loop (else as copies)."""
+    return num_train_steps <= LOOP_UP_TO_STEPS
 
 
 def micro_batch(features: Dict, index, num_micro_batches: int, sequence_keys: Sequence[str]) -> Dict:
@@ -54,11 +64,13 @@ def micro_batch(features: Dict, index, num_micro_batches: int, sequence_keys: Se
 
 
 def micro_batched_loss(build_head: Callable[[Dict], Head], features: Dict, num_micro_batches: int,
-                       sequence_keys: Sequence[str]):
-    """The training loss of `features` run as `num_micro_batches` length-sorted groups, one at a time.
+                       sequence_keys: Sequence[str], in_loop: bool = True):
+    """The training loss of `features` run as `num_micro_batches` length-sorted groups.
 
-    `build_head(group_features)` builds the encoder and head once, inside the loop's body;
-    it creates the variables or reuses them as the caller's variable scope says.
+    `in_loop`: the groups run one at a time in a `tf.while_loop` whose body calls
+    `build_head(group_features)` once; else `build_head` is called for each group, the first
+    call creating the variables (as the caller's variable scope says) and the others reusing
+    them. Both give the same loss and gradients.
 
     A head's loss is a mean over `Head.loss_weight` (rows, or label-weighted tokens) with
     the denominator clamped to at least 1, so `loss * loss_weight` is the group's loss sum
@@ -73,6 +85,14 @@ def micro_batched_loss(build_head: Callable[[Dict], Head], features: Dict, num_m
             raise ValueError("micro-batches need the head's loss_weight (what its loss is a mean over)")
         loss_weight = tf.cast(head.loss_weight, tf.float32)
         return index + 1, total + tf.math.multiply_no_nan(head.loss, loss_weight), weight + loss_weight
+
+    if not in_loop:
+        total, weight = tf.constant(0.0), tf.constant(0.0)
+        for index in range(num_micro_batches):
+            with tf.variable_scope(tf.get_variable_scope(), reuse=True if index else None):
+                with tf.name_scope("micro_batch_%d" % index):
+                    _, total, weight = add_group(index, total, weight)
+        return total / tf.maximum(weight, 1.0)
 
     # One group at a time: the groups exist to bound the step's padding, and running them
     # side by side would only hold more activations in memory at once.

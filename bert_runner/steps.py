@@ -11,7 +11,7 @@ from typing import Dict
 
 import tensorflow.compat.v1 as tf
 
-from bert_runner import checkpoint_temps, collapse, results, saver_hooks
+from bert_runner import checkpoint_temps, collapse, micro_batches, results, saver_hooks
 from bert_runner.errors import RunnerError
 from bert_runner.hooks import STEADY_FROM_STEP, ProgressHook
 from bert_runner.inputs import input_fn, split_records
@@ -39,7 +39,7 @@ def train(plan, estimator) -> Dict:
         return {"task": cluster.name}
     record_file = split_records(plan, "train", o.train_batch_size)
     log.info(
-        "training: %d examples, batch size %d, %d steps (%d warm-up), %s padding, %d micro-batches a batch, "
+        "training: %d examples, batch size %d, %d steps (%d warm-up), %s padding, %d micro-batches a batch%s, "
         "Adam bias correction %s%s",
         record_file.num_examples,
         o.train_batch_size,
@@ -47,6 +47,8 @@ def train(plan, estimator) -> Dict:
         plan.num_warmup_steps,
         "dynamic" if plan.dynamic_padding else "fixed",
         plan.train_micro_batches,
+        "" if plan.train_micro_batches < 2 else
+        " (in one loop)" if micro_batches.runs_in_loop(plan.num_train_steps) else " (as copies)",
         "on" if plan.adam_bias_correction else "off",
         ", %s pooling" % plan.pooling if plan.pooling else "",
     )

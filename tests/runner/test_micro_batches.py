@@ -72,7 +72,7 @@ def test_a_batch_smaller_than_the_micro_batch_count_leaves_groups_empty():
     assert [g[INPUT_IDS].shape for g in groups] == [(0, 1), (1, 2), (0, 1), (1, 4)]
 
 
-def losses_and_gradients(family, arrays, num_micro_batches, num_labels=3):
+def losses_and_gradients(family, arrays, num_micro_batches, num_labels=3, in_loop=True):
     """The family's training loss (no dropout) and its gradients, unsplit and split, on one tiny BERT."""
     config = modeling.BertConfig.from_dict(
         tiny_bert.bert_config(vocab_size=64, num_layers=1, max_position_embeddings=MAX_LENGTH))
@@ -91,7 +91,7 @@ def losses_and_gradients(family, arrays, num_micro_batches, num_labels=3):
                                            if g is not None])
         sequence_keys = tuple(family.record_schema.sequences) + (INPUT_MASK,)
         with tf.variable_scope(tf.get_variable_scope(), reuse=True):
-            split = micro_batches.micro_batched_loss(build_head, features, num_micro_batches, sequence_keys)
+            split = micro_batches.micro_batched_loss(build_head, features, num_micro_batches, sequence_keys, in_loop)
         # No second copy of BERT: checkpoints are unchanged.
         assert len(tf.trainable_variables()) == len(tf.trainable_variables("bert/")) + 2
         fetches = [(whole, whole_gradients), (split, [tf.convert_to_tensor(g) for g in tf.gradients(split, variables)])]
@@ -102,42 +102,47 @@ def losses_and_gradients(family, arrays, num_micro_batches, num_labels=3):
             return [v.name for v in variables], session.run(fetches)
 
 
+@pytest.mark.parametrize("in_loop", [True, False], ids=["loop", "copies"])
 @pytest.mark.parametrize(
     "family,rows", [(SequenceClassification(), 3), (TokenClassification(), 6), (MultiLabelClassification(), 7)],
     ids=["classification-with-empty-groups", "tokens", "multi-label"])
-def test_micro_batches_give_the_unsplit_loss_and_gradients(family, rows):
+def test_micro_batches_give_the_unsplit_loss_and_gradients(family, rows, in_loop):
     lengths = np.random.RandomState(rows).randint(1, MAX_LENGTH + 1, size=rows).tolist()
     arrays = batch_arrays(lengths, per_token_labels=family.label == PER_TOKEN, seed=rows,
                           multi_hot=family.label == MULTI_HOT)
-    names, [(loss, gradients), (split_loss, split_gradients)] = losses_and_gradients(family, arrays, 4)
+    names, [(loss, gradients), (split_loss, split_gradients)] = losses_and_gradients(family, arrays, 4,
+                                                                                     in_loop=in_loop)
     np.testing.assert_allclose(split_loss, loss, rtol=1e-5)
     for name, split, whole in zip(names, split_gradients, gradients):
         np.testing.assert_allclose(split, whole, rtol=1e-3, atol=1e-6, err_msg=name)
     assert max(np.abs(g).max() for g in gradients) > 1e-3  # a gradient that says something
 
 
-def test_training_runs_the_micro_batches_in_a_loop_over_one_encoder_and_other_modes_the_plain_graph():
-    family = SequenceClassification()
+def encoder_copies(num_train_steps, mode):
+    """The first layer's forward query projections in the graph `mode` builds: one per encoder copy."""
     config = modeling.BertConfig.from_dict(
         tiny_bert.bert_config(vocab_size=64, num_layers=1, max_position_embeddings=MAX_LENGTH))
-    model_fn = model.model_fn_builder(family, config, 3, None, 1e-3, 10, 1, False, False, train_micro_batches=4)
+    model_fn = model.model_fn_builder(SequenceClassification(), config, 3, None, 1e-3, num_train_steps, 1, False,
+                                      False, train_micro_batches=4)
     arrays = batch_arrays([3, 5, 8, 12], per_token_labels=False)
-    encoders, scopes = {}, {}
-    for mode in (tf.estimator.ModeKeys.TRAIN, tf.estimator.ModeKeys.PREDICT):
-        with tf.Graph().as_default() as graph:
-            features = {key: tf.constant(value) for key, value in arrays.items() if key != IS_REAL_EXAMPLE}
-            model_fn(features, None, mode, {})
-            operations = graph.get_operations()
-            # Copies of the encoder: forward query projections of its first layer.
-            encoders[mode] = [op.name for op in operations if op.type == "MatMul" and not op.name.startswith("gradients")
-                              and "/layer_0/attention/self/query/" in op.name]
-            scopes[mode] = {op.name.split("/")[0] for op in operations}
-            names = sorted(v.name for v in tf.trainable_variables())
-            assert all(name.startswith(("bert/", "output_")) for name in names), names
-    assert len(encoders[tf.estimator.ModeKeys.TRAIN]) == 1, encoders
-    assert encoders[tf.estimator.ModeKeys.TRAIN][0].startswith(micro_batches.LOOP_NAME + "/bert/encoder/")
-    assert len(encoders[tf.estimator.ModeKeys.PREDICT]) == 1 and encoders[tf.estimator.ModeKeys.PREDICT][0].startswith("bert/")
-    assert micro_batches.LOOP_NAME not in scopes[tf.estimator.ModeKeys.PREDICT]
+    with tf.Graph().as_default() as graph:
+        features = {key: tf.constant(value) for key, value in arrays.items() if key != IS_REAL_EXAMPLE}
+        model_fn(features, None, mode, {})
+        names = sorted(v.name for v in tf.trainable_variables())
+        assert all(name.startswith(("bert/", "output_")) for name in names), names
+        return sorted(op.name for op in graph.get_operations() if op.type == "MatMul"
+                      and not op.name.startswith("gradients") and "/layer_0/attention/self/query/" in op.name)
+
+
+def test_short_runs_loop_over_one_encoder_long_runs_build_copies_and_other_modes_the_plain_graph():
+    short, long = micro_batches.LOOP_UP_TO_STEPS, micro_batches.LOOP_UP_TO_STEPS + 1
+    looped = encoder_copies(short, tf.estimator.ModeKeys.TRAIN)
+    assert len(looped) == 1 and looped[0].startswith(micro_batches.LOOP_NAME + "/bert/encoder/"), looped
+    copies = encoder_copies(long, tf.estimator.ModeKeys.TRAIN)
+    assert [name.split("/")[0] for name in copies] == ["micro_batch_%d" % i for i in range(4)], copies
+    for steps in (short, long):
+        plain = encoder_copies(steps, tf.estimator.ModeKeys.PREDICT)
+        assert len(plain) == 1 and plain[0].startswith("bert/encoder/"), plain
 
 
 def test_a_run_trains_on_micro_batches_of_at_least_eight_rows(tiny_model_files, tmp_path, caplog):
