@@ -54,6 +54,15 @@ def assert_same(ours, theirs):
         assert ours == theirs
 
 
+def comparable(answer):
+    """An answer with an HTTP-shaped body parsed: backends may print the same float32 with other digits."""
+    if isinstance(answer, dict) and "statusCode" in answer:
+        status, document = http_document(answer)
+        headers = {k: v for k, v in (answer.get("headers") or {}).items() if k.lower() != "content-length"}
+        return {"statusCode": status, "headers": headers, "body": document}
+    return answer
+
+
 def answers_under_the_emulator(environment, log_path):
     emulator = LambdaEmulator(RIE, sys.executable, environment, log_path)
     with emulator:
@@ -73,7 +82,7 @@ def test_both_backends_answer_alike_under_the_emulator(tiny_export, model_server
                                       str(tmp_path / "onnx.log"))
     proxy = answers_under_the_emulator({"BACKEND": "proxy", "MODEL_NAME": "tiny",
                                         "PREDICTOR_URL": "http://" + model_server.rest_host}, str(tmp_path / "proxy.log"))
-    assert_same(onnx, proxy)
+    assert_same([comparable(a) for a in onnx], [comparable(a) for a in proxy])
     (status, kserve), (_, single), direct, (_, model), (bad_status, bad) = \
         http_document(onnx[0]), http_document(onnx[1]), onnx[2], http_document(onnx[3]), http_document(onnx[4])
     assert onnx[5] == {"status": 400,
