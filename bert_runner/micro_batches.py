@@ -15,7 +15,8 @@ them as one `tf.while_loop` over one copy of the encoder and its gradient: build
 optimising N copies cost a 25-step fine-tune more than the padding saved (~16 s). A long
 run builds N copies side by side: each step is ~15 % faster than the loop's (its executor
 and the loop gradient's stacks cost time on every step), which repays the larger graph after
-about 85 steps (all-MiniLM-L6-v2, 2 CPU cores; bench/README.md, "Micro-batches in one loop").
+about 85 steps with 4 groups, and after fewer with fewer groups, which save fewer copies
+(all-MiniLM-L6-v2, 2 CPU cores; bench/README.md, "Micro-batches in one loop").
 
 Exact because BERT's attention masks keep padded positions out of every real token's
 output: a row's outputs do not depend on how far it is padded (up to float rounding).
@@ -31,13 +32,14 @@ from bert_contract import INPUT_MASK
 from bert_runner.family import Head
 
 LOOP_NAME = "micro_batches"
-# Runs of at most this many steps build the groups as one loop, longer ones as copies.
-LOOP_UP_TO_STEPS = 80
+# The loop saves building one encoder copy per group beyond the first (~5 s each) and costs
+# every step; it pays for runs of up to this many steps per copy saved (4 groups: 80 steps).
+LOOP_STEPS_PER_COPY_SAVED = 27
 
 
-def runs_in_loop(num_train_steps: int) -> bool:
-    """Whether a run of `num_train_steps` builds its micro-batches as one loop (else as copies)."""
-    return num_train_steps <= LOOP_UP_TO_STEPS
+def runs_in_loop(num_train_steps: int, num_micro_batches: int) -> bool:
+    """Whether a run builds its micro-batches as one loop (else as copies): short runs with many groups."""
+    return num_train_steps <= LOOP_STEPS_PER_COPY_SAVED * (num_micro_batches - 1)
 
 
 def micro_batch(features: Dict, index, num_micro_batches: int, sequence_keys: Sequence[str]) -> Dict:

@@ -77,8 +77,9 @@ def model_fn_builder(
         if is_training and split_training:
             sequence_keys = tuple(family.record_schema.sequences) + (INPUT_MASK,)
             head = Head(
-                loss=micro_batches.micro_batched_loss(build_head, features, train_micro_batches, sequence_keys,
-                                                      in_loop=micro_batches.runs_in_loop(num_train_steps)),
+                loss=micro_batches.micro_batched_loss(
+                    build_head, features, train_micro_batches, sequence_keys,
+                    in_loop=micro_batches.runs_in_loop(num_train_steps, train_micro_batches)),
                 metric_inputs={},
                 predictions={},
                 output=None,

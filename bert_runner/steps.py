@@ -48,7 +48,8 @@ def train(plan, estimator) -> Dict:
         "dynamic" if plan.dynamic_padding else "fixed",
         plan.train_micro_batches,
         "" if plan.train_micro_batches < 2 else
-        " (in one loop)" if micro_batches.runs_in_loop(plan.num_train_steps) else " (as copies)",
+        " (in one loop)" if micro_batches.runs_in_loop(plan.num_train_steps, plan.train_micro_batches)
+        else " (as copies)",
         "on" if plan.adam_bias_correction else "off",
         ", %s pooling" % plan.pooling if plan.pooling else "",
     )

@@ -135,7 +135,8 @@ def encoder_copies(num_train_steps, mode):
 
 
 def test_short_runs_loop_over_one_encoder_long_runs_build_copies_and_other_modes_the_plain_graph():
-    short, long = micro_batches.LOOP_UP_TO_STEPS, micro_batches.LOOP_UP_TO_STEPS + 1
+    short = 3 * micro_batches.LOOP_STEPS_PER_COPY_SAVED  # 4 groups: 3 copies saved
+    long = short + 1
     looped = encoder_copies(short, tf.estimator.ModeKeys.TRAIN)
     assert len(looped) == 1 and looped[0].startswith(micro_batches.LOOP_NAME + "/bert/encoder/"), looped
     copies = encoder_copies(long, tf.estimator.ModeKeys.TRAIN)
@@ -156,3 +157,10 @@ def test_a_run_trains_on_micro_batches_of_at_least_eight_rows(tiny_model_files, 
     checkpoint = tf.train.latest_checkpoint(str(tmp_path))
     names = [name for name, _ in tf.train.list_variables(checkpoint)]
     assert "bert/embeddings/word_embeddings" in names and not any("micro_batch" in n or "bert_1" in n for n in names)
+
+
+def test_fewer_groups_save_fewer_copies_and_pay_the_loop_for_fewer_steps():
+    per_copy = micro_batches.LOOP_STEPS_PER_COPY_SAVED
+    assert micro_batches.runs_in_loop(3 * per_copy, 4) and not micro_batches.runs_in_loop(3 * per_copy + 1, 4)
+    assert micro_batches.runs_in_loop(per_copy, 2) and not micro_batches.runs_in_loop(per_copy + 1, 2)
+    assert not micro_batches.runs_in_loop(1, 1)  # one group: nothing to save
